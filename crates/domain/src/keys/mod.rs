@@ -1,0 +1,7 @@
+//! API keys: the secret string and the stored record.
+
+pub mod model;
+pub mod secret;
+
+pub use model::{ApiKey, ApiKeyParts, Description, KeyName, RetiredSecret, SecretMatch};
+pub use secret::{DisplayPrefix, KeyHash, KeyPrefix, MalformedKey, PlainKey};

@@ -1,0 +1,177 @@
+//! The API key record and the value types it is made of.
+
+use time::OffsetDateTime;
+
+use crate::ids::{CustomerId, KeyId};
+use crate::keys::secret::{DisplayPrefix, KeyHash};
+use crate::scope::ScopeSet;
+use crate::text::{BoundedText, TextError};
+
+/// Longest key name (SPEC §6).
+pub const MAX_NAME_CHARS: usize = 100;
+/// Longest key description (SPEC §6).
+pub const MAX_DESCRIPTION_CHARS: usize = 500;
+
+/// A key's name: 1..=100 characters, not only white space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyName(BoundedText);
+
+impl KeyName {
+    pub fn new(name: impl Into<String>) -> Result<Self, TextError> {
+        BoundedText::new(name.into(), 1, MAX_NAME_CHARS).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+/// A key's description: at most 500 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description(BoundedText);
+
+impl Description {
+    pub fn new(text: impl Into<String>) -> Result<Self, TextError> {
+        BoundedText::new(text.into(), 0, MAX_DESCRIPTION_CHARS).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+/// The secret a key had before its last rotation, still accepted until `valid_until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetiredSecret {
+    pub hash: KeyHash,
+    pub valid_until: OffsetDateTime,
+}
+
+/// Every stored field of an API key. Adapters build an [`ApiKey`] from this when they
+/// read a row; the services build it when they issue a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyParts {
+    pub id: KeyId,
+    pub customer_id: CustomerId,
+    pub name: KeyName,
+    pub description: Option<Description>,
+    pub display_prefix: DisplayPrefix,
+    pub hash: KeyHash,
+    pub scopes: ScopeSet,
+    pub active: bool,
+    pub expires_at: Option<OffsetDateTime>,
+    pub last_used_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub created_by: Option<String>,
+    pub retired: Option<RetiredSecret>,
+}
+
+/// An API key as stored: everything but the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey(ApiKeyParts);
+
+/// Which of a key's secrets a presented key string matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretMatch {
+    Current,
+    Retired,
+    None,
+}
+
+impl ApiKey {
+    pub fn from_parts(parts: ApiKeyParts) -> Self {
+        Self(parts)
+    }
+
+    pub fn into_parts(self) -> ApiKeyParts {
+        self.0
+    }
+
+    pub fn parts(&self) -> &ApiKeyParts {
+        &self.0
+    }
+
+    pub fn id(&self) -> KeyId {
+        self.0.id
+    }
+
+    pub fn customer_id(&self) -> CustomerId {
+        self.0.customer_id
+    }
+
+    pub fn name(&self) -> &KeyName {
+        &self.0.name
+    }
+
+    pub fn description(&self) -> Option<&Description> {
+        self.0.description.as_ref()
+    }
+
+    pub fn display_prefix(&self) -> &DisplayPrefix {
+        &self.0.display_prefix
+    }
+
+    pub fn hash(&self) -> KeyHash {
+        self.0.hash
+    }
+
+    pub fn scopes(&self) -> ScopeSet {
+        self.0.scopes
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.0.active
+    }
+
+    pub fn expires_at(&self) -> Option<OffsetDateTime> {
+        self.0.expires_at
+    }
+
+    pub fn last_used_at(&self) -> Option<OffsetDateTime> {
+        self.0.last_used_at
+    }
+
+    pub fn created_at(&self) -> OffsetDateTime {
+        self.0.created_at
+    }
+
+    pub fn updated_at(&self) -> OffsetDateTime {
+        self.0.updated_at
+    }
+
+    pub fn created_by(&self) -> Option<&str> {
+        self.0.created_by.as_deref()
+    }
+
+    pub fn retired(&self) -> Option<RetiredSecret> {
+        self.0.retired
+    }
+
+    /// Whether the key has expired at `now` (it is valid strictly before `expiresAt`).
+    pub fn is_expired_at(&self, now: OffsetDateTime) -> bool {
+        self.0.expires_at.is_some_and(|expiry| now >= expiry)
+    }
+
+    /// Whether the key counts against the customer's cap at `now`.
+    pub fn counts_toward_cap(&self, now: OffsetDateTime) -> bool {
+        self.0.active && !self.is_expired_at(now)
+    }
+
+    /// Which secret `hash` is, taking the retired secret's grace period into account.
+    pub fn match_secret(&self, hash: KeyHash, now: OffsetDateTime) -> SecretMatch {
+        if self.0.hash == hash {
+            return SecretMatch::Current;
+        }
+        match self.0.retired {
+            Some(retired) if retired.hash == hash && now < retired.valid_until => {
+                SecretMatch::Retired
+            }
+            _ => SecretMatch::None,
+        }
+    }
+
+    pub(crate) fn parts_mut(&mut self) -> &mut ApiKeyParts {
+        &mut self.0
+    }
+}

@@ -1,0 +1,18 @@
+//! keyward's domain: models, value types, ports and the services that hold the rules.
+//!
+//! Nothing here performs I/O or knows about HTTP or SQL; adapters implement the traits
+//! in [`ports`] and the binary wires them together.
+
+pub mod ids;
+pub mod keys;
+pub mod ports;
+pub mod scope;
+pub mod services;
+pub mod text;
+pub mod usage;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use ids::{CustomerId, KeyId};
+pub use scope::{Scope, ScopeSet, ScopeSetError};

@@ -1,0 +1,105 @@
+//! The storage port for API keys.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::ids::{CustomerId, KeyId};
+use crate::keys::{ApiKey, KeyHash};
+use crate::ports::storage::{Page, PageRequest, StorageError};
+
+/// Which keys a listing returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KeyFilter {
+    /// `Some(b)`: only keys whose `active` flag is `b`.
+    pub active: Option<bool>,
+}
+
+/// The cap on keys that count toward a customer's limit (active and unexpired at `now`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActiveKeyCap {
+    pub max: u32,
+    pub now: OffsetDateTime,
+}
+
+/// Why a write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyWriteError {
+    /// No key with that id belongs to that customer.
+    #[error("api key not found")]
+    NotFound,
+    /// Writing would leave the customer with more than `cap.max` counted keys.
+    #[error("active key limit reached")]
+    LimitReached,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Persistence of API keys. Every method that names a key also names its customer, so no
+/// call can reach another tenant's key.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ApiKeyRepository: Send + Sync {
+    /// Stores a new key, creating the customer's record on first use. The count of keys
+    /// that are active and unexpired at `cap.now` is checked in the same transaction.
+    ///
+    /// # Errors
+    /// `LimitReached` when the customer already has `cap.max` counted keys and the new key
+    /// is active; `Storage(Conflict("key_hash"))` when the hash (or id) already exists;
+    /// `Storage(Unavailable)` when the backend cannot be reached.
+    async fn insert(&self, key: &ApiKey, cap: ActiveKeyCap) -> Result<(), KeyWriteError>;
+
+    /// The key `id` if it belongs to `customer`.
+    ///
+    /// # Errors
+    /// `Unavailable`/`Other` on backend failure; a missing or foreign key is `Ok(None)`.
+    async fn get(&self, customer: CustomerId, id: KeyId) -> Result<Option<ApiKey>, StorageError>;
+
+    /// The key whose current secret, or retired secret (regardless of its grace period),
+    /// hashes to `hash`. The caller decides whether the match is still valid.
+    ///
+    /// # Errors
+    /// `Unavailable`/`Other` on backend failure; no match is `Ok(None)`.
+    async fn find_by_hash(&self, hash: KeyHash) -> Result<Option<ApiKey>, StorageError>;
+
+    /// The customer's keys matching `filter`, newest first (`created_at` descending, then
+    /// `id` descending), one page of them, and the total count that matches `filter`.
+    ///
+    /// # Errors
+    /// `Unavailable`/`Other` on backend failure.
+    async fn list(
+        &self,
+        customer: CustomerId,
+        filter: KeyFilter,
+        page: PageRequest,
+    ) -> Result<Page<ApiKey>, StorageError>;
+
+    /// Replaces every mutable field of the stored key (name, description, display prefix,
+    /// hash, scopes, active, expiry, retired secret, `updated_at`) with `key`'s. `created_*`
+    /// and `last_used_at` are left as stored. With `cap`, the counted keys of the customer
+    /// other than this one must stay below `cap.max` when `key` is itself counted.
+    ///
+    /// # Errors
+    /// `NotFound` when the key does not exist for `key.customer_id()`; `LimitReached` as
+    /// above; `Storage(Conflict("key_hash"))` when the new hash is taken.
+    async fn update(&self, key: &ApiKey, cap: Option<ActiveKeyCap>) -> Result<(), KeyWriteError>;
+
+    /// Deletes the key; `Ok(false)` when it did not exist for `customer`.
+    ///
+    /// # Errors
+    /// `Unavailable`/`Other` on backend failure.
+    async fn delete(&self, customer: CustomerId, id: KeyId) -> Result<bool, StorageError>;
+
+    /// Deletes every key whose `expires_at` is before `cutoff`; returns how many.
+    ///
+    /// # Errors
+    /// `Unavailable`/`Other` on backend failure.
+    async fn delete_expired_before(&self, cutoff: OffsetDateTime) -> Result<u64, StorageError>;
+
+    /// Moves `last_used_at` forward for each `(id, at)`, never backward, in one statement
+    /// or transaction. Unknown ids are ignored. Returns how many keys changed.
+    ///
+    /// # Errors
+    /// `Unavailable`/`Other` on backend failure; nothing is written then.
+    async fn record_last_used(&self, uses: &[(KeyId, OffsetDateTime)])
+    -> Result<u64, StorageError>;
+}

@@ -1,0 +1,68 @@
+//! Ports to the world outside storage: time, randomness and usage recording.
+
+use time::OffsetDateTime;
+
+use crate::ids::KeyId;
+
+/// The current time. Services never read the system clock themselves, so tests can pin it.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait Clock: Send + Sync {
+    /// Now, in UTC, with at most microsecond precision (what both databases keep).
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The system clock, truncated to microseconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        truncate_to_micros(OffsetDateTime::now_utc())
+    }
+}
+
+/// Drops sub-microsecond precision, which storage would drop anyway.
+pub fn truncate_to_micros(at: OffsetDateTime) -> OffsetDateTime {
+    let nanos = at.nanosecond();
+    at.replace_nanosecond(nanos - nanos % 1_000).unwrap_or(at)
+}
+
+/// A source of secret random bytes.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait SecretGenerator: Send + Sync {
+    /// 32 bytes from a cryptographically secure generator.
+    ///
+    /// # Errors
+    /// `RandomUnavailable` when the operating system cannot supply randomness.
+    fn secret_bytes(&self) -> Result<[u8; 32], RandomUnavailable>;
+}
+
+/// The operating system's random source failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the operating system's random source failed")]
+pub struct RandomUnavailable;
+
+/// The OS CSPRNG through `ring`.
+#[derive(Debug)]
+pub struct OsSecretGenerator(ring::rand::SystemRandom);
+
+impl Default for OsSecretGenerator {
+    fn default() -> Self {
+        Self(ring::rand::SystemRandom::new())
+    }
+}
+
+impl SecretGenerator for OsSecretGenerator {
+    fn secret_bytes(&self) -> Result<[u8; 32], RandomUnavailable> {
+        let mut bytes = [0u8; 32];
+        ring::rand::SecureRandom::fill(&self.0, &mut bytes).map_err(|_| RandomUnavailable)?;
+        Ok(bytes)
+    }
+}
+
+/// Takes note that a key was used. Must not block or write synchronously: verification
+/// is on every request's path.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait UsageRecorder: Send + Sync {
+    fn record(&self, key: KeyId, at: OffsetDateTime);
+}

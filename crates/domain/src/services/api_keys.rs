@@ -1,0 +1,413 @@
+//! `ApiKeyService`: every rule of the API key lifecycle (SPEC §2, §6, §7) in one place —
+//! caps, scope validation, expiry, rotation with grace periods, verification.
+
+use std::sync::Arc;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::ids::{CustomerId, KeyId};
+use crate::keys::{
+    ApiKey, ApiKeyParts, Description, KeyName, KeyPrefix, MalformedKey, PlainKey, RetiredSecret,
+    SecretMatch,
+};
+use crate::ports::{
+    ActiveKeyCap, ApiKeyRepository, Clock, KeyFilter, KeyWriteError, Page, PageRequest,
+    RandomUnavailable, SecretGenerator, StorageError, UsageRecorder,
+};
+use crate::scope::{Scope, ScopeSet};
+
+/// Longest grace period a rotation may grant (SPEC §6: 604 800 s, one week).
+pub const MAX_GRACE: Duration = Duration::seconds(604_800);
+
+/// Rules that come from configuration.
+#[derive(Debug, Clone)]
+pub struct KeyPolicy {
+    pub prefix: KeyPrefix,
+    /// `keys.max_per_customer`: keys that are active and unexpired, per customer.
+    pub max_per_customer: u32,
+}
+
+impl Default for KeyPolicy {
+    fn default() -> Self {
+        Self {
+            prefix: KeyPrefix::default(),
+            max_per_customer: 10,
+        }
+    }
+}
+
+/// What a customer asks for when creating a key.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub name: KeyName,
+    pub description: Option<Description>,
+    pub scopes: ScopeSet,
+    pub expires_at: Option<OffsetDateTime>,
+    /// The subject (user id) that created the key, for the audit trail.
+    pub created_by: Option<String>,
+}
+
+/// A partial update; `None` leaves a field as it is. `description: Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct KeyChanges {
+    pub name: Option<KeyName>,
+    pub description: Option<Option<Description>>,
+    pub active: Option<bool>,
+    pub scopes: Option<ScopeSet>,
+}
+
+/// A grace period for the old secret after a rotation: 0..=604 800 seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GracePeriod(Duration);
+
+/// A grace period outside 0..=604 800 seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("gracePeriodSeconds must be between 0 and 604800")]
+pub struct InvalidGracePeriod;
+
+impl GracePeriod {
+    pub fn from_seconds(seconds: i64) -> Result<Self, InvalidGracePeriod> {
+        let duration = Duration::seconds(seconds);
+        if seconds < 0 || duration > MAX_GRACE {
+            return Err(InvalidGracePeriod);
+        }
+        Ok(Self(duration))
+    }
+
+    pub fn duration(self) -> Duration {
+        self.0
+    }
+}
+
+/// A key together with its secret, returned exactly once: on create and on rotate.
+#[derive(Debug, Clone)]
+pub struct IssuedKey {
+    pub key: ApiKey,
+    pub secret: PlainKey,
+}
+
+/// Why a key operation of the customer API failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiKeyError {
+    #[error("api key not found")]
+    NotFound,
+    #[error("maximum of {max} active API keys reached")]
+    LimitReached { max: u32 },
+    #[error("expiresAt must be in the future")]
+    ExpiryNotInFuture,
+    #[error("an inactive or expired API key cannot be rotated")]
+    NotRotatable,
+    #[error(transparent)]
+    Random(#[from] RandomUnavailable),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Why a presented key was not accepted. `Malformed` and `Invalid` must look the same to
+/// the caller; they differ only for metrics and tests.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("malformed api key")]
+    Malformed(MalformedKey),
+    #[error("invalid api key")]
+    Invalid,
+    #[error("insufficient scope")]
+    InsufficientScope,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// What a successful verification tells the caller about the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedKey {
+    pub key_id: KeyId,
+    pub customer_id: CustomerId,
+    pub scopes: ScopeSet,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+impl VerifiedKey {
+    /// # Errors
+    /// `InsufficientScope` when the key does not allow `scope`.
+    pub fn require(&self, scope: Scope) -> Result<(), VerifyError> {
+        if self.scopes.allows(scope) {
+            Ok(())
+        } else {
+            Err(VerifyError::InsufficientScope)
+        }
+    }
+}
+
+/// The API key lifecycle.
+#[derive(Clone)]
+pub struct ApiKeyService {
+    repo: Arc<dyn ApiKeyRepository>,
+    clock: Arc<dyn Clock>,
+    secrets: Arc<dyn SecretGenerator>,
+    usage: Arc<dyn UsageRecorder>,
+    policy: KeyPolicy,
+}
+
+impl std::fmt::Debug for ApiKeyService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeyService")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+fn write_error(err: KeyWriteError, max: u32) -> ApiKeyError {
+    match err {
+        KeyWriteError::NotFound => ApiKeyError::NotFound,
+        KeyWriteError::LimitReached => ApiKeyError::LimitReached { max },
+        KeyWriteError::Storage(e) => ApiKeyError::Storage(e),
+    }
+}
+
+impl ApiKeyService {
+    pub fn new(
+        repo: Arc<dyn ApiKeyRepository>,
+        clock: Arc<dyn Clock>,
+        secrets: Arc<dyn SecretGenerator>,
+        usage: Arc<dyn UsageRecorder>,
+        policy: KeyPolicy,
+    ) -> Self {
+        Self {
+            repo,
+            clock,
+            secrets,
+            usage,
+            policy,
+        }
+    }
+
+    pub fn policy(&self) -> &KeyPolicy {
+        &self.policy
+    }
+
+    fn cap(&self, now: OffsetDateTime) -> ActiveKeyCap {
+        ActiveKeyCap {
+            max: self.policy.max_per_customer,
+            now,
+        }
+    }
+
+    fn new_secret(&self) -> Result<PlainKey, RandomUnavailable> {
+        Ok(PlainKey::from_random(
+            &self.policy.prefix,
+            &self.secrets.secret_bytes()?,
+        ))
+    }
+
+    /// Issues a new active key.
+    ///
+    /// # Errors
+    /// `ExpiryNotInFuture`, `LimitReached`, `Random`, `Storage`.
+    pub async fn create(
+        &self,
+        customer: CustomerId,
+        request: NewKey,
+    ) -> Result<IssuedKey, ApiKeyError> {
+        let now = self.clock.now();
+        if request.expires_at.is_some_and(|expiry| expiry <= now) {
+            return Err(ApiKeyError::ExpiryNotInFuture);
+        }
+        let secret = self.new_secret()?;
+        let key = ApiKey::from_parts(ApiKeyParts {
+            id: KeyId::generate(),
+            customer_id: customer,
+            name: request.name,
+            description: request.description,
+            display_prefix: secret.display_prefix(),
+            hash: secret.hash(),
+            scopes: request.scopes,
+            active: true,
+            expires_at: request.expires_at,
+            last_used_at: None,
+            created_at: now,
+            updated_at: now,
+            created_by: request.created_by,
+            retired: None,
+        });
+        self.repo
+            .insert(&key, self.cap(now))
+            .await
+            .map_err(|e| write_error(e, self.policy.max_per_customer))?;
+        Ok(IssuedKey { key, secret })
+    }
+
+    /// # Errors
+    /// `NotFound` (also for another customer's key), `Storage`.
+    pub async fn get(&self, customer: CustomerId, id: KeyId) -> Result<ApiKey, ApiKeyError> {
+        self.repo
+            .get(customer, id)
+            .await?
+            .ok_or(ApiKeyError::NotFound)
+    }
+
+    /// # Errors
+    /// `Storage`.
+    pub async fn list(
+        &self,
+        customer: CustomerId,
+        filter: KeyFilter,
+        page: PageRequest,
+    ) -> Result<Page<ApiKey>, ApiKeyError> {
+        Ok(self.repo.list(customer, filter, page).await?)
+    }
+
+    /// Applies `changes`. Re-activating a key counts against the cap.
+    ///
+    /// # Errors
+    /// `NotFound`, `LimitReached`, `Storage`.
+    pub async fn update(
+        &self,
+        customer: CustomerId,
+        id: KeyId,
+        changes: KeyChanges,
+    ) -> Result<ApiKey, ApiKeyError> {
+        let mut key = self.get(customer, id).await?;
+        let now = self.clock.now();
+        let was_counted = key.counts_toward_cap(now);
+        {
+            let parts = key.parts_mut();
+            if let Some(name) = changes.name {
+                parts.name = name;
+            }
+            if let Some(description) = changes.description {
+                parts.description = description;
+            }
+            if let Some(scopes) = changes.scopes {
+                parts.scopes = scopes;
+            }
+            if let Some(active) = changes.active {
+                parts.active = active;
+                if !active {
+                    parts.retired = None;
+                }
+            }
+            parts.updated_at = now;
+        }
+        let cap = (!was_counted && key.counts_toward_cap(now)).then(|| self.cap(now));
+        self.repo
+            .update(&key, cap)
+            .await
+            .map_err(|e| write_error(e, self.policy.max_per_customer))?;
+        Ok(key)
+    }
+
+    /// Deactivates the key; its current and any retired secret stop working at once.
+    ///
+    /// # Errors
+    /// `NotFound`, `Storage`.
+    pub async fn revoke(&self, customer: CustomerId, id: KeyId) -> Result<ApiKey, ApiKeyError> {
+        self.update(
+            customer,
+            id,
+            KeyChanges {
+                active: Some(false),
+                ..KeyChanges::default()
+            },
+        )
+        .await
+    }
+
+    /// Replaces the key's secret. The old secret keeps working for `grace` (never past the
+    /// key's own expiry); with no grace it fails at once. A secret retired by an earlier
+    /// rotation stops working now.
+    ///
+    /// # Errors
+    /// `NotFound`, `NotRotatable` (inactive or expired key), `Random`, `Storage`.
+    pub async fn rotate(
+        &self,
+        customer: CustomerId,
+        id: KeyId,
+        grace: GracePeriod,
+    ) -> Result<IssuedKey, ApiKeyError> {
+        let mut key = self.get(customer, id).await?;
+        let now = self.clock.now();
+        if !key.counts_toward_cap(now) {
+            return Err(ApiKeyError::NotRotatable);
+        }
+        let secret = self.new_secret()?;
+        {
+            let parts = key.parts_mut();
+            let grace_end = now + grace.duration();
+            let valid_until = parts
+                .expires_at
+                .map_or(grace_end, |expiry| grace_end.min(expiry));
+            parts.retired = (valid_until > now).then_some(RetiredSecret {
+                hash: parts.hash,
+                valid_until,
+            });
+            parts.hash = secret.hash();
+            parts.display_prefix = secret.display_prefix();
+            parts.updated_at = now;
+        }
+        self.repo
+            .update(&key, None)
+            .await
+            .map_err(|e| write_error(e, self.policy.max_per_customer))?;
+        Ok(IssuedKey { key, secret })
+    }
+
+    /// # Errors
+    /// `NotFound`, `Storage`.
+    pub async fn delete(&self, customer: CustomerId, id: KeyId) -> Result<(), ApiKeyError> {
+        if self.repo.delete(customer, id).await? {
+            Ok(())
+        } else {
+            Err(ApiKeyError::NotFound)
+        }
+    }
+
+    /// Checks a presented key string. A malformed string is refused before any lookup.
+    /// On success the use is handed to the `UsageRecorder` (no storage write here).
+    ///
+    /// # Errors
+    /// `Malformed`, `Invalid` (unknown, inactive, expired, or retired past its grace),
+    /// `Storage`.
+    pub async fn verify(&self, presented: &str) -> Result<VerifiedKey, VerifyError> {
+        let plain =
+            PlainKey::parse(presented, &self.policy.prefix).map_err(VerifyError::Malformed)?;
+        let Some(key) = self.repo.find_by_hash(plain.hash()).await? else {
+            return Err(VerifyError::Invalid);
+        };
+        let now = self.clock.now();
+        let matched = key.match_secret(plain.hash(), now);
+        if matched == SecretMatch::None || !key.is_active() || key.is_expired_at(now) {
+            return Err(VerifyError::Invalid);
+        }
+        self.usage.record(key.id(), now);
+        Ok(VerifiedKey {
+            key_id: key.id(),
+            customer_id: key.customer_id(),
+            scopes: key.scopes(),
+            expires_at: key.expires_at(),
+        })
+    }
+
+    /// Verifies the key and checks that it allows `scope`.
+    ///
+    /// # Errors
+    /// As [`Self::verify`], plus `InsufficientScope`.
+    pub async fn verify_with_scope(
+        &self,
+        presented: &str,
+        scope: Scope,
+    ) -> Result<VerifiedKey, VerifyError> {
+        let verified = self.verify(presented).await?;
+        verified.require(scope)?;
+        Ok(verified)
+    }
+
+    /// Deletes keys that expired more than `retention` ago; returns how many.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub async fn cleanup_expired(&self, retention: Duration) -> Result<u64, StorageError> {
+        self.repo
+            .delete_expired_before(self.clock.now() - retention)
+            .await
+    }
+}

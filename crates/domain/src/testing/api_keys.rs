@@ -1,0 +1,459 @@
+//! Contract scenarios for [`ApiKeyRepository`].
+
+use time::Duration;
+
+use super::NOW;
+use crate::ids::{CustomerId, KeyId};
+use crate::keys::{ApiKey, ApiKeyParts, Description, KeyName, KeyPrefix, PlainKey, RetiredSecret};
+use crate::ports::{
+    ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError, PageRequest, StorageError,
+};
+use crate::scope::{Scope, ScopeSet};
+
+/// Stamps out every scenario below for an adapter; see the module docs of `testing`.
+#[macro_export]
+macro_rules! api_key_repository_contract {
+    ($setup:path) => {
+        $crate::__stamp_contract!($setup, api_keys;
+            inserted_key_reads_back_unchanged,
+            key_of_another_customer_is_invisible_to_get,
+            duplicate_hash_is_a_conflict,
+            insert_beyond_cap_is_refused,
+            inactive_and_expired_keys_do_not_count_toward_cap,
+            find_by_hash_matches_current_and_retired_secrets,
+            list_is_newest_first_with_paging_and_total,
+            list_filters_by_active_flag,
+            list_never_shows_another_customers_keys,
+            update_replaces_mutable_fields_only,
+            update_of_missing_or_foreign_key_is_not_found,
+            update_with_cap_refuses_reactivation_beyond_limit,
+            delete_removes_only_the_customers_own_key,
+            delete_expired_before_removes_only_keys_expired_before_cutoff,
+            last_used_moves_forward_only,
+            last_used_batch_ignores_unknown_ids_and_empty_batches,
+        );
+    };
+}
+
+const GENEROUS: u32 = 1_000;
+
+fn cap(max: u32) -> ActiveKeyCap {
+    ActiveKeyCap { max, now: NOW }
+}
+
+/// A key for `customer` with a fresh random secret, created at `created_at`.
+pub fn sample_key(customer: CustomerId, created_at: time::OffsetDateTime) -> ApiKey {
+    let mut random = [0u8; 32];
+    random[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    random[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    let secret = PlainKey::from_random(&KeyPrefix::default(), &random);
+    ApiKey::from_parts(ApiKeyParts {
+        id: KeyId::generate(),
+        customer_id: customer,
+        name: KeyName::new("Front desk tablet").unwrap(),
+        description: Some(Description::new("Überall — «quotes» 'n' stuff").unwrap()),
+        display_prefix: secret.display_prefix(),
+        hash: secret.hash(),
+        scopes: ScopeSet::of(&[Scope::RequestsWrite, Scope::SongdbRead]).unwrap(),
+        active: true,
+        expires_at: Some(created_at + Duration::days(30)),
+        last_used_at: None,
+        created_at,
+        updated_at: created_at,
+        created_by: Some("user-42".to_owned()),
+        retired: None,
+    })
+}
+
+fn with(key: &ApiKey, change: impl FnOnce(&mut ApiKeyParts)) -> ApiKey {
+    let mut parts = key.clone().into_parts();
+    change(&mut parts);
+    ApiKey::from_parts(parts)
+}
+
+async fn insert(repo: &dyn ApiKeyRepository, key: &ApiKey) {
+    repo.insert(key, cap(GENEROUS)).await.unwrap();
+}
+
+pub async fn inserted_key_reads_back_unchanged(repo: &dyn ApiKeyRepository) {
+    let customer = CustomerId::generate();
+    let key = sample_key(customer, NOW);
+    insert(repo, &key).await;
+    assert_eq!(
+        repo.get(customer, key.id()).await.unwrap(),
+        Some(key.clone())
+    );
+
+    let bare = with(&sample_key(customer, NOW), |p| {
+        p.description = None;
+        p.expires_at = None;
+        p.created_by = None;
+    });
+    insert(repo, &bare).await;
+    assert_eq!(repo.get(customer, bare.id()).await.unwrap(), Some(bare));
+}
+
+pub async fn key_of_another_customer_is_invisible_to_get(repo: &dyn ApiKeyRepository) {
+    let key = sample_key(CustomerId::generate(), NOW);
+    insert(repo, &key).await;
+    assert_eq!(
+        repo.get(CustomerId::generate(), key.id()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        repo.get(key.customer_id(), KeyId::generate())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn duplicate_hash_is_a_conflict(repo: &dyn ApiKeyRepository) {
+    let key = sample_key(CustomerId::generate(), NOW);
+    insert(repo, &key).await;
+    let twin = with(&sample_key(key.customer_id(), NOW), |p| p.hash = key.hash());
+    let err = repo.insert(&twin, cap(GENEROUS)).await.unwrap_err();
+    assert!(
+        matches!(err, KeyWriteError::Storage(StorageError::Conflict(_))),
+        "expected a conflict, got {err:?}"
+    );
+}
+
+pub async fn insert_beyond_cap_is_refused(repo: &dyn ApiKeyRepository) {
+    let customer = CustomerId::generate();
+    for _ in 0..2 {
+        repo.insert(&sample_key(customer, NOW), cap(2))
+            .await
+            .unwrap();
+    }
+    let err = repo
+        .insert(&sample_key(customer, NOW), cap(2))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, KeyWriteError::LimitReached), "got {err:?}");
+    // Another customer is not affected by the first one's keys.
+    repo.insert(&sample_key(CustomerId::generate(), NOW), cap(2))
+        .await
+        .unwrap();
+}
+
+pub async fn inactive_and_expired_keys_do_not_count_toward_cap(repo: &dyn ApiKeyRepository) {
+    let customer = CustomerId::generate();
+    let inactive = with(&sample_key(customer, NOW), |p| {
+        p.active = false;
+    });
+    let expired = with(&sample_key(customer, NOW - Duration::days(2)), |p| {
+        p.expires_at = Some(NOW - Duration::days(1));
+    });
+    let expiring_now = with(&sample_key(customer, NOW - Duration::days(2)), |p| {
+        p.expires_at = Some(NOW);
+    });
+    for key in [&inactive, &expired, &expiring_now] {
+        insert(repo, key).await;
+    }
+    repo.insert(&sample_key(customer, NOW), cap(1))
+        .await
+        .unwrap();
+    // An inactive key may always be stored, even at the cap.
+    let another_inactive = with(&sample_key(customer, NOW), |p| {
+        p.active = false;
+    });
+    repo.insert(&another_inactive, cap(1)).await.unwrap();
+}
+
+pub async fn find_by_hash_matches_current_and_retired_secrets(repo: &dyn ApiKeyRepository) {
+    let old = sample_key(CustomerId::generate(), NOW);
+    let new_hash = sample_key(old.customer_id(), NOW).hash();
+    let rotated = with(&old, |p| {
+        p.retired = Some(RetiredSecret {
+            hash: old.hash(),
+            valid_until: NOW + Duration::hours(1),
+        });
+        p.hash = new_hash;
+    });
+    insert(repo, &rotated).await;
+    assert_eq!(
+        repo.find_by_hash(new_hash).await.unwrap(),
+        Some(rotated.clone())
+    );
+    assert_eq!(repo.find_by_hash(old.hash()).await.unwrap(), Some(rotated));
+    let stranger = sample_key(CustomerId::generate(), NOW).hash();
+    assert_eq!(repo.find_by_hash(stranger).await.unwrap(), None);
+}
+
+pub async fn list_is_newest_first_with_paging_and_total(repo: &dyn ApiKeyRepository) {
+    let customer = CustomerId::generate();
+    let mut keys = Vec::new();
+    for minutes in 0..5 {
+        let key = sample_key(customer, NOW + Duration::minutes(minutes));
+        insert(repo, &key).await;
+        keys.push(key);
+    }
+    keys.reverse();
+
+    let first = repo
+        .list(
+            customer,
+            KeyFilter::default(),
+            PageRequest::new(1, 2).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.total, 5);
+    assert_eq!(first.total_pages(), 3);
+    assert_eq!(first.items, keys[..2].to_vec());
+
+    let last = repo
+        .list(
+            customer,
+            KeyFilter::default(),
+            PageRequest::new(3, 2).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(last.items, keys[4..].to_vec());
+
+    let beyond = repo
+        .list(
+            customer,
+            KeyFilter::default(),
+            PageRequest::new(4, 2).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(beyond.items.is_empty());
+    assert_eq!(beyond.total, 5);
+}
+
+pub async fn list_filters_by_active_flag(repo: &dyn ApiKeyRepository) {
+    let customer = CustomerId::generate();
+    let active = sample_key(customer, NOW);
+    let inactive = with(&sample_key(customer, NOW + Duration::seconds(1)), |p| {
+        p.active = false;
+    });
+    insert(repo, &active).await;
+    insert(repo, &inactive).await;
+    let page = PageRequest::default();
+
+    let only_active = repo
+        .list(customer, KeyFilter { active: Some(true) }, page)
+        .await
+        .unwrap();
+    assert_eq!(
+        (only_active.items, only_active.total),
+        (vec![active.clone()], 1)
+    );
+
+    let only_inactive = repo
+        .list(
+            customer,
+            KeyFilter {
+                active: Some(false),
+            },
+            page,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (only_inactive.items, only_inactive.total),
+        (vec![inactive.clone()], 1)
+    );
+
+    let all = repo
+        .list(customer, KeyFilter::default(), page)
+        .await
+        .unwrap();
+    assert_eq!(all.items, vec![inactive, active]);
+}
+
+pub async fn list_never_shows_another_customers_keys(repo: &dyn ApiKeyRepository) {
+    let mine = sample_key(CustomerId::generate(), NOW);
+    insert(repo, &mine).await;
+    insert(repo, &sample_key(CustomerId::generate(), NOW)).await;
+    let page = repo
+        .list(
+            mine.customer_id(),
+            KeyFilter::default(),
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((page.items, page.total), (vec![mine], 1));
+}
+
+pub async fn update_replaces_mutable_fields_only(repo: &dyn ApiKeyRepository) {
+    let key = sample_key(CustomerId::generate(), NOW);
+    insert(repo, &key).await;
+    let used_at = NOW + Duration::minutes(5);
+    repo.record_last_used(&[(key.id(), used_at)]).await.unwrap();
+
+    let replacement = sample_key(key.customer_id(), NOW);
+    let later = NOW + Duration::hours(1);
+    let changed = with(&key, |p| {
+        p.name = KeyName::new("Renamed").unwrap();
+        p.description = None;
+        p.display_prefix = replacement.display_prefix().clone();
+        p.hash = replacement.hash();
+        p.scopes = ScopeSet::of(&[Scope::VenuesRead]).unwrap();
+        p.active = false;
+        p.expires_at = None;
+        p.updated_at = later;
+        p.retired = Some(RetiredSecret {
+            hash: key.hash(),
+            valid_until: later,
+        });
+        // Fields the contract says are kept as stored:
+        p.created_at = later;
+        p.created_by = Some("someone-else".to_owned());
+        p.last_used_at = None;
+    });
+    repo.update(&changed, None).await.unwrap();
+
+    let expected = with(&changed, |p| {
+        p.created_at = NOW;
+        p.created_by = Some("user-42".to_owned());
+        p.last_used_at = Some(used_at);
+    });
+    assert_eq!(
+        repo.get(key.customer_id(), key.id()).await.unwrap(),
+        Some(expected)
+    );
+}
+
+pub async fn update_of_missing_or_foreign_key_is_not_found(repo: &dyn ApiKeyRepository) {
+    let key = sample_key(CustomerId::generate(), NOW);
+    let err = repo.update(&key, None).await.unwrap_err();
+    assert!(matches!(err, KeyWriteError::NotFound), "got {err:?}");
+
+    insert(repo, &key).await;
+    let foreign = with(&key, |p| {
+        p.customer_id = CustomerId::generate();
+        p.name = KeyName::new("Hijacked").unwrap();
+    });
+    let err = repo.update(&foreign, None).await.unwrap_err();
+    assert!(matches!(err, KeyWriteError::NotFound), "got {err:?}");
+    assert_eq!(
+        repo.get(key.customer_id(), key.id()).await.unwrap(),
+        Some(key)
+    );
+}
+
+pub async fn update_with_cap_refuses_reactivation_beyond_limit(repo: &dyn ApiKeyRepository) {
+    let customer = CustomerId::generate();
+    insert(repo, &sample_key(customer, NOW)).await;
+    let dormant = with(&sample_key(customer, NOW), |p| {
+        p.active = false;
+    });
+    insert(repo, &dormant).await;
+
+    let revived = with(&dormant, |p| p.active = true);
+    let err = repo.update(&revived, Some(cap(1))).await.unwrap_err();
+    assert!(matches!(err, KeyWriteError::LimitReached), "got {err:?}");
+    assert_eq!(
+        repo.get(customer, dormant.id()).await.unwrap(),
+        Some(dormant)
+    );
+
+    repo.update(&revived, Some(cap(2))).await.unwrap();
+    assert!(
+        repo.get(customer, revived.id())
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active()
+    );
+}
+
+pub async fn delete_removes_only_the_customers_own_key(repo: &dyn ApiKeyRepository) {
+    let key = sample_key(CustomerId::generate(), NOW);
+    insert(repo, &key).await;
+    assert!(!repo.delete(CustomerId::generate(), key.id()).await.unwrap());
+    assert!(
+        repo.get(key.customer_id(), key.id())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(repo.delete(key.customer_id(), key.id()).await.unwrap());
+    assert_eq!(repo.get(key.customer_id(), key.id()).await.unwrap(), None);
+    assert_eq!(repo.find_by_hash(key.hash()).await.unwrap(), None);
+    assert!(!repo.delete(key.customer_id(), key.id()).await.unwrap());
+}
+
+pub async fn delete_expired_before_removes_only_keys_expired_before_cutoff(
+    repo: &dyn ApiKeyRepository,
+) {
+    let customer = CustomerId::generate();
+    let cutoff = NOW - Duration::days(30);
+    let long_gone = with(&sample_key(customer, NOW - Duration::days(90)), |p| {
+        p.expires_at = Some(cutoff - Duration::seconds(1));
+    });
+    let at_cutoff = with(&sample_key(customer, NOW - Duration::days(90)), |p| {
+        p.expires_at = Some(cutoff);
+    });
+    let never = with(&sample_key(customer, NOW), |p| p.expires_at = None);
+    for key in [&long_gone, &at_cutoff, &never] {
+        insert(repo, key).await;
+    }
+    assert_eq!(repo.delete_expired_before(cutoff).await.unwrap(), 1);
+    assert_eq!(repo.get(customer, long_gone.id()).await.unwrap(), None);
+    assert!(repo.get(customer, at_cutoff.id()).await.unwrap().is_some());
+    assert!(repo.get(customer, never.id()).await.unwrap().is_some());
+}
+
+pub async fn last_used_moves_forward_only(repo: &dyn ApiKeyRepository) {
+    let a = sample_key(CustomerId::generate(), NOW);
+    let b = sample_key(a.customer_id(), NOW);
+    insert(repo, &a).await;
+    insert(repo, &b).await;
+    let t1 = NOW + Duration::minutes(1);
+    let t2 = NOW + Duration::minutes(2);
+
+    assert_eq!(
+        repo.record_last_used(&[(a.id(), t2), (b.id(), t1)])
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        repo.record_last_used(&[(a.id(), t1), (b.id(), t2)])
+            .await
+            .unwrap(),
+        1
+    );
+
+    let last_used = |key: &ApiKey| {
+        let id = key.id();
+        let customer = key.customer_id();
+        async move {
+            repo.get(customer, id)
+                .await
+                .unwrap()
+                .unwrap()
+                .last_used_at()
+        }
+    };
+    assert_eq!(last_used(&a).await, Some(t2));
+    assert_eq!(last_used(&b).await, Some(t2));
+}
+
+pub async fn last_used_batch_ignores_unknown_ids_and_empty_batches(repo: &dyn ApiKeyRepository) {
+    let key = sample_key(CustomerId::generate(), NOW);
+    insert(repo, &key).await;
+    assert_eq!(repo.record_last_used(&[]).await.unwrap(), 0);
+    let t = NOW + Duration::minutes(3);
+    assert_eq!(
+        repo.record_last_used(&[(KeyId::generate(), t), (key.id(), t)])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        repo.get(key.customer_id(), key.id())
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at(),
+        Some(t)
+    );
+}
