@@ -59,3 +59,7 @@ uuid_id!(
     /// An API key's public identifier (never secret).
     KeyId
 );
+uuid_id!(
+    /// A venue's stable identifier in the customer API (OpenKJ sees an `OpenKjVenueId`).
+    VenueId
+);

@@ -5,14 +5,19 @@
 
 pub mod ids;
 pub mod keys;
+pub mod openkj;
 pub mod ports;
+pub mod requests;
 pub mod scope;
+pub mod serial;
 pub mod services;
+pub mod songbook;
 pub mod text;
 pub mod usage;
+pub mod venues;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use ids::{CustomerId, KeyId};
+pub use ids::{CustomerId, KeyId, VenueId};
 pub use scope::{Scope, ScopeSet, ScopeSetError};

@@ -2,6 +2,10 @@
 //! Used by tests and demos; it passes the same contract suite as the Diesel adapters.
 
 mod api_keys;
+mod customers;
+mod requests;
+mod songbook;
+mod venues;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -14,6 +18,10 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct State {
     api_keys: api_keys::Table,
+    customers: customers::Table,
+    venues: venues::Table,
+    songs: songbook::Table,
+    requests: requests::Table,
 }
 
 impl MemoryStore {

@@ -1,8 +1,8 @@
-//! The domain's storage contract suite, run against the in-memory adapter.
+//! The domain's storage contract suites, run against the in-memory adapter.
 
 use std::sync::Arc;
 
-use keyward_domain::ports::ApiKeyRepository;
+use keyward_domain::ports::{ApiKeyRepository, OpenKjStore};
 use keyward_store_memory::MemoryStore;
 
 #[allow(clippy::unused_async)]
@@ -11,3 +11,26 @@ async fn setup() -> Option<(Arc<dyn ApiKeyRepository>, ())> {
 }
 
 keyward_domain::api_key_repository_contract!(setup);
+
+/// The OpenKJ suites, each in its own module so scenario names cannot collide.
+mod openkj {
+    use super::{Arc, MemoryStore, OpenKjStore};
+
+    #[allow(clippy::unused_async)]
+    async fn setup() -> Option<(Arc<dyn OpenKjStore>, ())> {
+        Some((Arc::new(MemoryStore::new()), ()))
+    }
+
+    mod serial {
+        keyward_domain::serial_repository_contract!(super::setup);
+    }
+    mod venues {
+        keyward_domain::venue_repository_contract!(super::setup);
+    }
+    mod songbook {
+        keyward_domain::song_book_repository_contract!(super::setup);
+    }
+    mod requests {
+        keyward_domain::request_repository_contract!(super::setup);
+    }
+}

@@ -2,17 +2,33 @@
 //! implement. Each method's `# Errors` section is the contract the contract tests check.
 
 pub mod api_keys;
+pub mod requests;
+pub mod serial;
+pub mod songbook;
 pub mod storage;
 pub mod system;
+pub mod venues;
 
 pub use api_keys::{ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError};
+pub use requests::{AddRequestError, RequestFilter, RequestRepository};
+pub use serial::{OpenKjStore, SerialRepository};
+pub use songbook::SongBookRepository;
 pub use storage::{Page, PageRequest, PageRequestError, StorageError};
 pub use system::{
     Clock, OsSecretGenerator, RandomUnavailable, SecretGenerator, SystemClock, UsageRecorder,
     truncate_to_micros,
 };
+pub use venues::{NewVenue, VenueRepository, VenueWriteError};
 
 #[cfg(feature = "mocks")]
 pub use api_keys::MockApiKeyRepository;
 #[cfg(feature = "mocks")]
+pub use requests::MockRequestRepository;
+#[cfg(feature = "mocks")]
+pub use serial::MockSerialRepository;
+#[cfg(feature = "mocks")]
+pub use songbook::MockSongBookRepository;
+#[cfg(feature = "mocks")]
 pub use system::{MockClock, MockSecretGenerator, MockUsageRecorder};
+#[cfg(feature = "mocks")]
+pub use venues::MockVenueRepository;

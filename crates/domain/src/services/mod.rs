@@ -1,8 +1,16 @@
 //! Services: the rules of the domain, written once, over the ports.
 
 pub mod api_keys;
+pub mod openkj;
+pub mod requests;
+pub mod songbook;
+pub mod venues;
 
 pub use api_keys::{
     ApiKeyError, ApiKeyService, GracePeriod, InvalidGracePeriod, IssuedKey, KeyChanges, KeyPolicy,
     MAX_GRACE, NewKey, VerifiedKey, VerifyError,
 };
+pub use openkj::{Alert, OpenKjError, OpenKjPolicy, OpenKjService};
+pub use requests::{RequestError, RequestService, Submission};
+pub use songbook::{AddSongsOutcome, SongBookError, SongBookService, UploadedSong};
+pub use venues::{CreateVenue, VenueChanges, VenueError, VenueService};

@@ -15,6 +15,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 pub mod api_keys;
+pub mod fixtures;
+pub mod requests;
+pub mod serial;
+pub mod songbook;
+pub mod venues;
 
 use time::OffsetDateTime;
 use time::macros::datetime;

@@ -1,0 +1,64 @@
+//! The storage port for song books: one per (customer, system id).
+
+use async_trait::async_trait;
+
+use crate::ids::CustomerId;
+use crate::ports::storage::{Page, PageRequest, StorageError};
+use crate::serial::WithSerial;
+use crate::songbook::{Song, SongId, SongQuery, StoredSong};
+use crate::venues::SystemId;
+
+/// Persistence of song books.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait SongBookRepository: Send + Sync {
+    /// Adds `songs` to the song book of (`customer`, `system`) in bulk (one statement or
+    /// one transaction per batch, never a round trip per song). A song whose artist and
+    /// title equal, byte for byte, a stored song or an earlier one in the batch is
+    /// skipped. Returns how many songs were stored. The serial does not move: OpenKJ
+    /// never displays the song book.
+    ///
+    /// # Errors
+    /// `Unavailable`/`Other` on backend failure; nothing of the batch is stored then.
+    async fn add_songs(
+        &self,
+        customer: CustomerId,
+        system: SystemId,
+        songs: &[Song],
+    ) -> Result<u64, StorageError>;
+
+    /// Empties the song book of (`customer`, `system`) and returns how many songs it
+    /// held; bumps the customer's serial when that was more than zero.
+    ///
+    /// # Errors
+    /// `Unavailable`/`Other` on backend failure.
+    async fn clear_song_book(
+        &self,
+        customer: CustomerId,
+        system: SystemId,
+    ) -> Result<WithSerial<u64>, StorageError>;
+
+    /// One page of the songs of (`customer`, `system`) that match `query` (see
+    /// [`SongQuery::matches`]), ordered by folded artist, then folded title (byte order
+    /// of [`crate::songbook::fold`]), then id; with the total number of matches.
+    ///
+    /// # Errors
+    /// `Unavailable`/`Other` on backend failure.
+    async fn search_songs(
+        &self,
+        customer: CustomerId,
+        system: SystemId,
+        query: &SongQuery,
+        page: PageRequest,
+    ) -> Result<Page<StoredSong>, StorageError>;
+
+    /// The customer's song with that id, from any of its song books.
+    ///
+    /// # Errors
+    /// `Unavailable`/`Other`; a missing or foreign song is `Ok(None)`.
+    async fn get_song(
+        &self,
+        customer: CustomerId,
+        id: SongId,
+    ) -> Result<Option<StoredSong>, StorageError>;
+}

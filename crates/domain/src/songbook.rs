@@ -1,0 +1,195 @@
+//! Song books: the `{artist, title}` list each OpenKJ system uploads, which singers search.
+//!
+//! Songs are stored exactly as uploaded — no trimming, no re-casing — because OpenKJ later
+//! searches its own database for `"<artist> <title>"` of a request and must find it.
+
+use std::fmt;
+
+/// Longest artist or title. Keeps a song's unique index within PostgreSQL's b-tree row
+/// limit (255 characters × 4 bytes × 2 columns < 2704 bytes).
+pub const MAX_SONG_TEXT_CHARS: usize = 255;
+/// Most terms a search uses; later ones are ignored.
+pub const MAX_SEARCH_TERMS: usize = 10;
+
+/// An artist/title pair, verbatim. The artist may be empty (OpenKJ uploads such rows), but
+/// not both fields; neither may exceed 255 characters or contain NUL (PostgreSQL text
+/// cannot hold it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Song {
+    artist: String,
+    title: String,
+}
+
+/// Why a song was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidSong {
+    #[error("artist and title must not both be empty")]
+    Empty,
+    #[error("artist and title must be at most {MAX_SONG_TEXT_CHARS} characters each")]
+    TooLong,
+    #[error("artist and title must not contain NUL characters")]
+    Nul,
+}
+
+impl Song {
+    pub fn new(artist: impl Into<String>, title: impl Into<String>) -> Result<Self, InvalidSong> {
+        let (artist, title) = (artist.into(), title.into());
+        if artist.is_empty() && title.is_empty() {
+            return Err(InvalidSong::Empty);
+        }
+        let too_long = |s: &str| s.chars().count() > MAX_SONG_TEXT_CHARS;
+        if too_long(&artist) || too_long(&title) {
+            return Err(InvalidSong::TooLong);
+        }
+        if artist.contains('\0') || title.contains('\0') {
+            return Err(InvalidSong::Nul);
+        }
+        Ok(Self { artist, title })
+    }
+
+    pub fn artist(&self) -> &str {
+        &self.artist
+    }
+
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// The artist folded for case-insensitive search and ordering; adapters store this
+    /// so every backend matches and sorts the same way (byte order of the folded text).
+    pub fn artist_folded(&self) -> String {
+        fold(&self.artist)
+    }
+
+    /// The title folded like [`Song::artist_folded`].
+    pub fn title_folded(&self) -> String {
+        fold(&self.title)
+    }
+}
+
+/// Case folding used by song search: Unicode lowercase.
+pub fn fold(text: &str) -> String {
+    text.to_lowercase()
+}
+
+/// A stored song's id: assigned by storage, only used by singer-side commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SongId(i64);
+
+impl SongId {
+    pub const fn new(id: i64) -> Self {
+        Self(id)
+    }
+
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for SongId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A song as stored in a song book.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSong {
+    pub id: SongId,
+    pub song: Song,
+}
+
+/// A song search: every term must occur, case-insensitively, in the artist or the title.
+/// No terms matches every song.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SongQuery {
+    terms: Vec<String>,
+}
+
+impl SongQuery {
+    /// Splits `text` on white space into folded terms, without duplicates, keeping at
+    /// most [`MAX_SEARCH_TERMS`]. A term longer than any song field just finds nothing.
+    pub fn parse(text: &str) -> Self {
+        let mut terms: Vec<String> = Vec::new();
+        for term in text.split_whitespace().map(fold) {
+            if terms.len() == MAX_SEARCH_TERMS {
+                break;
+            }
+            if !terms.contains(&term) {
+                terms.push(term);
+            }
+        }
+        Self { terms }
+    }
+
+    /// The query that matches every song.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    pub fn terms(&self) -> &[String] {
+        &self.terms
+    }
+
+    /// Whether `song` matches; the reference semantics adapters reproduce in SQL.
+    pub fn matches(&self, song: &Song) -> bool {
+        let (artist, title) = (song.artist_folded(), song.title_folded());
+        self.terms
+            .iter()
+            .all(|term| artist.contains(term.as_str()) || title.contains(term.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn song_keeps_its_text_byte_for_byte() {
+        let song = Song::new(" Guns N' Roses ", "\"Sweet Child O' Mine\"").unwrap();
+        assert_eq!(song.artist(), " Guns N' Roses ");
+        assert_eq!(song.title(), "\"Sweet Child O' Mine\"");
+    }
+
+    #[test]
+    fn song_with_empty_artist_is_allowed() {
+        assert_eq!(Song::new("", "Untitled").unwrap().artist(), "");
+    }
+
+    #[test]
+    fn song_without_artist_and_title_is_refused() {
+        assert_eq!(Song::new("", ""), Err(InvalidSong::Empty));
+    }
+
+    #[test]
+    fn song_longer_than_the_limit_is_refused() {
+        let long = "é".repeat(MAX_SONG_TEXT_CHARS + 1);
+        assert_eq!(Song::new(long.clone(), "x"), Err(InvalidSong::TooLong));
+        assert_eq!(Song::new("x", long), Err(InvalidSong::TooLong));
+        assert!(Song::new("é".repeat(MAX_SONG_TEXT_CHARS), "x").is_ok());
+    }
+
+    #[test]
+    fn song_with_nul_is_refused() {
+        assert_eq!(Song::new("a\0b", "x"), Err(InvalidSong::Nul));
+    }
+
+    #[test]
+    fn query_terms_are_folded_deduplicated_and_capped() {
+        let query = SongQuery::parse("  Queen  queen BOHEMIAN ");
+        assert_eq!(query.terms(), ["queen", "bohemian"]);
+        let many = (0..20)
+            .map(|i| format!("t{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(SongQuery::parse(&many).terms().len(), MAX_SEARCH_TERMS);
+    }
+
+    #[test]
+    fn every_term_must_occur_in_artist_or_title() {
+        let song = Song::new("Björk", "Army of Me").unwrap();
+        assert!(SongQuery::parse("BJÖRK army").matches(&song));
+        assert!(SongQuery::all().matches(&song));
+        assert!(!SongQuery::parse("björk waterloo").matches(&song));
+    }
+}

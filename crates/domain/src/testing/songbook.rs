@@ -1,0 +1,348 @@
+//! Contract scenarios for [`SongBookRepository`](crate::ports::SongBookRepository).
+
+use super::fixtures::song;
+use crate::ids::CustomerId;
+use crate::ports::{OpenKjStore, PageRequest};
+use crate::songbook::{Song, SongId, SongQuery, StoredSong};
+use crate::venues::SystemId;
+
+/// Stamps out every scenario below for an adapter; `setup` returns
+/// `Option<(Arc<dyn OpenKjStore>, guard)>`.
+#[macro_export]
+macro_rules! song_book_repository_contract {
+    ($setup:path) => {
+        $crate::__stamp_contract!($setup, songbook;
+            added_songs_are_stored_byte_for_byte,
+            duplicates_are_skipped_within_and_across_batches,
+            songs_differing_only_in_case_or_spacing_are_distinct,
+            thousand_song_batch_is_stored_whole,
+            song_books_are_separate_per_customer_and_per_system,
+            adding_songs_does_not_move_the_serial,
+            clear_empties_only_that_song_book_and_moves_the_serial,
+            clearing_an_empty_song_book_keeps_the_serial,
+            search_needs_every_term_in_artist_or_title_ignoring_case,
+            search_treats_like_wildcards_as_plain_characters,
+            search_orders_by_folded_artist_then_title_and_pages,
+            get_song_finds_only_the_customers_own_songs,
+        );
+    };
+}
+
+const ONE: SystemId = SystemId::DEFAULT;
+
+fn system(id: i32) -> SystemId {
+    SystemId::new(id).unwrap()
+}
+
+async fn everything(store: &dyn OpenKjStore, customer: CustomerId, sys: SystemId) -> Vec<Song> {
+    let mut songs = Vec::new();
+    for page in 1.. {
+        let request = PageRequest::new(page, 100).unwrap();
+        let found = store
+            .search_songs(customer, sys, &SongQuery::all(), request)
+            .await
+            .unwrap();
+        if found.items.is_empty() {
+            break;
+        }
+        songs.extend(found.items.into_iter().map(|s| s.song));
+    }
+    songs
+}
+
+async fn search(
+    store: &dyn OpenKjStore,
+    customer: CustomerId,
+    text: &str,
+) -> Vec<(String, String)> {
+    store
+        .search_songs(
+            customer,
+            ONE,
+            &SongQuery::parse(text),
+            PageRequest::default(),
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|s| (s.song.artist().to_owned(), s.song.title().to_owned()))
+        .collect()
+}
+
+pub async fn added_songs_are_stored_byte_for_byte(store: &dyn OpenKjStore) {
+    let customer = CustomerId::generate();
+    let songs = [
+        song("Queen", "Bohemian Rhapsody"),
+        song("Björk", "Army of Me"),
+        song("AC/DC", "Back In Black"),
+        song("", "Untitled"),
+        song("Guns N' Roses", "\"Sweet Child O' Mine\""),
+        song("  Spaced  Out ", "Tab\tand 🎤 emoji"),
+        song("50% Off", "under_score \\ backslash"),
+    ];
+
+    let added = store.add_songs(customer, ONE, &songs).await.unwrap();
+
+    assert_eq!(added, songs.len() as u64);
+    let mut stored = everything(store, customer, ONE).await;
+    let mut expected = songs.to_vec();
+    stored.sort_by(|a, b| (a.artist(), a.title()).cmp(&(b.artist(), b.title())));
+    expected.sort_by(|a, b| (a.artist(), a.title()).cmp(&(b.artist(), b.title())));
+    assert_eq!(stored, expected);
+}
+
+pub async fn duplicates_are_skipped_within_and_across_batches(store: &dyn OpenKjStore) {
+    let customer = CustomerId::generate();
+    let queen = song("Queen", "Bohemian Rhapsody");
+    store
+        .add_songs(customer, ONE, std::slice::from_ref(&queen))
+        .await
+        .unwrap();
+
+    let added = store
+        .add_songs(
+            customer,
+            ONE,
+            &[
+                queen.clone(),
+                song("ABBA", "Waterloo"),
+                song("ABBA", "Waterloo"),
+            ],
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(added, 1);
+    assert_eq!(everything(store, customer, ONE).await.len(), 2);
+}
+
+pub async fn songs_differing_only_in_case_or_spacing_are_distinct(store: &dyn OpenKjStore) {
+    let customer = CustomerId::generate();
+    let variants = [
+        song("Queen", "Bohemian Rhapsody"),
+        song("queen", "Bohemian Rhapsody"),
+        song("Queen ", "Bohemian Rhapsody"),
+        song("Queen", "Bohemian  Rhapsody"),
+    ];
+
+    let added = store.add_songs(customer, ONE, &variants).await.unwrap();
+
+    assert_eq!(added, 4);
+}
+
+pub async fn thousand_song_batch_is_stored_whole(store: &dyn OpenKjStore) {
+    let customer = CustomerId::generate();
+    let batch: Vec<Song> = (0..1000)
+        .rev()
+        .map(|i| song(&format!("Artist {:04}", i / 10), &format!("Title {i:04}")))
+        .collect();
+
+    let added = store.add_songs(customer, ONE, &batch).await.unwrap();
+
+    assert_eq!(added, 1000);
+    let page = store
+        .search_songs(
+            customer,
+            ONE,
+            &SongQuery::all(),
+            PageRequest::new(1, 1).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.total, 1000);
+}
+
+pub async fn song_books_are_separate_per_customer_and_per_system(store: &dyn OpenKjStore) {
+    let (one, two) = (CustomerId::generate(), CustomerId::generate());
+    store
+        .add_songs(one, ONE, &[song("Queen", "Bohemian Rhapsody")])
+        .await
+        .unwrap();
+    store
+        .add_songs(one, system(2), &[song("ABBA", "Waterloo")])
+        .await
+        .unwrap();
+    store
+        .add_songs(two, ONE, &[song("Björk", "Army of Me")])
+        .await
+        .unwrap();
+
+    assert_eq!(
+        everything(store, one, ONE).await,
+        [song("Queen", "Bohemian Rhapsody")]
+    );
+    assert_eq!(
+        everything(store, one, system(2)).await,
+        [song("ABBA", "Waterloo")]
+    );
+    assert_eq!(
+        everything(store, two, ONE).await,
+        [song("Björk", "Army of Me")]
+    );
+}
+
+pub async fn adding_songs_does_not_move_the_serial(store: &dyn OpenKjStore) {
+    let customer = CustomerId::generate();
+    let before = store.current_serial(customer).await.unwrap();
+
+    store
+        .add_songs(customer, ONE, &[song("Queen", "Bohemian Rhapsody")])
+        .await
+        .unwrap();
+
+    assert_eq!(store.current_serial(customer).await.unwrap(), before);
+}
+
+pub async fn clear_empties_only_that_song_book_and_moves_the_serial(store: &dyn OpenKjStore) {
+    let (customer, other) = (CustomerId::generate(), CustomerId::generate());
+    let two_songs = [song("Queen", "Bohemian Rhapsody"), song("ABBA", "Waterloo")];
+    store.add_songs(customer, ONE, &two_songs).await.unwrap();
+    store
+        .add_songs(customer, system(2), &two_songs)
+        .await
+        .unwrap();
+    store.add_songs(other, ONE, &two_songs).await.unwrap();
+    let before = store.current_serial(customer).await.unwrap();
+
+    let cleared = store.clear_song_book(customer, ONE).await.unwrap();
+
+    assert_eq!(cleared.value, 2);
+    assert_eq!(cleared.serial, before.next());
+    assert!(everything(store, customer, ONE).await.is_empty());
+    assert_eq!(everything(store, customer, system(2)).await.len(), 2);
+    assert_eq!(everything(store, other, ONE).await.len(), 2);
+}
+
+pub async fn clearing_an_empty_song_book_keeps_the_serial(store: &dyn OpenKjStore) {
+    let customer = CustomerId::generate();
+    let before = store.current_serial(customer).await.unwrap();
+
+    let cleared = store.clear_song_book(customer, ONE).await.unwrap();
+
+    assert_eq!(cleared.value, 0);
+    assert_eq!(cleared.serial, before);
+}
+
+pub async fn search_needs_every_term_in_artist_or_title_ignoring_case(store: &dyn OpenKjStore) {
+    let customer = CustomerId::generate();
+    store
+        .add_songs(
+            customer,
+            ONE,
+            &[
+                song("Queen", "Bohemian Rhapsody"),
+                song("Queen", "Under Pressure"),
+                song("Björk", "Army of Me"),
+                song("ABBA", "Queen of Hearts?"),
+            ],
+        )
+        .await
+        .unwrap();
+
+    let pressure = search(store, customer, "QUEEN pressure").await;
+    let bjork = search(store, customer, "BJÖRK").await;
+    let nothing = search(store, customer, "queen waterloo").await;
+
+    assert_eq!(pressure, [("Queen".into(), "Under Pressure".into())]);
+    assert_eq!(bjork, [("Björk".into(), "Army of Me".into())]);
+    assert!(nothing.is_empty());
+    assert_eq!(search(store, customer, "queen").await.len(), 3);
+}
+
+pub async fn search_treats_like_wildcards_as_plain_characters(store: &dyn OpenKjStore) {
+    let customer = CustomerId::generate();
+    store
+        .add_songs(
+            customer,
+            ONE,
+            &[
+                song("50% Off", "A_B"),
+                song("500 Off", "AxB"),
+                song("Back\\slash", "x"),
+            ],
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(search(store, customer, "50%").await.len(), 1);
+    assert_eq!(search(store, customer, "a_b").await.len(), 1);
+    assert_eq!(search(store, customer, "k\\s").await.len(), 1);
+}
+
+pub async fn search_orders_by_folded_artist_then_title_and_pages(store: &dyn OpenKjStore) {
+    let customer = CustomerId::generate();
+    store
+        .add_songs(
+            customer,
+            ONE,
+            &[
+                song("queen", "b"),
+                song("ABBA", "Waterloo"),
+                song("Queen", "A"),
+                song("abba", "Dancing Queen"),
+                song("Zappa", "z"),
+            ],
+        )
+        .await
+        .unwrap();
+
+    let first = store
+        .search_songs(
+            customer,
+            ONE,
+            &SongQuery::all(),
+            PageRequest::new(1, 3).unwrap(),
+        )
+        .await
+        .unwrap();
+    let second = store
+        .search_songs(
+            customer,
+            ONE,
+            &SongQuery::all(),
+            PageRequest::new(2, 3).unwrap(),
+        )
+        .await
+        .unwrap();
+
+    let titles = |songs: &[StoredSong]| -> Vec<String> {
+        songs.iter().map(|s| s.song.title().to_owned()).collect()
+    };
+    assert_eq!(first.total, 5);
+    assert_eq!(titles(&first.items), ["Dancing Queen", "Waterloo", "A"]);
+    assert_eq!(titles(&second.items), ["b", "z"]);
+}
+
+pub async fn get_song_finds_only_the_customers_own_songs(store: &dyn OpenKjStore) {
+    let customer = CustomerId::generate();
+    store
+        .add_songs(customer, system(2), &[song("ABBA", "Waterloo")])
+        .await
+        .unwrap();
+    let stored = store
+        .search_songs(
+            customer,
+            system(2),
+            &SongQuery::all(),
+            PageRequest::default(),
+        )
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+
+    let mine = store.get_song(customer, stored.id).await.unwrap();
+    let foreign = store
+        .get_song(CustomerId::generate(), stored.id)
+        .await
+        .unwrap();
+    let missing = store
+        .get_song(customer, SongId::new(stored.id.get() + 1_000_000))
+        .await
+        .unwrap();
+
+    assert_eq!(mine, Some(stored));
+    assert_eq!(foreign, None);
+    assert_eq!(missing, None);
+}
