@@ -1,1 +1,32 @@
-//! placeholder during bootstrap
+//! keyward's storage on Diesel: SQLite (embedded, the default) and PostgreSQL
+//! (production), chosen at run time from the database URL, behind one Diesel schema with
+//! portable column types (ADR 0010).
+//!
+//! ```ignore
+//! let store = DieselStore::connect("sqlite://data/keyward.db", PoolOptions::default()).await?;
+//! store.migrate().await?;          // apply pending migrations (returns how many)
+//! store.ping().await?;             // for /ready
+//! let keys: Arc<dyn ApiKeyRepository> = Arc::new(store.clone());
+//! ```
+//!
+//! Layout, so later repositories slot in beside `api_keys`: `conn` (pools, the
+//! per-backend dispatch macros, backend-specific SQL), `types` (portable SQL types),
+//! `schema` (the one Diesel schema), `error` (failure classification), `migrations`,
+//! `store` (`DieselStore`), and one module per port.
+
+mod api_keys;
+mod conn;
+mod database_url;
+mod error;
+mod migrations;
+mod schema;
+mod store;
+mod types;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use conn::PoolOptions;
+pub use database_url::Backend;
+pub use error::ConnectError;
+pub use store::DieselStore;

@@ -1,0 +1,233 @@
+//! Connection plumbing every repository shares: the two pools, a pooled connection of
+//! either backend, and the macros that run one piece of Diesel query code against
+//! whichever backend the store was started with (ADR 0010).
+//!
+//! Repositories write their queries once inside [`with_connection!`] or
+//! [`write_transaction!`]; the macro expands the body once per backend, so each copy is
+//! type-checked against its concrete connection and no generic bounds are needed. Where
+//! the SQL really differs, a repository matches on [`PooledConnection`] itself, or calls
+//! a method of [`BackendSql`].
+
+use std::time::Duration;
+
+use deadpool::Runtime;
+use diesel::QueryResult;
+use diesel::result::ConnectionError;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use keyward_domain::ports::StorageError;
+
+use crate::database_url::{Backend, DatabaseUrl};
+use crate::error::{PoolError, pool_error};
+use crate::types::DbUuid;
+
+/// SQLite through Diesel's synchronous connection, run on tokio's blocking threads.
+pub(crate) type SqliteConnection = SyncConnectionWrapper<diesel::SqliteConnection>;
+
+/// Set on every new SQLite connection. `busy_timeout` first, so the others wait for a
+/// lock instead of failing. WAL lets readers run beside the one writer; NORMAL is the
+/// durable-enough setting WAL is designed for; foreign keys are off unless asked for.
+const SQLITE_CONNECTION_PRAGMAS: &str = "PRAGMA busy_timeout = 5000;
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+PRAGMA foreign_keys = ON;";
+
+/// Pool settings for [`crate::DieselStore::connect`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// Most connections open at once.
+    pub max_size: usize,
+    /// Longest wait to open a connection, to get one from a busy pool, or to check a
+    /// pooled one before reuse. Past it the operation fails as `Unavailable`.
+    pub connect_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    /// 10 connections, 5 seconds.
+    fn default() -> Self {
+        Self {
+            max_size: 10,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The store's pool, for whichever backend the URL chose. Cloning shares the pool.
+#[derive(Clone)]
+pub(crate) enum Pools {
+    Sqlite(Pool<SqliteConnection>),
+    Postgres(Pool<AsyncPgConnection>),
+}
+
+/// A connection checked out of [`Pools`]; it goes back to the pool when dropped.
+pub(crate) enum PooledConnection {
+    Sqlite(Object<SqliteConnection>),
+    Postgres(Object<AsyncPgConnection>),
+}
+
+impl Pools {
+    /// Builds the pool without opening a connection. Every connection is checked with a
+    /// query before reuse (`RecyclingMethod::Verified`), so one broken by a database
+    /// restart is replaced instead of handed out.
+    pub(crate) fn build(url: &DatabaseUrl, options: PoolOptions) -> Result<Self, String> {
+        match url {
+            DatabaseUrl::Sqlite { path } => {
+                let mut config = ManagerConfig::<SqliteConnection>::default();
+                config.recycling_method = RecyclingMethod::Verified;
+                config.custom_setup = Box::new(|path| Box::pin(open_sqlite(path.to_owned())));
+                let manager = AsyncDieselConnectionManager::new_with_config(
+                    path.to_string_lossy(),
+                    config,
+                );
+                pool(manager, options).map(Pools::Sqlite)
+            }
+            DatabaseUrl::Postgres { url, .. } => {
+                let mut config = ManagerConfig::<AsyncPgConnection>::default();
+                config.recycling_method = RecyclingMethod::Verified;
+                let manager = AsyncDieselConnectionManager::new_with_config(url, config);
+                pool(manager, options).map(Pools::Postgres)
+            }
+        }
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Pools::Sqlite(_) => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A connection, or `Unavailable` when none can be had within the connect timeout.
+    pub(crate) async fn get(&self) -> Result<PooledConnection, StorageError> {
+        self.get_raw().await.map_err(pool_error)
+    }
+
+    /// Like [`Pools::get`], keeping the pool's own error (for start-up messages).
+    pub(crate) async fn get_raw(&self) -> Result<PooledConnection, PoolError> {
+        Ok(match self {
+            Pools::Sqlite(pool) => PooledConnection::Sqlite(pool.get().await?),
+            Pools::Postgres(pool) => PooledConnection::Postgres(pool.get().await?),
+        })
+    }
+}
+
+fn pool<C>(
+    manager: AsyncDieselConnectionManager<C>,
+    options: PoolOptions,
+) -> Result<Pool<C>, String>
+where
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C>,
+{
+    Pool::builder(manager)
+        .max_size(options.max_size.max(1))
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(options.connect_timeout))
+        .create_timeout(Some(options.connect_timeout))
+        .recycle_timeout(Some(options.connect_timeout))
+        .build()
+        .map_err(|err| err.to_string())
+}
+
+async fn open_sqlite(path: String) -> Result<SqliteConnection, ConnectionError> {
+    let mut conn = SqliteConnection::establish(&path).await?;
+    conn.batch_execute(SQLITE_CONNECTION_PRAGMAS)
+        .await
+        .map_err(|err| ConnectionError::CouldntSetupConfiguration(err))?;
+    Ok(conn)
+}
+
+/// Why a write transaction stopped: the database failed, or a rule refused the write
+/// (which rolls the transaction back like any error).
+#[derive(Debug)]
+pub(crate) enum TxError<E> {
+    Database(diesel::result::Error),
+    Refused(E),
+}
+
+impl<E> From<diesel::result::Error> for TxError<E> {
+    fn from(err: diesel::result::Error) -> Self {
+        TxError::Database(err)
+    }
+}
+
+/// SQL that differs per backend, as methods of the concrete connection types, so the
+/// shared query code in a macro body can call them on either.
+pub(crate) trait BackendSql {
+    /// Serialises writers of one customer's rows until the transaction ends.
+    async fn lock_customer(&mut self, customer: DbUuid) -> QueryResult<()>;
+}
+
+impl BackendSql for AsyncPgConnection {
+    /// `SELECT … FOR UPDATE` on the customer row: a concurrent writer for the same
+    /// customer waits here until this transaction commits, then sees its rows.
+    async fn lock_customer(&mut self, customer: DbUuid) -> QueryResult<()> {
+        use crate::schema::customers;
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        customers::table
+            .find(customer)
+            .select(customers::id)
+            .for_update()
+            .execute(self)
+            .await
+            .map(drop)
+    }
+}
+
+impl BackendSql for SqliteConnection {
+    /// Nothing to do: `BEGIN IMMEDIATE` already holds the database's only write lock.
+    async fn lock_customer(&mut self, _customer: DbUuid) -> QueryResult<()> {
+        Ok(())
+    }
+}
+
+/// Runs `$body` with `$conn: &mut <connection>` checked out of `$pools`, compiled once
+/// per backend. A pool failure returns early with `StorageError` (through `?`, so the
+/// enclosing function's error type needs `From<StorageError>`).
+macro_rules! with_connection {
+    ($pools:expr, |$conn:ident| $body:expr) => {
+        match $pools.get().await? {
+            $crate::conn::PooledConnection::Postgres(mut pooled) => {
+                let $conn: &mut ::diesel_async::AsyncPgConnection = &mut pooled;
+                $body
+            }
+            $crate::conn::PooledConnection::Sqlite(mut pooled) => {
+                let $conn: &mut $crate::conn::SqliteConnection = &mut pooled;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` (returning `Result<T, TxError<E>>`) in a write transaction: `BEGIN
+/// IMMEDIATE` on SQLite, so the write lock is taken up front and concurrent writers queue
+/// on `busy_timeout` instead of failing; a plain transaction on PostgreSQL, where the body
+/// takes row locks (`BackendSql::lock_customer`) as needed. Commits on `Ok`, rolls back on
+/// `Err`. A transaction cut short by a dropped future leaves its connection marked
+/// broken, and the pool discards it.
+macro_rules! write_transaction {
+    ($pools:expr, |$conn:ident| $body:expr) => {
+        match $pools.get().await? {
+            $crate::conn::PooledConnection::Postgres(mut pooled) => {
+                let pg: &mut ::diesel_async::AsyncPgConnection = &mut pooled;
+                ::diesel_async::AsyncConnection::transaction(
+                    pg,
+                    async |$conn: &mut ::diesel_async::AsyncPgConnection| $body,
+                )
+                .await
+            }
+            $crate::conn::PooledConnection::Sqlite(mut pooled) => {
+                let sqlite: &mut $crate::conn::SqliteConnection = &mut pooled;
+                sqlite
+                    .immediate_transaction(async |$conn: &mut $crate::conn::SqliteConnection| {
+                        $body
+                    })
+                    .await
+            }
+        }
+    };
+}
+
+pub(crate) use {with_connection, write_transaction};
