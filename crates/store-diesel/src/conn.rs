@@ -20,7 +20,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use keyward_domain::ports::StorageError;
 
 use crate::database_url::{Backend, DatabaseUrl};
-use crate::error::{PoolError, pool_error};
+use crate::error::{PoolError, error_chain, pool_error};
 use crate::types::DbUuid;
 
 /// SQLite through Diesel's synchronous connection, run on tokio's blocking threads.
@@ -86,6 +86,7 @@ impl Pools {
             DatabaseUrl::Postgres { url, .. } => {
                 let mut config = ManagerConfig::<AsyncPgConnection>::default();
                 config.recycling_method = RecyclingMethod::Verified;
+                config.custom_setup = Box::new(|url| Box::pin(open_postgres(url.to_owned())));
                 let manager = AsyncDieselConnectionManager::new_with_config(url, config);
                 pool(manager, options).map(Pools::Postgres)
             }
@@ -136,6 +137,15 @@ async fn open_sqlite(path: String) -> Result<SqliteConnection, ConnectionError> 
         .await
         .map_err(|err| ConnectionError::CouldntSetupConfiguration(err))?;
     Ok(conn)
+}
+
+/// Opens a PostgreSQL connection like `AsyncPgConnection::establish` does, but keeps the
+/// driver's causes (e.g. "Connection refused") in the error, which `establish` drops.
+async fn open_postgres(url: String) -> Result<AsyncPgConnection, ConnectionError> {
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .map_err(|err| ConnectionError::BadConnection(error_chain(&err)))?;
+    AsyncPgConnection::try_from_client_and_connection(client, connection).await
 }
 
 /// Why a write transaction stopped: the database failed, or a rule refused the write

@@ -117,6 +117,20 @@ pub(crate) fn pool_error(err: PoolError) -> StorageError {
 
 pub(crate) type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
 
+/// `err` and its causes as one line (`a: b: c`), skipping causes its text already shows.
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        source = cause.source();
+    }
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn unique_rule(info: &(dyn DatabaseErrorInformation + Send + Sync)) -> &'static str {
     let sqlite_columns = info.message().strip_prefix(SQLITE_UNIQUE_PREFIX);
     UNIQUE_RULES

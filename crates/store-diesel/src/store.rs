@@ -1,7 +1,6 @@
 //! [`DieselStore`]: the public face of this crate. Opens the pool for the backend the URL
 //! names, and implements every storage port (one module per port beside this one).
 
-use std::error::Error as StdError;
 use std::fmt;
 
 use diesel::IntoSql;
@@ -11,7 +10,7 @@ use keyward_domain::ports::StorageError;
 
 use crate::conn::{PoolOptions, Pools, with_connection};
 use crate::database_url::{Backend, DatabaseUrl};
-use crate::error::{ConnectError, PoolError, storage_error};
+use crate::error::{ConnectError, PoolError, error_chain, storage_error};
 
 /// keyward's storage on SQLite or PostgreSQL, chosen at run time from the database URL.
 ///
@@ -96,20 +95,12 @@ impl DieselStore {
 
 /// The pool's failure to hand out the first connection, on one line, with its causes.
 fn describe_pool_error(err: &PoolError, options: PoolOptions) -> String {
-    if let deadpool::managed::PoolError::Timeout(_) = err {
-        return format!(
+    match err {
+        deadpool::managed::PoolError::Timeout(_) => format!(
             "no connection within {:?} (connect timeout)",
             options.connect_timeout
-        );
+        ),
+        deadpool::managed::PoolError::Backend(cause) => error_chain(cause),
+        other => error_chain(other),
     }
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message = format!("{message}: {text}");
-        }
-        source = cause.source();
-    }
-    message
 }
