@@ -8,15 +8,19 @@
 //! the SQL really differs, a repository matches on [`PooledConnection`] itself, or calls
 //! a method of [`BackendSql`].
 
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use deadpool::Runtime;
+use deadpool::managed::Manager;
 use diesel::QueryResult;
 use diesel::result::ConnectionError;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, PoolError as ManagerError, RecyclingMethod,
+};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection, TransactionManager};
 use keyward_domain::ports::StorageError;
 
 use crate::database_url::{Backend, DatabaseUrl};
@@ -62,9 +66,85 @@ pub(crate) enum Pools {
 }
 
 /// A connection checked out of [`Pools`]; it goes back to the pool when dropped.
+// Lives for one call on the stack; boxing the larger PostgreSQL variant would cost an
+// allocation per query for nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum PooledConnection {
-    Sqlite(Object<SqliteConnection>),
-    Postgres(Object<AsyncPgConnection>),
+    Sqlite(Checkout<SqliteConnection>),
+    Postgres(Checkout<AsyncPgConnection>),
+}
+
+/// A connection owned outside the pool (for migrations), opened with the pool's setup.
+#[allow(clippy::large_enum_variant)] // one per migration run
+pub(crate) enum DedicatedConnection {
+    Sqlite(SqliteConnection),
+    Postgres(AsyncPgConnection),
+}
+
+/// A pooled connection that is closed instead of returned when it is dropped inside a
+/// transaction. That happens when a caller's future is dropped mid-transaction (actix
+/// drops a handler's future when the client disconnects). Returned to the pool, the
+/// connection would keep its transaction, and SQLite's write lock or PostgreSQL's row
+/// locks with it, until the pool next handed it out; closed, the database rolls the
+/// transaction back at once.
+pub(crate) struct Checkout<C>(Option<Object<C>>)
+where
+    C: AsyncConnection + 'static,
+    AsyncDieselConnectionManager<C>: Manager<Type = C>;
+
+impl<C> Checkout<C>
+where
+    C: AsyncConnection + 'static,
+    AsyncDieselConnectionManager<C>: Manager<Type = C>,
+{
+    fn new(object: Object<C>) -> Self {
+        Self(Some(object))
+    }
+}
+
+impl<C> Deref for Checkout<C>
+where
+    C: AsyncConnection + 'static,
+    AsyncDieselConnectionManager<C>: Manager<Type = C>,
+{
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        match &self.0 {
+            Some(object) => object,
+            None => unreachable!("the connection is taken only when the checkout is dropped"),
+        }
+    }
+}
+
+impl<C> DerefMut for Checkout<C>
+where
+    C: AsyncConnection + 'static,
+    AsyncDieselConnectionManager<C>: Manager<Type = C>,
+{
+    fn deref_mut(&mut self) -> &mut C {
+        match &mut self.0 {
+            Some(object) => object,
+            None => unreachable!("the connection is taken only when the checkout is dropped"),
+        }
+    }
+}
+
+impl<C> Drop for Checkout<C>
+where
+    C: AsyncConnection + 'static,
+    AsyncDieselConnectionManager<C>: Manager<Type = C>,
+{
+    fn drop(&mut self) {
+        let Some(mut object) = self.0.take() else {
+            return;
+        };
+        let status = C::TransactionManager::transaction_manager_status_mut(&mut object);
+        if !matches!(status.transaction_depth(), Ok(None)) {
+            tracing::warn!("closing a database connection abandoned inside a transaction");
+            drop(Object::take(object));
+        }
+    }
 }
 
 impl Pools {
@@ -77,10 +157,8 @@ impl Pools {
                 let mut config = ManagerConfig::<SqliteConnection>::default();
                 config.recycling_method = RecyclingMethod::Verified;
                 config.custom_setup = Box::new(|path| Box::pin(open_sqlite(path.to_owned())));
-                let manager = AsyncDieselConnectionManager::new_with_config(
-                    path.to_string_lossy(),
-                    config,
-                );
+                let manager =
+                    AsyncDieselConnectionManager::new_with_config(path.to_string_lossy(), config);
                 pool(manager, options).map(Pools::Sqlite)
             }
             DatabaseUrl::Postgres { url, .. } => {
@@ -108,8 +186,29 @@ impl Pools {
     /// Like [`Pools::get`], keeping the pool's own error (for start-up messages).
     pub(crate) async fn get_raw(&self) -> Result<PooledConnection, PoolError> {
         Ok(match self {
-            Pools::Sqlite(pool) => PooledConnection::Sqlite(pool.get().await?),
-            Pools::Postgres(pool) => PooledConnection::Postgres(pool.get().await?),
+            Pools::Sqlite(pool) => PooledConnection::Sqlite(Checkout::new(pool.get().await?)),
+            Pools::Postgres(pool) => PooledConnection::Postgres(Checkout::new(pool.get().await?)),
+        })
+    }
+
+    /// A new connection outside the pool, set up like the pooled ones, bounded by the
+    /// pool's create timeout.
+    pub(crate) async fn dedicated(&self) -> Result<DedicatedConnection, StorageError> {
+        async fn open<C>(pool: &Pool<C>) -> Result<C, StorageError>
+        where
+            C: AsyncConnection + 'static,
+            AsyncDieselConnectionManager<C>: Manager<Type = C, Error = ManagerError>,
+        {
+            let timeout = pool.timeouts().create.unwrap_or(Duration::MAX);
+            match tokio::time::timeout(timeout, pool.manager().create()).await {
+                Ok(Ok(conn)) => Ok(conn),
+                Ok(Err(err)) => Err(StorageError::unavailable(err)),
+                Err(elapsed) => Err(StorageError::unavailable(elapsed)),
+            }
+        }
+        Ok(match self {
+            Pools::Sqlite(pool) => DedicatedConnection::Sqlite(open(pool).await?),
+            Pools::Postgres(pool) => DedicatedConnection::Postgres(open(pool).await?),
         })
     }
 }
@@ -135,7 +234,7 @@ async fn open_sqlite(path: String) -> Result<SqliteConnection, ConnectionError> 
     let mut conn = SqliteConnection::establish(&path).await?;
     conn.batch_execute(SQLITE_CONNECTION_PRAGMAS)
         .await
-        .map_err(|err| ConnectionError::CouldntSetupConfiguration(err))?;
+        .map_err(ConnectionError::CouldntSetupConfiguration)?;
     Ok(conn)
 }
 
@@ -231,9 +330,7 @@ macro_rules! write_transaction {
             $crate::conn::PooledConnection::Sqlite(mut pooled) => {
                 let sqlite: &mut $crate::conn::SqliteConnection = &mut pooled;
                 sqlite
-                    .immediate_transaction(async |$conn: &mut $crate::conn::SqliteConnection| {
-                        $body
-                    })
+                    .immediate_transaction(async |$conn: &mut $crate::conn::SqliteConnection| $body)
                     .await
             }
         }
@@ -241,3 +338,49 @@ macro_rules! write_transaction {
 }
 
 pub(crate) use {with_connection, write_transaction};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn connection_abandoned_inside_a_transaction_is_closed_and_its_write_lock_released() {
+        // Arrange: a SQLite pool with a table, and a write transaction whose future is
+        // dropped after BEGIN IMMEDIATE (as when a client disconnects mid-request).
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::parse(&format!("sqlite://{}/t.db", dir.path().display())).unwrap();
+        let pools = Pools::build(&url, PoolOptions::default()).unwrap();
+        let PooledConnection::Sqlite(mut abandoned) = pools.get().await.unwrap() else {
+            unreachable!("a SQLite URL gives a SQLite pool")
+        };
+        abandoned
+            .batch_execute("CREATE TABLE t (x INTEGER)")
+            .await
+            .unwrap();
+        let (began, has_begun) = tokio::sync::oneshot::channel::<()>();
+        let transaction = abandoned.immediate_transaction(async |_: &mut SqliteConnection| {
+            let _ = began.send(());
+            std::future::pending::<QueryResult<()>>().await
+        });
+        tokio::select! {
+            _ = transaction => unreachable!("the transaction body never finishes"),
+            _ = has_begun => {}
+        }
+
+        // Act
+        drop(abandoned);
+
+        // Assert: the connection left the pool, and another can write without waiting.
+        let Pools::Sqlite(pool) = &pools else {
+            unreachable!("a SQLite URL gives a SQLite pool")
+        };
+        assert_eq!(pool.status().size, 0);
+        let DedicatedConnection::Sqlite(mut other) = pools.dedicated().await.unwrap() else {
+            unreachable!("a SQLite URL gives a SQLite pool")
+        };
+        other
+            .batch_execute("PRAGMA busy_timeout = 0; INSERT INTO t VALUES (1);")
+            .await
+            .unwrap();
+    }
+}

@@ -84,12 +84,11 @@ impl DatabaseUrl {
 
     fn postgres(url: &str) -> Result<Self, ConnectError> {
         let mut secrets: Vec<String> = raw_password(url).into_iter().collect();
-        let config = tokio_postgres::Config::from_str(url).map_err(|err| {
-            ConnectError::InvalidUrl {
+        let config =
+            tokio_postgres::Config::from_str(url).map_err(|err| ConnectError::InvalidUrl {
                 backend: Backend::Postgres,
                 reason: scrub(&err.to_string(), &secrets),
-            }
-        })?;
+            })?;
         if let Some(password) = config.get_password() {
             secrets.push(String::from_utf8_lossy(password).into_owned());
         }
@@ -206,10 +205,20 @@ mod tests {
 
     #[test]
     fn in_memory_and_empty_sqlite_urls_are_refused() {
-        for url in ["sqlite::memory:", "sqlite://", "sqlite://file::memory:?cache=shared"] {
+        for url in [
+            "sqlite::memory:",
+            "sqlite://",
+            "sqlite://file::memory:?cache=shared",
+        ] {
             let err = DatabaseUrl::parse(url).unwrap_err();
             assert!(
-                matches!(err, ConnectError::InvalidUrl { backend: Backend::Sqlite, .. }),
+                matches!(
+                    err,
+                    ConnectError::InvalidUrl {
+                        backend: Backend::Sqlite,
+                        ..
+                    }
+                ),
                 "{url}: {err}"
             );
         }

@@ -108,9 +108,9 @@ pub(crate) fn storage_error(err: DieselError) -> StorageError {
 pub(crate) fn pool_error(err: PoolError) -> StorageError {
     match err {
         deadpool::managed::PoolError::NoRuntimeSpecified => StorageError::other(err),
-        deadpool::managed::PoolError::Backend(diesel_async::pooled_connection::PoolError::QueryError(
-            query,
-        )) => storage_error(query),
+        deadpool::managed::PoolError::Backend(
+            diesel_async::pooled_connection::PoolError::QueryError(query),
+        ) => storage_error(query),
         _ => StorageError::unavailable(err),
     }
 }

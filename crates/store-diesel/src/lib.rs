@@ -2,11 +2,17 @@
 //! (production), chosen at run time from the database URL, behind one Diesel schema with
 //! portable column types (ADR 0010).
 //!
-//! ```ignore
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use keyward_domain::ports::ApiKeyRepository;
+//! # use keyward_store_diesel::{DieselStore, PoolOptions};
+//! # async fn start() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = DieselStore::connect("sqlite://data/keyward.db", PoolOptions::default()).await?;
-//! store.migrate().await?;          // apply pending migrations (returns how many)
-//! store.ping().await?;             // for /ready
+//! store.migrate().await?; // applies pending migrations, returns how many
+//! store.ping().await?; // for /ready
 //! let keys: Arc<dyn ApiKeyRepository> = Arc::new(store.clone());
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! Layout, so later repositories slot in beside `api_keys`: `conn` (pools, the

@@ -3,7 +3,7 @@
 //! start through diesel-async's `AsyncConnectionWrapper`, so no libpq is needed.
 //!
 //! Diesel's migration harness is synchronous; it runs on a blocking thread with a
-//! connection taken out of the pool (and closed afterwards). On PostgreSQL a session
+//! connection of its own, opened like the pooled ones and closed afterwards. On PostgreSQL a session
 //! advisory lock makes concurrently starting instances migrate one after the other.
 
 use std::error::Error as StdError;
@@ -11,12 +11,11 @@ use std::error::Error as StdError;
 use diesel::migration::MigrationVersion;
 use diesel_async::AsyncConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::deadpool::Object;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use keyward_domain::ports::StorageError;
 
 use crate::DieselStore;
-use crate::conn::PooledConnection;
+use crate::conn::DedicatedConnection;
 use crate::error::storage_error;
 
 const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -62,16 +61,17 @@ impl DieselStore {
     }
 
     async fn run_migrations(&self, direction: Direction) -> Result<usize, StorageError> {
-        let outcome = match self.pools.get().await? {
-            PooledConnection::Sqlite(pooled) => {
-                run_blocking(Object::take(pooled), move |conn| run(conn, SQLITE, direction))
-                    .await
+        let outcome = match self.pools.dedicated().await? {
+            DedicatedConnection::Sqlite(conn) => {
+                run_blocking(conn, move |conn| run(conn, SQLITE, direction)).await
             }
-            PooledConnection::Postgres(pooled) => {
-                run_blocking(Object::take(pooled), move |conn| {
+            DedicatedConnection::Postgres(conn) => {
+                run_blocking(conn, move |conn| {
                     use diesel::RunQueryDsl;
-                    diesel::sql_query(format!("SELECT pg_advisory_lock({POSTGRES_MIGRATION_LOCK})"))
-                        .execute(conn)?;
+                    diesel::sql_query(format!(
+                        "SELECT pg_advisory_lock({POSTGRES_MIGRATION_LOCK})"
+                    ))
+                    .execute(conn)?;
                     let outcome = run(conn, POSTGRES, direction);
                     diesel::sql_query(format!(
                         "SELECT pg_advisory_unlock({POSTGRES_MIGRATION_LOCK})"
@@ -86,7 +86,11 @@ impl DieselStore {
     }
 }
 
-fn run<H, DB>(conn: &mut H, migrations: EmbeddedMigrations, direction: Direction) -> HarnessResult<usize>
+fn run<H, DB>(
+    conn: &mut H,
+    migrations: EmbeddedMigrations,
+    direction: Direction,
+) -> HarnessResult<usize>
 where
     H: MigrationHarness<DB>,
     DB: diesel::backend::Backend,

@@ -3,7 +3,6 @@
 //! lives in `migrations/sqlite` and `migrations/postgres` and must match this file.
 
 diesel::table! {
-    use diesel::sql_types::*;
     use crate::types::{PortableInstant, PortableUuid};
 
     /// Customers (tenants). Created on first use; later issues add per-customer state.
@@ -14,7 +13,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    use diesel::sql_types::*;
+    use diesel::sql_types::{Bool, Nullable, Text};
     use crate::types::{PortableInstant, PortableUuid};
 
     /// API keys. `key_hash`/`retired_key_hash` are SHA-256 hex; `scopes` is canonical

@@ -57,7 +57,10 @@ impl DieselStore {
             && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
         {
             std::fs::create_dir_all(parent).map_err(|err| {
-                unreachable(&format!("cannot create directory {}: {err}", parent.display()))
+                unreachable(&format!(
+                    "cannot create directory {}: {err}",
+                    parent.display()
+                ))
             })?;
         }
         let pools = Pools::build(&url, options).map_err(|err| unreachable(&err))?;

@@ -1,10 +1,15 @@
 //! Throw-away databases for tests (feature `testing`), for this crate's contract suite
 //! and for other crates' black-box tests:
 //!
-//! ```ignore
-//! let db = TestDatabase::sqlite();                      // a file in a fresh temp dir
-//! let Some(db) = TestDatabase::postgres().await else { return }; // a fresh database
-//! let store = db.migrated_store().await;                // or use db.url() yourself
+//! ```no_run
+//! # use keyward_store_diesel::testing::TestDatabase;
+//! # async fn a_test() {
+//! let db = TestDatabase::sqlite(); // a file in a fresh temporary directory
+//! let Some(db) = TestDatabase::postgres().await else {
+//!     return; // skipped (never in CI)
+//! };
+//! let store = db.migrated_store().await; // or hand db.url() to the app
+//! # }
 //! ```
 //!
 //! PostgreSQL comes from `KEYWARD_TEST_POSTGRES_URL` (default
@@ -41,7 +46,10 @@ pub struct TestDatabase {
 enum Cleanup {
     /// Deleting the directory deletes the database file and its WAL files.
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 impl TestDatabase {

@@ -11,15 +11,15 @@
 //! domain's clock never produces them. Booleans and text use Diesel's own `Bool`/`Text`,
 //! which are portable already.
 
+use diesel::deserialize::FromSqlRow;
 use diesel::deserialize::{self, FromSql};
+use diesel::expression::AsExpression;
 use diesel::pg::{Pg, PgValue};
+use diesel::query_builder::QueryId;
 use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::SqlType;
 use diesel::sql_types::{BigInt, Text, Timestamptz};
 use diesel::sqlite::{Sqlite, SqliteValue};
-use diesel::deserialize::FromSqlRow;
-use diesel::expression::AsExpression;
-use diesel::query_builder::QueryId;
-use diesel::sql_types::SqlType;
 use keyward_domain::ports::truncate_to_micros;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -102,7 +102,9 @@ impl FromSql<PortableInstant, Sqlite> for DbInstant {
 }
 
 /// Microseconds since the Unix epoch, floored (sub-microsecond digits dropped).
-pub(crate) fn unix_micros(at: OffsetDateTime) -> Result<i64, Box<dyn std::error::Error + Send + Sync>> {
+pub(crate) fn unix_micros(
+    at: OffsetDateTime,
+) -> Result<i64, Box<dyn std::error::Error + Send + Sync>> {
     let nanos = truncate_to_micros(at).unix_timestamp_nanos();
     Ok(i64::try_from(nanos.div_euclid(1_000))?)
 }

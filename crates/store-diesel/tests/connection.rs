@@ -58,7 +58,13 @@ async fn sqlite_path_that_cannot_be_created_is_a_connect_error_naming_the_path()
     // Assert
     let shown = err.to_string();
     assert!(
-        matches!(err, ConnectError::Unreachable { backend: Backend::Sqlite, .. }),
+        matches!(
+            err,
+            ConnectError::Unreachable {
+                backend: Backend::Sqlite,
+                ..
+            }
+        ),
         "{shown}"
     );
     assert!(shown.contains("not-a-directory"), "{shown}");
@@ -84,7 +90,13 @@ async fn unreachable_postgres_is_a_one_line_connect_error_naming_host_but_not_pa
     // Assert
     let shown = err.to_string();
     assert!(
-        matches!(err, ConnectError::Unreachable { backend: Backend::Postgres, .. }),
+        matches!(
+            err,
+            ConnectError::Unreachable {
+                backend: Backend::Postgres,
+                ..
+            }
+        ),
         "{shown}"
     );
     assert!(shown.contains("PostgreSQL"), "{shown}");

@@ -75,12 +75,11 @@ fn sqlite_statement(
          WHERE api_keys.id = v.id \
          AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < v.at)"
     );
-    chunk.iter().fold(
-        diesel::sql_query(sql).into_boxed(),
-        |query, (id, at)| {
+    chunk
+        .iter()
+        .fold(diesel::sql_query(sql).into_boxed(), |query, (id, at)| {
             query
                 .bind::<PortableUuid, _>(DbUuid(id.as_uuid()))
                 .bind::<PortableInstant, _>(DbInstant(*at))
-        },
-    )
+        })
 }

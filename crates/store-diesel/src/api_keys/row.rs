@@ -57,7 +57,7 @@ pub(crate) struct NewApiKeyRow<'a> {
 #[diesel(table_name = api_keys, treat_none_as_null = true)]
 pub(crate) struct ApiKeyChanges<'a> {
     name: &'a str,
-    description: Option<&'a str>,
+    description: Option<String>,
     display_prefix: &'a str,
     key_hash: String,
     scopes: String,
@@ -73,7 +73,7 @@ impl<'a> From<&'a ApiKey> for ApiKeyChanges<'a> {
         let retired = key.retired();
         Self {
             name: key.name().as_str(),
-            description: key.description().map(Description::as_str),
+            description: key.description().map(|d| d.as_str().to_owned()),
             display_prefix: key.display_prefix().as_str(),
             key_hash: key.hash().to_hex(),
             scopes: scopes_column(key.scopes()),
