@@ -15,8 +15,8 @@
 //! # }
 //! ```
 //!
-//! Layout, so later repositories slot in beside `api_keys`: `conn` (pools, the
-//! per-backend dispatch macros, backend-specific SQL), `types` (portable SQL types),
+//! Layout, so later repositories slot in beside `api_keys`: `pool` (the pools),
+//! `conn` (pooled connections, the per-backend dispatch macros, backend-specific SQL), `types` (portable SQL types),
 //! `schema` (the one Diesel schema), `error` (failure classification), `migrations`,
 //! `store` (`DieselStore`), and one module per port.
 
@@ -25,6 +25,7 @@ mod conn;
 mod database_url;
 mod error;
 mod migrations;
+mod pool;
 mod schema;
 mod store;
 mod types;
@@ -32,7 +33,7 @@ mod types;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use conn::PoolOptions;
 pub use database_url::Backend;
 pub use error::ConnectError;
+pub use pool::PoolOptions;
 pub use store::DieselStore;

@@ -15,8 +15,8 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use keyward_domain::ports::StorageError;
 
 use crate::DieselStore;
-use crate::conn::DedicatedConnection;
 use crate::error::storage_error;
+use crate::pool::DedicatedConnection;
 
 const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");

@@ -8,9 +8,10 @@ use diesel::sql_types::Integer;
 use diesel_async::RunQueryDsl;
 use keyward_domain::ports::StorageError;
 
-use crate::conn::{PoolOptions, Pools, with_connection};
+use crate::conn::with_connection;
 use crate::database_url::{Backend, DatabaseUrl};
 use crate::error::{ConnectError, PoolError, error_chain, storage_error};
+use crate::pool::{PoolOptions, Pools};
 
 /// keyward's storage on SQLite or PostgreSQL, chosen at run time from the database URL.
 ///
