@@ -153,7 +153,7 @@ async fn open_sqlite(path: String) -> Result<SqliteConnection, ConnectionError> 
 
 /// Opens a PostgreSQL connection like `AsyncPgConnection::establish` does, but keeps the
 /// driver's causes (e.g. "Connection refused") in the error, which `establish` drops.
-async fn open_postgres(url: String) -> Result<AsyncPgConnection, ConnectionError> {
+pub(crate) async fn open_postgres(url: String) -> Result<AsyncPgConnection, ConnectionError> {
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .map_err(|err| ConnectionError::BadConnection(error_chain(&err)))?;

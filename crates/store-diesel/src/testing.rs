@@ -23,8 +23,10 @@
 
 use std::time::Duration;
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use crate::database_url::DatabaseUrl;
+use crate::pool::open_postgres;
 use crate::{DieselStore, PoolOptions};
 
 /// Environment variable naming the PostgreSQL server tests may create databases on.
@@ -77,8 +79,10 @@ impl TestDatabase {
         let mut admin = match admin_connection(&admin_url).await {
             Ok(conn) => conn,
             Err(reason) => {
+                let server = DatabaseUrl::parse(&admin_url)
+                    .map_or_else(|_| "(unparsable URL)".to_owned(), |url| url.target());
                 let message = format!(
-                    "PostgreSQL at {POSTGRES_URL_ENV} is unreachable ({reason}); \
+                    "PostgreSQL at {server} ({POSTGRES_URL_ENV}) is unreachable: {reason}; \
                      start it or point {POSTGRES_URL_ENV} at a server"
                 );
                 assert!(std::env::var_os("CI").is_none(), "{message}");
@@ -146,7 +150,7 @@ impl Drop for TestDatabase {
 }
 
 async fn admin_connection(url: &str) -> Result<AsyncPgConnection, String> {
-    match tokio::time::timeout(REACH_TIMEOUT, AsyncPgConnection::establish(url)).await {
+    match tokio::time::timeout(REACH_TIMEOUT, open_postgres(url.to_owned())).await {
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(err)) => Err(err.to_string()),
         Err(_) => Err(format!("no answer within {REACH_TIMEOUT:?}")),
