@@ -1,6 +1,6 @@
 //! Connection plumbing every repository shares: a pooled connection of either backend
-//! (see [`crate::pool`] for the pools), and the macros that run one piece of Diesel query code against
-//! whichever backend the store was started with (ADR 0010).
+//! (the pools are in [`crate::pool`]), and the macros that run one piece of Diesel query
+//! code against whichever backend the store was started with (ADR 0010).
 //!
 //! Repositories write their queries once inside [`with_connection!`] or
 //! [`write_transaction!`]; the macro expands the body once per backend, so each copy is
@@ -90,6 +90,11 @@ where
         let Some(mut object) = self.0.take() else {
             return;
         };
+        if std::thread::panicking() {
+            // Mid-panic the connection's state is unknown: never hand it out again.
+            drop(Object::take(object));
+            return;
+        }
         let status = C::TransactionManager::transaction_manager_status_mut(&mut object);
         if !matches!(status.transaction_depth(), Ok(None)) {
             tracing::warn!("closing a database connection abandoned inside a transaction");

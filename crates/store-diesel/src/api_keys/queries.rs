@@ -31,9 +31,10 @@ pub(crate) fn counted_keys(customer: DbUuid, except: DbUuid, now: DbInstant) -> 
         .count()
 }
 
-/// Keys other than `except` whose current or retired secret is one of `hashes`, or
-/// whose id is `except`'s when `except` is being inserted: any row here would make
-/// `find_by_hash` ambiguous.
+/// Ids of keys other than `except` whose current or retired secret hashes to one of
+/// `hashes`. Storing `except` with those hashes would make `find_by_hash` ambiguous; the
+/// unique constraints catch a clash within one column, this also catches a new key's
+/// hash that equals another key's retired one.
 #[auto_type]
 pub(crate) fn identity_clashes(except: DbUuid, hashes: Vec<String>) -> _ {
     let current: Vec<String> = hashes.clone();
