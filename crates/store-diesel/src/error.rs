@@ -62,6 +62,21 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         sqlite_columns: "api_keys.retired_key_hash",
         rule: "key_hash",
     },
+    UniqueRule {
+        postgres_constraint: "venues_url_name_key",
+        sqlite_columns: "venues.url_name",
+        rule: "url_name",
+    },
+    UniqueRule {
+        postgres_constraint: "venues_customer_openkj_venue_id_key",
+        sqlite_columns: "venues.customer_id, venues.openkj_venue_id",
+        rule: "openkj_venue_id",
+    },
+    UniqueRule {
+        postgres_constraint: "venues_pkey",
+        sqlite_columns: "venues.id",
+        rule: "venue_id",
+    },
 ];
 
 /// The rule name for a unique constraint not listed in [`UNIQUE_RULES`].

@@ -22,13 +22,17 @@
 
 mod api_keys;
 mod conn;
+mod customer_state;
 mod database_url;
 mod error;
 mod migrations;
 mod pool;
+mod requests;
 mod schema;
+mod songbook;
 mod store;
 mod types;
+mod venues;
 
 #[cfg(feature = "testing")]
 pub mod testing;

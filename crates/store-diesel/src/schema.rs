@@ -3,12 +3,16 @@
 //! lives in `migrations/sqlite` and `migrations/postgres` and must match this file.
 
 diesel::table! {
+    use diesel::sql_types::Integer;
     use crate::types::{PortableInstant, PortableUuid};
 
-    /// Customers (tenants). Created on first use; later issues add per-customer state.
+    /// Customers (tenants). Created on first use. `openkj_serial` is the serial OpenKJ
+    /// polls, `last_request_id` the last singer request id handed out (0: none yet).
     customers (id) {
         id -> PortableUuid,
         created_at -> PortableInstant,
+        openkj_serial -> Integer,
+        last_request_id -> Integer,
     }
 }
 
@@ -37,5 +41,60 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::{Bool, Integer, Text};
+    use crate::types::{PortableInstant, PortableUuid};
+
+    /// Venues; `openkj_venue_id` is unique per customer, `url_name` across customers.
+    venues (id) {
+        id -> PortableUuid,
+        customer_id -> PortableUuid,
+        openkj_venue_id -> Integer,
+        name -> Text,
+        url_name -> Text,
+        accepting_requests -> Bool,
+        system_id -> Integer,
+        created_at -> PortableInstant,
+        updated_at -> PortableInstant,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::{BigInt, Integer, Text};
+    use crate::types::PortableUuid;
+
+    /// Song books, one per (customer, system). `*_folded` are the search keys.
+    songs (id) {
+        id -> BigInt,
+        customer_id -> PortableUuid,
+        system_id -> Integer,
+        artist -> Text,
+        title -> Text,
+        artist_folded -> Text,
+        title_folded -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::{Integer, Nullable, SmallInt, Text};
+    use crate::types::{PortableInstant, PortableUuid};
+
+    /// Singer requests; queued while `processed_at` is NULL.
+    song_requests (customer_id, request_id) {
+        customer_id -> PortableUuid,
+        request_id -> Integer,
+        venue_id -> PortableUuid,
+        singer -> Text,
+        artist -> Text,
+        title -> Text,
+        key_change -> SmallInt,
+        requested_at -> PortableInstant,
+        processed_at -> Nullable<PortableInstant>,
+    }
+}
+
 diesel::joinable!(api_keys -> customers (customer_id));
-diesel::allow_tables_to_appear_in_same_query!(customers, api_keys);
+diesel::joinable!(venues -> customers (customer_id));
+diesel::joinable!(songs -> customers (customer_id));
+diesel::joinable!(song_requests -> venues (venue_id));
+diesel::allow_tables_to_appear_in_same_query!(customers, api_keys, venues, songs, song_requests);

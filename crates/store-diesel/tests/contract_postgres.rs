@@ -13,3 +13,31 @@ async fn setup() -> Option<(Arc<dyn ApiKeyRepository>, TestDatabase)> {
 }
 
 keyward_domain::api_key_repository_contract!(setup);
+
+/// The OpenKJ suites (serial, venues, song books, requests), each in its own module so
+/// scenario names cannot collide.
+mod openkj {
+    use std::sync::Arc;
+
+    use keyward_domain::ports::OpenKjStore;
+    use keyward_store_diesel::testing::TestDatabase;
+
+    async fn setup() -> Option<(Arc<dyn OpenKjStore>, TestDatabase)> {
+        let db = TestDatabase::postgres().await?;
+        let store = db.migrated_store().await;
+        Some((Arc::new(store), db))
+    }
+
+    mod serial {
+        keyward_domain::serial_repository_contract!(super::setup);
+    }
+    mod venues {
+        keyward_domain::venue_repository_contract!(super::setup);
+    }
+    mod songbook {
+        keyward_domain::song_book_repository_contract!(super::setup);
+    }
+    mod requests {
+        keyward_domain::request_repository_contract!(super::setup);
+    }
+}

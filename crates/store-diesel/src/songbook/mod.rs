@@ -1,0 +1,154 @@
+//! `SongBookRepository` on Diesel. Uploads are bulk inserts (see [`insert`]) in one
+//! transaction, so a 200,000-song library is a couple of hundred statements, not
+//! 200,000 round trips. Search matches the
+//! folded columns with escaped `LIKE` patterns and orders by them bytewise, which both
+//! backends do identically (ADR 0033).
+
+mod insert;
+mod row;
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use keyward_domain::CustomerId;
+use keyward_domain::ports::{Page, PageRequest, SongBookRepository, StorageError};
+use keyward_domain::serial::WithSerial;
+use keyward_domain::songbook::{Song, SongId, SongQuery, StoredSong};
+use keyward_domain::venues::SystemId;
+
+use self::insert::{InsertSongs, SongValues};
+use self::row::{LIKE_ESCAPE, SongRow, contains_pattern};
+use crate::DieselStore;
+use crate::conn::{TxError, with_connection, write_transaction};
+use crate::customer_state::{CustomerRows, finish, now, tx_storage_error};
+use crate::error::storage_error;
+use crate::schema::songs;
+use crate::types::DbUuid;
+
+fn to_songs(rows: Vec<SongRow>) -> Result<Vec<StoredSong>, StorageError> {
+    rows.into_iter().map(StoredSong::try_from).collect()
+}
+
+#[async_trait]
+impl SongBookRepository for DieselStore {
+    async fn add_songs(
+        &self,
+        customer: CustomerId,
+        system: SystemId,
+        songs: &[Song],
+    ) -> Result<u64, StorageError> {
+        if songs.is_empty() {
+            return Ok(0);
+        }
+        let customer = DbUuid(customer.as_uuid());
+        let values: Vec<SongValues> = songs
+            .iter()
+            .map(|song| SongValues {
+                artist: song.artist().to_owned(),
+                title: song.title().to_owned(),
+                artist_folded: song.artist_folded(),
+                title_folded: song.title_folded(),
+            })
+            .collect();
+        write_transaction!(self.pools, |conn| {
+            conn.ensure_customer(customer, now()).await?;
+            let added = conn.insert_songs(customer, system.get(), &values).await?;
+            Ok::<_, TxError<StorageError>>(added)
+        })
+        .map_err(tx_storage_error)
+    }
+
+    async fn clear_song_book(
+        &self,
+        customer: CustomerId,
+        system: SystemId,
+    ) -> Result<WithSerial<u64>, StorageError> {
+        let customer = DbUuid(customer.as_uuid());
+        write_transaction!(self.pools, |conn| {
+            let state = conn.lock_state(customer).await?;
+            let removed = diesel::delete(
+                songs::table
+                    .filter(songs::customer_id.eq(customer))
+                    .filter(songs::system_id.eq(system.get())),
+            )
+            .execute(conn)
+            .await? as u64;
+            let serial = finish(conn, customer, state, removed > 0).await?;
+            Ok::<_, TxError<StorageError>>(WithSerial::new(removed, serial))
+        })
+        .map_err(tx_storage_error)
+    }
+
+    async fn search_songs(
+        &self,
+        customer: CustomerId,
+        system: SystemId,
+        query: &SongQuery,
+        page: PageRequest,
+    ) -> Result<Page<StoredSong>, StorageError> {
+        let customer = DbUuid(customer.as_uuid());
+        let patterns: Vec<String> = query.terms().iter().map(|t| contains_pattern(t)).collect();
+        let limit = i64::from(page.limit());
+        let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
+        let (total, rows): (i64, Vec<SongRow>) = with_connection!(self.pools, |conn| {
+            let matching = || {
+                let mut query = songs::table
+                    .filter(songs::customer_id.eq(customer))
+                    .filter(songs::system_id.eq(system.get()))
+                    .into_boxed();
+                for pattern in &patterns {
+                    query = query.filter(
+                        songs::artist_folded
+                            .like(pattern.clone())
+                            .escape(LIKE_ESCAPE)
+                            .or(songs::title_folded
+                                .like(pattern.clone())
+                                .escape(LIKE_ESCAPE)),
+                    );
+                }
+                query
+            };
+            async {
+                let total: i64 = matching().count().get_result(conn).await?;
+                let rows = matching()
+                    .order((
+                        songs::artist_folded.asc(),
+                        songs::title_folded.asc(),
+                        songs::id.asc(),
+                    ))
+                    .limit(limit)
+                    .offset(offset)
+                    .select(SongRow::as_select())
+                    .load(conn)
+                    .await?;
+                QueryResult::Ok((total, rows))
+            }
+            .await
+        })
+        .map_err(storage_error)?;
+        Ok(Page {
+            items: to_songs(rows)?,
+            total: u64::try_from(total).unwrap_or(0),
+            request: page,
+        })
+    }
+
+    async fn get_song(
+        &self,
+        customer: CustomerId,
+        id: SongId,
+    ) -> Result<Option<StoredSong>, StorageError> {
+        let customer = DbUuid(customer.as_uuid());
+        let row: Option<SongRow> = with_connection!(self.pools, |conn| {
+            songs::table
+                .filter(songs::id.eq(id.get()))
+                .filter(songs::customer_id.eq(customer))
+                .select(SongRow::as_select())
+                .first(conn)
+                .await
+                .optional()
+        })
+        .map_err(storage_error)?;
+        row.map(StoredSong::try_from).transpose()
+    }
+}

@@ -1,0 +1,5 @@
+DROP TABLE song_requests;
+DROP TABLE songs;
+DROP TABLE venues;
+ALTER TABLE customers DROP COLUMN last_request_id;
+ALTER TABLE customers DROP COLUMN openkj_serial;
