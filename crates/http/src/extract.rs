@@ -31,11 +31,13 @@ impl Default for BodyLimit {
     }
 }
 
-/// A JSON request body; an empty body is a 400.
+/// A JSON object request body; an empty body, or a document that is not an object, is
+/// a 400.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
-/// A JSON request body that may be left out entirely; an empty body is `T::default()`.
+/// A JSON object request body that may be left out entirely; an empty body is
+/// `T::default()`.
 #[derive(Debug)]
 pub struct OptionalJsonBody<T>(pub T);
 
@@ -123,8 +125,14 @@ fn is_json_or_absent(req: &HttpRequest) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Parses JSON, naming the field that failed (`body` when it is the document itself).
+/// Parses a JSON object, naming the field that failed (`body` when it is the document
+/// itself). Serde would also accept an array for a struct, by position; no client means
+/// that, so anything but an object is refused up front.
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(ApiError::invalid_field("body", "must be a JSON object"));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut deserializer)
         .map_err(|err| ApiError::invalid_field(&field_of(err.path()), err.inner()))?;
@@ -254,6 +262,15 @@ mod tests {
             .unwrap();
 
         assert_eq!((body.0.name.as_str(), body.0.count), ("", 0));
+    }
+
+    #[actix_web::test]
+    async fn array_body_is_refused_as_not_an_object() {
+        let err = extract(TestRequest::post().set_payload(r#"["x", 1]"#))
+            .await
+            .unwrap_err();
+
+        assert_eq!(err.detail(), "body: must be a JSON object");
     }
 
     #[actix_web::test]

@@ -60,7 +60,7 @@ pub async fn request_span(
     let started = Instant::now();
     let mut response = next.call(req).instrument(span.clone()).await?;
     let status = response.status().as_u16();
-    let elapsed_ms = started.elapsed().as_millis();
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     span.in_scope(|| {
         if status >= 500 {
             tracing::warn!(status, elapsed_ms, "request failed");
