@@ -43,7 +43,7 @@ fn install(capture: &Capture) {
     tracing::subscriber::set_global_default(subscriber).unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_never_contain_keys_hashes_or_tokens() {
     let capture = Capture::default();
     install(&capture);

@@ -292,7 +292,8 @@ macro_rules! on_every_backend {
     ($($scenario:ident),* $(,)?) => {
         mod memory {
             $(
-                #[tokio::test]
+                // Multi-threaded: the Diesel store runs SQLite work on blocking threads.
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
                     super::$scenario($crate::support::Backend::Memory).await;
                 }
