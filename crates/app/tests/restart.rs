@@ -51,21 +51,33 @@ fn start(dir: &Path, database_url: &str) -> Running {
             }
         }
     });
-    loop {
-        let line = lines
-            .recv_timeout(Duration::from_secs(60))
-            .expect("keyward did not announce its address");
+    let mut announced = None;
+    while let Ok(line) = lines.recv_timeout(Duration::from_secs(60)) {
         let Ok(event) = serde_json::from_str::<Value>(&line) else {
             continue;
         };
         if event["message"] == "keyward is listening" {
-            let address = event["address"].as_str().unwrap().to_owned();
-            return Running {
-                child,
-                address,
-                lines,
-            };
+            announced = event["address"].as_str().map(str::to_owned);
+            break;
         }
+    }
+    let Some(address) = announced else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("keyward did not announce its address");
+    };
+    Running {
+        child,
+        address,
+        lines,
+    }
+}
+
+/// A test that fails half-way must not leave a server running.
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -79,7 +91,8 @@ impl Running {
         assert!(status.success());
         let exit = self.child.wait().unwrap();
         assert!(exit.success(), "keyward exited with {exit}");
-        self.lines.try_iter().collect()
+        // The reader thread ends at end-of-file, after the last line.
+        self.lines.iter().collect()
     }
 }
 

@@ -102,13 +102,13 @@ async fn unknown_malformed_revoked_and_expired_keys_get_the_same_401(backend: Ba
     .send()
     .await
     .unwrap();
-    let expires = (app.clock_now() + Duration::minutes(1))
+    let in_a_minute = (app.clock_now() + Duration::minutes(1))
         .format(&Rfc3339)
         .unwrap();
     let expired = app
         .create_key(
             &customer,
-            json!({"name": "n", "scopes": ["venues:read"], "expiresAt": expires}),
+            json!({"name": "n", "scopes": ["venues:read"], "expiresAt": in_a_minute}),
         )
         .await;
     app.clock.advance(Duration::minutes(2));
