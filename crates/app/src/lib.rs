@@ -7,6 +7,7 @@ pub mod error;
 pub mod jwt_secret;
 pub mod settings;
 pub mod startup;
+pub mod storage;
 pub mod telemetry;
 pub mod usage_flush;
 

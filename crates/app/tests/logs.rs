@@ -34,7 +34,7 @@ impl Write for Capture {
 
 fn install(capture: &Capture) {
     let filter = EnvFilter::new(
-        "keyward=trace,keyward_http=trace,keyward_domain=trace,keyward_store_memory=trace,\
+        "keyward=trace,keyward_http=trace,keyward_domain=trace,keyward_store_memory=trace,keyward_store_diesel=trace,diesel=trace,\
          actix_web=trace,actix_http=trace,actix_server=trace",
     );
     let writer = capture.clone();
@@ -47,7 +47,7 @@ fn install(capture: &Capture) {
 async fn logs_never_contain_keys_hashes_or_tokens() {
     let capture = Capture::default();
     install(&capture);
-    let app = spawn_app(Backend::Memory).await.unwrap();
+    let mut app = spawn_app(Backend::Sqlite).await.unwrap();
     let customer = Customer::new();
     let mut secrets: Vec<String> = vec![customer.token.clone()];
 

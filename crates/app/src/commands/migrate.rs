@@ -9,6 +9,9 @@ use crate::storage;
 pub async fn run(settings: &Settings) -> Result<(), AppError> {
     let store = storage::open(settings).await?;
     let applied = store.migrate().await.map_err(AppError::Storage)?;
-    println!("applied {applied} migration(s) to the {} database", store.backend());
+    println!(
+        "applied {applied} migration(s) to the {} database",
+        store.backend()
+    );
     Ok(())
 }

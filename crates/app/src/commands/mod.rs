@@ -1,5 +1,8 @@
 //! One module per CLI verb.
 
+pub mod keys;
+pub mod migrate;
+pub mod serve;
 pub mod token;
 
 use crate::cli::{Command, KeysCommand};
@@ -12,13 +15,11 @@ use crate::settings::Settings;
 /// Whatever ends the command.
 pub async fn dispatch(command: Command, settings: &Settings) -> Result<(), AppError> {
     match command {
+        Command::Serve => serve::run(settings).await,
+        Command::Migrate => migrate::run(settings).await,
         Command::Token(args) => token::run(&args, settings),
-        Command::Serve
-        | Command::Migrate
-        | Command::Keys {
+        Command::Keys {
             command: KeysCommand::Cleanup,
-        } => Err(AppError::Usage(
-            "storage commands arrive with store-diesel (WIP)".into(),
-        )),
+        } => keys::cleanup(settings).await,
     }
 }

@@ -253,7 +253,7 @@ async fn last_used_at_appears_after_use_once_usage_is_flushed(backend: Backend) 
 }
 
 async fn graceful_stop_writes_buffered_usage(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(mut app) = spawn_app(backend).await else {
         return;
     };
     let customer = Customer::new();

@@ -4,10 +4,12 @@
 
 use std::sync::{Arc, Mutex};
 
+use keyward::storage::StoreReadiness;
 use keyward::{Application, Settings, Wiring};
 use keyward_domain::ports::{ApiKeyRepository, Clock, truncate_to_micros};
 use keyward_http::auth::{ActiveContext, Claims, JwtSecret, JwtSettings, JwtSigner};
 use keyward_http::{AlwaysReady, ReadinessCheck};
+use keyward_store_diesel::testing::TestDatabase;
 use keyward_store_memory::MemoryStore;
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
@@ -26,6 +28,8 @@ pub const KEY_PERMISSIONS: &[&str] = &["api_keys:read", "api_keys:write", "api_k
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Memory,
+    Sqlite,
+    Postgres,
 }
 
 /// A clock that stands still until the test moves it.
@@ -59,6 +63,8 @@ pub struct TestApp {
     flusher: keyward::usage_flush::UsageFlusher,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), keyward::AppError>>>,
+    /// Keeps a test database alive until the app is dropped.
+    _database: Option<TestDatabase>,
 }
 
 /// Settings every test app starts from: built-in defaults, port 0, one worker.
@@ -80,26 +86,38 @@ pub async fn spawn_app_with(
     backend: Backend,
     adjust: impl FnOnce(&mut Settings),
 ) -> Option<TestApp> {
-    spawn(backend, adjust, Arc::new(AlwaysReady)).await
+    spawn(backend, adjust, None).await
 }
 
 pub async fn spawn_app_with_readiness(
     backend: Backend,
     readiness: Arc<dyn ReadinessCheck>,
 ) -> Option<TestApp> {
-    spawn(backend, |_| {}, readiness).await
+    spawn(backend, |_| {}, Some(readiness)).await
 }
 
 async fn spawn(
     backend: Backend,
     adjust: impl FnOnce(&mut Settings),
-    readiness: Arc<dyn ReadinessCheck>,
+    readiness: Option<Arc<dyn ReadinessCheck>>,
 ) -> Option<TestApp> {
     let mut settings = test_settings();
     adjust(&mut settings);
-    let keys: Arc<dyn ApiKeyRepository> = match backend {
-        Backend::Memory => Arc::new(MemoryStore::new()),
+    let database = match backend {
+        Backend::Memory => None,
+        Backend::Sqlite => Some(TestDatabase::sqlite()),
+        // `None` (and a loud SKIPPED line) when no PostgreSQL is reachable outside CI.
+        Backend::Postgres => Some(TestDatabase::postgres().await?),
     };
+    let (keys, backend_readiness): (Arc<dyn ApiKeyRepository>, Arc<dyn ReadinessCheck>) =
+        match &database {
+            None => (Arc::new(MemoryStore::new()), Arc::new(AlwaysReady)),
+            Some(database) => {
+                let store = database.migrated_store().await;
+                (Arc::new(store.clone()), Arc::new(StoreReadiness(store)))
+            }
+        };
+    let readiness = readiness.unwrap_or(backend_readiness);
     let clock = Arc::new(TestClock::starting_now());
     let jwt = JwtSettings {
         secret: JwtSecret::new(SECRET.to_vec()),
@@ -126,6 +144,7 @@ async fn spawn(
         flusher,
         shutdown: Some(shutdown),
         task: Some(task),
+        _database: database,
     })
 }
 
@@ -251,8 +270,9 @@ impl TestApp {
         self.flusher.flush().await.unwrap();
     }
 
-    /// Stops the app the way SIGTERM does and waits for it to finish.
-    pub async fn stop(mut self) {
+    /// Stops the app the way SIGTERM does and waits for it to finish. The test database
+    /// stays until `self` is dropped, so what was persisted can still be read.
+    pub async fn stop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -290,12 +310,17 @@ pub async fn problem(response: Response, status: StatusCode, problem_type: &str)
 /// `<module>::<backend>::<scenario>`.
 macro_rules! on_every_backend {
     ($($scenario:ident),* $(,)?) => {
-        mod memory {
+        $crate::support::on_every_backend!(@backend memory, Memory; $($scenario),*);
+        $crate::support::on_every_backend!(@backend sqlite, Sqlite; $($scenario),*);
+        $crate::support::on_every_backend!(@backend postgres, Postgres; $($scenario),*);
+    };
+    (@backend $module:ident, $backend:ident; $($scenario:ident),*) => {
+        mod $module {
             $(
                 // Multi-threaded: the Diesel store runs SQLite work on blocking threads.
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
-                    super::$scenario($crate::support::Backend::Memory).await;
+                    super::$scenario($crate::support::Backend::$backend).await;
                 }
             )*
         }
