@@ -123,3 +123,104 @@ pub mod scopes {
         SecretsRead,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use actix_web::{App, HttpResponse, test};
+    use keyward_domain::CustomerId;
+    use keyward_domain::keys::{ApiKey, KeyPrefix, PlainKey};
+    use keyward_domain::ports::{
+        MockApiKeyRepository, MockUsageRecorder, OsSecretGenerator, SystemClock,
+    };
+    use keyward_domain::services::{ApiKeyService, KeyPolicy};
+    use keyward_domain::testing::api_keys::sample_key;
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::auth::jwt::{JwtSecret, JwtSettings};
+
+    /// An app whose store knows one key (scopes `requests:write`, `songdb:read`).
+    fn state(secret: &PlainKey) -> web::Data<AppState> {
+        let mut parts = sample_key(CustomerId::generate(), OffsetDateTime::now_utc()).into_parts();
+        parts.hash = secret.hash();
+        parts.display_prefix = secret.display_prefix();
+        let key = ApiKey::from_parts(parts);
+        let mut repo = MockApiKeyRepository::new();
+        repo.expect_find_by_hash()
+            .returning(move |hash| Ok((hash == key.hash()).then(|| key.clone())));
+        let mut usage = MockUsageRecorder::new();
+        usage.expect_record().return_const(());
+        let service = ApiKeyService::new(
+            Arc::new(repo),
+            Arc::new(SystemClock),
+            Arc::new(OsSecretGenerator::default()),
+            Arc::new(usage),
+            KeyPolicy::default(),
+        );
+        let jwt = JwtSettings {
+            secret: JwtSecret::new(b"unused".to_vec()),
+            issuer: None,
+            audience: None,
+        };
+        web::Data::new(AppState::new(service, &jwt))
+    }
+
+    async fn read_requests(_: ScopedApiKey<scopes::RequestsRead>) -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+
+    async fn change_venues(_: ScopedApiKey<scopes::VenuesWrite>) -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+
+    async fn call(path: &str, key: Option<&str>) -> (u16, String) {
+        let secret = PlainKey::from_random(&KeyPrefix::default(), &[7u8; 32]);
+        let app = test::init_service(
+            App::new()
+                .app_data(state(&secret))
+                .route("/requests", web::get().to(read_requests))
+                .route("/venues", web::get().to(change_venues)),
+        )
+        .await;
+        let mut request = test::TestRequest::get().uri(path);
+        if let Some(key) = key {
+            let value = if key == "the key" {
+                secret.expose()
+            } else {
+                key
+            };
+            request = request.insert_header((API_KEY_HEADER, value.to_owned()));
+        }
+        let response = test::call_service(&app, request.to_request()).await;
+        let status = response.status().as_u16();
+        let body = test::read_body(response).await;
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[actix_web::test]
+    async fn key_with_an_implying_scope_passes_the_guard() {
+        assert_eq!(call("/requests", Some("the key")).await.0, 200);
+    }
+
+    #[actix_web::test]
+    async fn key_without_the_scope_is_403_insufficient_scope() {
+        let (status, body) = call("/venues", Some("the key")).await;
+
+        assert_eq!(status, 403);
+        assert!(body.contains("Insufficient Scope"), "{body}");
+    }
+
+    #[actix_web::test]
+    async fn missing_and_unknown_keys_are_401() {
+        let other = PlainKey::from_random(&KeyPrefix::default(), &[8u8; 32]);
+
+        let (missing, missing_body) = call("/requests", None).await;
+        let (unknown, unknown_body) = call("/requests", Some(other.expose())).await;
+
+        assert_eq!((missing, unknown), (401, 401));
+        assert!(missing_body.contains("API Key Required"), "{missing_body}");
+        assert!(unknown_body.contains("Invalid API Key"), "{unknown_body}");
+    }
+}

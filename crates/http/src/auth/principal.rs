@@ -157,3 +157,98 @@ impl FromRequest for AdminPrincipal {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use actix_web::{App, HttpResponse, test};
+    use keyward_domain::ports::{
+        MockApiKeyRepository, MockUsageRecorder, OsSecretGenerator, SystemClock,
+    };
+    use keyward_domain::services::{ApiKeyService, KeyPolicy};
+
+    use super::*;
+    use crate::auth::jwt::{Claims, JwtSecret, JwtSettings, JwtSigner};
+
+    const SECRET: &[u8] = b"principal tests secret, 32 bytes!";
+
+    fn state() -> web::Data<AppState> {
+        let service = ApiKeyService::new(
+            Arc::new(MockApiKeyRepository::new()),
+            Arc::new(SystemClock),
+            Arc::new(OsSecretGenerator::default()),
+            Arc::new(MockUsageRecorder::new()),
+            KeyPolicy::default(),
+        );
+        let jwt = JwtSettings {
+            secret: JwtSecret::new(SECRET.to_vec()),
+            issuer: None,
+            audience: None,
+        };
+        web::Data::new(AppState::new(service, &jwt))
+    }
+
+    fn token(context: ActiveContext) -> String {
+        let now = jsonwebtoken::get_current_timestamp();
+        JwtSigner::new(&JwtSecret::new(SECRET.to_vec()))
+            .sign(&Claims {
+                sub: "admin-user".into(),
+                exp: now + 60,
+                iat: Some(now),
+                active_context: Some(context),
+                permissions: vec![],
+                iss: None,
+                aud: None,
+            })
+            .unwrap()
+    }
+
+    async fn admin_only(admin: AdminPrincipal) -> HttpResponse {
+        HttpResponse::Ok().body(admin.admin_id.to_string())
+    }
+
+    async fn call(authorization: Option<String>) -> (u16, String) {
+        let app = test::init_service(
+            App::new()
+                .app_data(state())
+                .route("/admin", web::get().to(admin_only)),
+        )
+        .await;
+        let mut request = test::TestRequest::get().uri("/admin");
+        if let Some(value) = authorization {
+            request = request.insert_header((header::AUTHORIZATION, value));
+        }
+        let response = test::call_service(&app, request.to_request()).await;
+        let status = response.status().as_u16();
+        let body = test::read_body(response).await;
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[actix_web::test]
+    async fn admin_context_passes_the_admin_extractor() {
+        let id = Uuid::new_v4();
+
+        let (status, body) =
+            call(Some(format!("Bearer {}", token(ActiveContext::admin(id))))).await;
+
+        assert_eq!((status, body), (200, id.to_string()));
+    }
+
+    #[actix_web::test]
+    async fn customer_context_is_refused_by_the_admin_extractor() {
+        let customer = token(ActiveContext::customer(Uuid::new_v4()));
+
+        let (status, body) = call(Some(format!("Bearer {customer}"))).await;
+
+        assert_eq!(status, 403);
+        assert!(body.contains(ADMIN_CONTEXT_REQUIRED), "{body}");
+    }
+
+    #[actix_web::test]
+    async fn missing_or_non_bearer_authorization_is_401() {
+        assert_eq!(call(None).await.0, 401);
+        assert_eq!(call(Some("Basic dXNlcjpwYXNz".into())).await.0, 401);
+        assert_eq!(call(Some("Bearer ".into())).await.0, 401);
+    }
+}
