@@ -14,7 +14,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use keyward_domain::ScopeSetError;
 use keyward_domain::ports::{PageRequestError, StorageError};
-use keyward_domain::services::{ApiKeyError, InvalidGracePeriod, VerifyError};
+use keyward_domain::services::{
+    ApiKeyError, InvalidGracePeriod, RequestError, SongBookError, VenueError, VerifyError,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -364,6 +366,40 @@ impl From<PageRequestError> for ApiError {
 impl From<InvalidGracePeriod> for ApiError {
     fn from(_: InvalidGracePeriod) -> Self {
         ApiError::invalid_field("gracePeriodSeconds", "must be between 0 and 604800")
+    }
+}
+
+impl From<VenueError> for ApiError {
+    fn from(err: VenueError) -> Self {
+        match err {
+            VenueError::NotFound => ApiError::not_found("venue not found"),
+            VenueError::UrlNameTaken => ApiError::conflict("urlName is already taken"),
+            VenueError::OpenKjVenueIdTaken => {
+                ApiError::conflict("openkjVenueId is already used by another of your venues")
+            }
+            VenueError::Storage(storage) => storage.into(),
+        }
+    }
+}
+
+impl From<RequestError> for ApiError {
+    fn from(err: RequestError) -> Self {
+        match err {
+            RequestError::VenueNotFound => ApiError::not_found("venue not found"),
+            RequestError::NotAccepting => {
+                ApiError::conflict("this venue is not accepting requests right now")
+            }
+            RequestError::Storage(storage) => storage.into(),
+        }
+    }
+}
+
+impl From<SongBookError> for ApiError {
+    fn from(err: SongBookError) -> Self {
+        match err {
+            SongBookError::SongNotFound => ApiError::not_found("song not found"),
+            SongBookError::Storage(storage) => storage.into(),
+        }
     }
 }
 

@@ -7,17 +7,22 @@
 //! [`server::serve`]; tests do the same on port 0.
 
 pub mod auth;
+pub mod budget;
 pub mod customer;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod integration;
 pub mod openapi;
+pub mod openkj;
+pub mod public;
 pub mod rate_limit;
 pub mod request_id;
 pub mod server;
 pub mod state;
 pub mod validate;
 pub mod validation;
+pub mod venues;
 
 pub use error::{ApiError, Problem, ProblemType};
 pub use server::{ServerOptions, app, configure, serve};

@@ -25,6 +25,10 @@ pub const OPENAPI_PATH: &str = "/openapi.json";
         (name = "API keys", description = "Customer API: manage API keys (bearer JWT, customer context)"),
         (name = "Verification", description = "Integrations: check an X-API-Key"),
         (name = "Operations", description = "Liveness and readiness probes"),
+        (name = "Venues", description = "Customer API: venues, their requests and song books (bearer JWT, venues:read/venues:write)"),
+        (name = "Integrations", description = "Integrations: venues, requests and song books with an X-API-Key"),
+        (name = "Singers", description = "Public singer pages: no authentication, rate-limited per client address"),
+        (name = "OpenKJ", description = "The OpenKJ request-server protocol: one POST endpoint, command in the body, always HTTP 200"),
     )
 )]
 struct RootDoc;
@@ -62,6 +66,10 @@ pub fn document() -> OpenApiDocument {
     doc.merge(crate::customer::api_keys::ApiKeysDoc::openapi());
     doc.merge(crate::validate::ValidateDoc::openapi());
     doc.merge(crate::health::HealthDoc::openapi());
+    doc.merge(crate::customer::venues::VenuesDoc::openapi());
+    doc.merge(crate::integration::IntegrationDoc::openapi());
+    doc.merge(crate::public::PublicDoc::openapi());
+    doc.merge(crate::openkj::OpenKjDoc::openapi());
     doc
 }
 
@@ -95,6 +103,17 @@ mod tests {
             "/v1/validate",
             "/health",
             "/ready",
+            "/v1/customer/venues",
+            "/v1/customer/venues/{id}",
+            "/v1/customer/venues/{id}/requests",
+            "/v1/customer/songdb",
+            "/v1/venues",
+            "/v1/venues/{openkjVenueId}/requests",
+            "/v1/songdb",
+            "/v1/public/venues/{urlName}",
+            "/v1/public/venues/{urlName}/songs",
+            "/v1/public/venues/{urlName}/requests",
+            "/openkj/api",
         ] {
             assert!(json["paths"][path].is_object(), "missing {path}");
         }

@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use keyward_domain::ports::StorageError;
-use keyward_domain::services::ApiKeyService;
+use keyward_domain::services::{ApiKeyService, KaraokeServices};
 
 use crate::auth::jwt::{JwtSettings, JwtVerifier};
 use crate::extract::BodyLimit;
+use crate::openkj::{OpenKjLimiter, OpenKjLimits};
+use crate::public::{PublicLimiter, PublicLimits};
 use crate::rate_limit::RotationLimiter;
 
 /// Answers `GET /ready`: can the service reach what it depends on? Implemented by the
@@ -36,6 +38,12 @@ impl ReadinessCheck for AlwaysReady {
 /// The shared state of the HTTP layer.
 pub struct AppState {
     pub api_keys: ApiKeyService,
+    /// Venues, song books, requests and the OpenKJ endpoint's rules.
+    pub karaoke: KaraokeServices,
+    /// Per-key budgets of the OpenKJ endpoint (commands, song uploads).
+    pub openkj_limiter: OpenKjLimiter,
+    /// Per-client-IP budgets of the public singer API.
+    pub public_limiter: PublicLimiter,
     pub jwt: JwtVerifier,
     pub readiness: Arc<dyn ReadinessCheck>,
     pub rotation_limiter: RotationLimiter,
@@ -47,6 +55,7 @@ impl fmt::Debug for AppState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AppState")
             .field("api_keys", &self.api_keys)
+            .field("karaoke", &self.karaoke)
             .field("jwt", &self.jwt)
             .field("body_limit", &self.body_limit)
             .finish_non_exhaustive()
@@ -54,11 +63,14 @@ impl fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// State with the defaults of SPEC §6: 64 KiB bodies, 5 rotations per customer per
-    /// hour, always ready.
-    pub fn new(api_keys: ApiKeyService, jwt: &JwtSettings) -> Self {
+    /// State with the defaults of SPEC §6 and §8-§9: 64 KiB bodies, 5 rotations per
+    /// customer per hour, the default OpenKJ and public-API budgets, always ready.
+    pub fn new(api_keys: ApiKeyService, karaoke: KaraokeServices, jwt: &JwtSettings) -> Self {
         Self {
             api_keys,
+            karaoke,
+            openkj_limiter: OpenKjLimiter::new(OpenKjLimits::default()),
+            public_limiter: PublicLimiter::new(PublicLimits::default()),
             jwt: JwtVerifier::new(jwt),
             readiness: Arc::new(AlwaysReady),
             rotation_limiter: RotationLimiter::default(),
@@ -69,6 +81,18 @@ impl AppState {
     #[must_use]
     pub fn with_readiness(mut self, readiness: Arc<dyn ReadinessCheck>) -> Self {
         self.readiness = readiness;
+        self
+    }
+
+    #[must_use]
+    pub fn with_openkj_limits(mut self, limits: OpenKjLimits) -> Self {
+        self.openkj_limiter = OpenKjLimiter::new(limits);
+        self
+    }
+
+    #[must_use]
+    pub fn with_public_limits(mut self, limits: PublicLimits) -> Self {
+        self.public_limiter = PublicLimiter::new(limits);
         self
     }
 

@@ -1,6 +1,7 @@
 //! Services: the rules of the domain, written once, over the ports.
 
 pub mod api_keys;
+pub mod karaoke;
 pub mod openkj;
 pub mod requests;
 pub mod songbook;
@@ -10,6 +11,7 @@ pub use api_keys::{
     ApiKeyError, ApiKeyService, GracePeriod, InvalidGracePeriod, IssuedKey, KeyChanges, KeyPolicy,
     MAX_GRACE, NewKey, VerifiedKey, VerifyError,
 };
+pub use karaoke::KaraokeServices;
 pub use openkj::{Alert, OpenKjError, OpenKjPolicy, OpenKjService};
 pub use requests::{RequestError, RequestService, Submission};
 pub use songbook::{AddSongsOutcome, SongBookError, SongBookService, UploadedSong};

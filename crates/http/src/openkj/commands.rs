@@ -1,0 +1,289 @@
+//! One function per OpenKJ command: read the fields the real client sends (with its
+//! types), call the OpenKJ service once, and shape the reply fields it reads. Field
+//! names and types follow `docs/OPENKJ_INTEGRATION.md`.
+
+use keyward_domain::CustomerId;
+use keyward_domain::openkj::Command;
+use keyward_domain::ports::PageRequest;
+use keyward_domain::requests::{KeyChange, SingerName, SongRequest};
+use keyward_domain::services::{OpenKjError, OpenKjService, Submission, UploadedSong, VerifiedKey};
+use keyward_domain::songbook::{Song, SongId, SongQuery, StoredSong};
+use keyward_domain::venues::{OpenKjVenueId, SystemId, Venue};
+use serde_json::{Map, Value, json};
+
+use super::wire::{FieldError, Fields};
+
+/// Songs a `search` reply lists at most.
+const SEARCH_RESULTS: u32 = 100;
+
+/// Why a command failed; the text becomes the reply's `errorString`.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    OpenKj(#[from] OpenKjError),
+}
+
+type Reply = Result<Map<String, Value>, CommandError>;
+
+/// Runs an authorised, in-budget command.
+pub async fn run(
+    service: &OpenKjService,
+    key: &VerifiedKey,
+    command: Command,
+    fields: &Fields,
+) -> Reply {
+    let customer = key.customer_id;
+    match command {
+        Command::GetSerial => object(json!({"serial": service.serial(customer).await?.get()})),
+        Command::GetEntitledSystemCount => {
+            object(json!({"count": service.entitled_system_count()}))
+        }
+        Command::GetAlert => object(match service.alert(key) {
+            Some(alert) => json!({"alert": true, "title": alert.title, "message": alert.message}),
+            None => json!({"alert": false, "title": "", "message": ""}),
+        }),
+        Command::ConnectionTest => object(json!({"connection": "ok"})),
+        Command::GetVenues => get_venues(service, customer).await,
+        Command::GetRequests => get_requests(service, customer, fields).await,
+        Command::SetAccepting => set_accepting(service, customer, fields).await,
+        Command::DeleteRequest => delete_request(service, customer, fields).await,
+        Command::ClearRequests => clear_requests(service, customer, fields).await,
+        Command::ClearDatabase => clear_database(service, customer, fields).await,
+        Command::AddSongs => add_songs(service, customer, fields).await,
+        Command::VenueAccepting | Command::GetAccepting => {
+            venue_accepting(service, customer, fields).await
+        }
+        Command::Search => search(service, customer, fields).await,
+        Command::GetSongs => get_songs(service, customer, fields).await,
+        Command::SubmitRequest => submit_request(service, customer, fields).await,
+        Command::AddRequest => add_request(service, customer, fields).await,
+        Command::TestingAddRandomRequest => Err(OpenKjError::Unsupported.into()),
+    }
+}
+
+async fn get_venues(service: &OpenKjService, customer: CustomerId) -> Reply {
+    let venues: Vec<Value> = service
+        .venues(customer)
+        .await?
+        .iter()
+        .map(venue_json)
+        .collect();
+    object(json!({"venues": venues}))
+}
+
+async fn get_requests(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+    let requests = match venue_id(fields)? {
+        Some(venue) => service.requests(customer, venue).await?,
+        None => Vec::new(),
+    };
+    let requests: Vec<Value> = requests.iter().map(request_json).collect();
+    object(json!({"requests": requests}))
+}
+
+async fn set_accepting(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+    let venue = venue_id(fields)?.ok_or(OpenKjError::UnknownVenue)?;
+    let accepting = fields.required_bool("accepting")?;
+    let system = system_id(fields)?;
+    service
+        .set_accepting(customer, venue, accepting, system)
+        .await?;
+    Ok(Map::new())
+}
+
+async fn delete_request(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+    let venue = venue_id(fields)?;
+    let request = fields.required_int32("request_id")?;
+    if let Some(venue) = venue {
+        service.delete_request(customer, venue, request).await?;
+    }
+    Ok(Map::new())
+}
+
+async fn clear_requests(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+    if let Some(venue) = venue_id(fields)? {
+        service.clear_requests(customer, venue).await?;
+    }
+    Ok(Map::new())
+}
+
+async fn clear_database(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+    let system = system_id(fields)?.unwrap_or_default();
+    let removed = service.clear_database(customer, system).await?;
+    object(json!({"songs_removed": removed}))
+}
+
+async fn add_songs(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+    let system = system_id(fields)?.unwrap_or_default();
+    let entries: Vec<UploadedSong> = fields
+        .required_array("songs")?
+        .iter()
+        .map(uploaded_song)
+        .collect();
+    let outcome = service.add_songs(customer, system, entries).await?;
+    object(json!({
+        "entries_processed": outcome.received,
+        "added": outcome.added,
+        "duplicates": outcome.duplicates(),
+        "rejected": outcome.rejected,
+    }))
+}
+
+async fn venue_accepting(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+    let venue = service
+        .resolve_venue(customer, optional_venue_id(fields)?)
+        .await?;
+    object(json!({
+        "venue_id": venue.openkj_venue_id().get(),
+        "accepting": venue.is_accepting_requests(),
+    }))
+}
+
+async fn search(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+    let query = SongQuery::parse(fields.string("searchString")?.unwrap_or_default());
+    let page = PageRequest::new(1, SEARCH_RESULTS).unwrap_or_default();
+    let songs = service
+        .songs(
+            customer,
+            optional_venue_id(fields)?,
+            system_id(fields)?,
+            &query,
+            page,
+        )
+        .await?;
+    let songs: Vec<Value> = songs.items.iter().map(song_json).collect();
+    object(json!({"songs": songs}))
+}
+
+async fn get_songs(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+    let query = SongQuery::parse(fields.string("searchString")?.unwrap_or_default());
+    let page = page_request(fields)?;
+    let songs = service
+        .songs(customer, None, system_id(fields)?, &query, page)
+        .await?;
+    let items: Vec<Value> = songs.items.iter().map(song_json).collect();
+    object(json!({
+        "songs": items,
+        "total": songs.total,
+        "page": page.page(),
+        "limit": page.limit(),
+    }))
+}
+
+async fn submit_request(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+    let song = SongId::new(fields.required_int64("songId")?);
+    let singer = singer(fields.required_string("singerName")?, "singerName")?;
+    let venue = optional_venue_id(fields)?;
+    let request = service
+        .submit_song(customer, venue, song, singer, key_change(fields)?)
+        .await?;
+    object(json!({"success": true, "request_id": request.id().get()}))
+}
+
+async fn add_request(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+    let venue = venue_id(fields)?.ok_or(OpenKjError::UnknownVenue)?;
+    let submission = Submission {
+        singer: singer(fields.required_string("singer")?, "singer")?,
+        song: Song::new(
+            fields.required_string("artist")?,
+            fields.required_string("title")?,
+        )
+        .map_err(|err| CommandError::Invalid(err.to_string()))?,
+        key_change: key_change(fields)?,
+    };
+    let request = service.add_request(customer, venue, submission).await?;
+    object(json!({"request_id": request.id().get()}))
+}
+
+// ---- fields ---------------------------------------------------------------------------
+
+/// The required `venue_id`. A negative one is a valid int32 that names no venue (ids
+/// start at 0), so it is `None` rather than an error; callers decide what that means.
+fn venue_id(fields: &Fields) -> Result<Option<OpenKjVenueId>, CommandError> {
+    Ok(OpenKjVenueId::new(fields.required_int32("venue_id")?).ok())
+}
+
+/// An optional `venue_id` for singer-side commands; a negative one is unknown.
+fn optional_venue_id(fields: &Fields) -> Result<Option<OpenKjVenueId>, CommandError> {
+    fields
+        .int32("venue_id")?
+        .map(|id| OpenKjVenueId::new(id).map_err(|_| OpenKjError::UnknownVenue.into()))
+        .transpose()
+}
+
+/// `system_id`, sent with `setAccepting`, `addSongs` and `clearDatabase` only.
+fn system_id(fields: &Fields) -> Result<Option<SystemId>, CommandError> {
+    fields
+        .int32("system_id")?
+        .map(|id| SystemId::new(id).map_err(|err| CommandError::Invalid(err.to_string())))
+        .transpose()
+}
+
+fn key_change(fields: &Fields) -> Result<KeyChange, CommandError> {
+    fields
+        .int32("key_change")?
+        .map_or(Ok(KeyChange::default()), |semitones| {
+            KeyChange::new(semitones.into())
+                .map_err(|_| CommandError::Invalid("key_change must be between -12 and 12".into()))
+        })
+}
+
+fn singer(name: &str, field: &str) -> Result<SingerName, CommandError> {
+    SingerName::new(name).map_err(|err| CommandError::Invalid(format!("{field} {err}")))
+}
+
+fn page_request(fields: &Fields) -> Result<PageRequest, CommandError> {
+    let page = fields.int32("page")?.unwrap_or(1);
+    let limit = fields.int32("limit")?.unwrap_or(100);
+    let page = u32::try_from(page).unwrap_or(0);
+    let limit = u32::try_from(limit).unwrap_or(0);
+    PageRequest::new(page, limit).map_err(|err| CommandError::Invalid(err.to_string()))
+}
+
+/// One element of `addSongs`' `songs`: an object with string `artist` and `title`;
+/// anything else is counted as rejected rather than failing the batch.
+fn uploaded_song(entry: &Value) -> UploadedSong {
+    let artist = entry.get("artist")?.as_str()?;
+    let title = entry.get("title")?.as_str()?;
+    Some((artist.to_owned(), title.to_owned()))
+}
+
+// ---- replies --------------------------------------------------------------------------
+
+fn object(value: Value) -> Reply {
+    match value {
+        Value::Object(fields) => Ok(fields),
+        _ => Ok(Map::new()),
+    }
+}
+
+fn venue_json(venue: &Venue) -> Value {
+    json!({
+        "venue_id": venue.openkj_venue_id().get(),
+        "name": venue.name().as_str(),
+        "url_name": venue.url_name().as_str(),
+        "accepting": venue.is_accepting_requests(),
+    })
+}
+
+fn request_json(request: &SongRequest) -> Value {
+    json!({
+        "request_id": request.id().get(),
+        "artist": request.song().artist(),
+        "title": request.song().title(),
+        "singer": request.singer().as_str(),
+        "request_time": request.requested_at().unix_timestamp(),
+        "key_change": request.key_change().get(),
+    })
+}
+
+fn song_json(song: &StoredSong) -> Value {
+    json!({
+        "song_id": song.id.get(),
+        "artist": song.song.artist(),
+        "title": song.song.title(),
+    })
+}

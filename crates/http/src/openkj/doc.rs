@@ -1,0 +1,46 @@
+//! The OpenAPI description of the OpenKJ endpoint. Its real contract is the OpenKJ
+//! protocol (`docs/OPENKJ_INTEGRATION.md`); these schemas only show the envelope every
+//! command shares, for readers of `/docs`.
+
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+/// A command as OpenKJ sends it: `command`, `api_key`, and the command's own fields
+/// (`venue_id`, `request_id`, `accepting`, `system_id`, `songs`, …).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"api_key": "kw_…", "command": "getRequests", "venue_id": 0}))]
+pub struct OpenKjCommand {
+    pub command: String,
+    pub api_key: String,
+}
+
+/// Every reply: HTTP 200, the command echoed, a boolean `error`, `errorString` when it
+/// is `true`, and the command's own fields (`serial`, `venues`, `requests`, …).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"command": "getSerial", "error": false, "serial": 42}))]
+pub struct OpenKjReply {
+    pub command: String,
+    pub error: bool,
+    pub error_string: Option<String>,
+}
+
+/// Run one OpenKJ command (also answered on `/openkj/api.php`, `/openkj` and `/`).
+#[utoipa::path(
+    post,
+    path = "/openkj/api",
+    tag = "OpenKJ",
+    request_body = OpenKjCommand,
+    responses(
+        (status = 200, description = "Always 200, also for errors (error: true, errorString)", body = OpenKjReply),
+    )
+)]
+#[allow(
+    dead_code,
+    reason = "documents `openkj_api`, whose signature utoipa cannot read"
+)]
+fn openkj_api_doc() {}
+
+#[derive(Debug, OpenApi)]
+#[openapi(paths(openkj_api_doc), components(schemas(OpenKjCommand, OpenKjReply)))]
+pub struct OpenKjDoc;

@@ -1,0 +1,161 @@
+//! The OpenKJ compatibility endpoint (SPEC §9): `POST /openkj/api` (also `/openkj/api.php`,
+//! `/openkj` and `/`, since OpenKJ posts to exactly the URL the host typed).
+//!
+//! The real client drops every non-200 reply unread and dispatches on the reply's own
+//! `command`, so this handler never lets actix answer for it: it reads and parses the
+//! body itself, and every outcome — malformed JSON, an unknown command, a bad key, a
+//! missing scope, an empty budget, a storage failure — is HTTP 200 with
+//! `{"command": <echo>, "error": true, "errorString": …}`.
+
+mod commands;
+mod doc;
+mod limits;
+mod wire;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use keyward_domain::openkj::Command;
+use keyward_domain::ports::StorageError;
+use keyward_domain::services::{OpenKjError, VerifiedKey, VerifyError};
+use serde_json::{Map, Value};
+
+pub use doc::OpenKjDoc;
+pub use limits::{OpenKjLimiter, OpenKjLimits, OverBudget};
+pub use wire::MAX_BODY_BYTES;
+
+use self::commands::CommandError;
+use self::wire::{Fields, Parsed, failure, parse, read_body, success};
+use crate::budget::retry_after_seconds;
+use crate::error::ErrorChain;
+use crate::state::AppState;
+
+/// Every path the endpoint answers on. OpenKJ appends nothing to the URL it is given and
+/// does not follow redirects, so the common spellings are all served directly.
+pub const PATHS: [&str; 6] = [
+    "/openkj/api",
+    "/openkj/api/",
+    "/openkj/api.php",
+    "/openkj",
+    "/openkj/",
+    "/",
+];
+
+const UNRECOGNIZED: &str = "Unrecognized command";
+const KEY_REQUIRED: &str =
+    "An API key is required: enter it in OpenKJ's settings (Network tab, request server)";
+const KEY_INVALID: &str = "The API key is invalid, revoked or expired";
+const UNAVAILABLE: &str = "The request server is temporarily unavailable; try again shortly";
+const INTERNAL: &str = "Internal server error; it has been logged";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    for path in PATHS {
+        cfg.service(web::resource(path).route(web::post().to(openkj_api)));
+    }
+}
+
+/// Answers one OpenKJ command. Always HTTP 200 with a JSON object.
+pub async fn openkj_api(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let body = match read_body(&req, payload).await {
+        Ok(body) => body,
+        Err(err) => return failure(None, &err.to_string()),
+    };
+    let (name, fields) = match parse(&body) {
+        Parsed::Command { name, fields } => (name, fields),
+        Parsed::Invalid { command, reason } => return failure(command, &reason),
+    };
+    let echo = || Some(Value::String(name.clone()));
+    let Ok(command) = name.parse::<Command>() else {
+        return failure(echo(), UNRECOGNIZED);
+    };
+    match execute(&state, command, &fields).await {
+        Ok(reply) => success(&name, reply),
+        Err(message) => {
+            tracing::debug!(%command, reason = %message, "openkj command refused");
+            failure(echo(), &message)
+        }
+    }
+}
+
+/// Authenticates, authorises and budgets the command, then runs it.
+async fn execute(
+    state: &AppState,
+    command: Command,
+    fields: &Fields,
+) -> Result<Map<String, Value>, String> {
+    if !command.is_authenticated() {
+        return Err(OpenKjError::Unsupported.to_string());
+    }
+    let key = authenticate(state, fields).await?;
+    let openkj = &state.karaoke.openkj;
+    openkj
+        .authorize(&key, command)
+        .map_err(|err| err.to_string())?;
+    state
+        .openkj_limiter
+        .check(key.key_id, command)
+        .map_err(|over| over_budget(&over))?;
+    commands::run(openkj, &key, command, fields)
+        .await
+        .map_err(describe)
+}
+
+/// The key in the body's `api_key`. Every kind of bad key reads the same.
+async fn authenticate(state: &AppState, fields: &Fields) -> Result<VerifiedKey, String> {
+    let presented = fields
+        .string("api_key")
+        .map_err(|err| err.to_string())?
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .ok_or(KEY_REQUIRED)?;
+    state
+        .api_keys
+        .verify(presented)
+        .await
+        .map_err(|err| match err {
+            VerifyError::Malformed(_) | VerifyError::Invalid | VerifyError::InsufficientScope => {
+                KEY_INVALID.to_owned()
+            }
+            VerifyError::Storage(storage) => storage_message(&storage),
+        })
+}
+
+fn over_budget(over: &OverBudget) -> String {
+    let seconds = retry_after_seconds(over.wait);
+    if over.upload {
+        format!(
+            "Song upload rate limit exceeded (at most {} upload commands at once per API key); try again in {seconds} s",
+            over.limit
+        )
+    } else {
+        format!(
+            "Rate limit exceeded (at most {} commands per minute per API key); try again in {seconds} s",
+            over.limit
+        )
+    }
+}
+
+fn describe(err: CommandError) -> String {
+    match err {
+        CommandError::OpenKj(OpenKjError::Storage(storage)) => storage_message(&storage),
+        other => other.to_string(),
+    }
+}
+
+/// The reply text for a storage failure, logged here once with its cause (which never
+/// reaches the client).
+fn storage_message(err: &StorageError) -> String {
+    match err {
+        StorageError::Unavailable(_) => {
+            tracing::warn!(error = %ErrorChain(err), "storage unavailable");
+            UNAVAILABLE.to_owned()
+        }
+        StorageError::Conflict(rule) => format!("conflict: {rule} already exists"),
+        StorageError::Other(_) => {
+            tracing::error!(error = %ErrorChain(err), "storage failure");
+            INTERNAL.to_owned()
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! The public singer API (SPEC §8): no authentication; a venue is named by its URL name.
+//! Every route is metered per client IP (429 with `Retry-After` past the budget).
+//!
+//! The client IP is the TCP peer: forwarding headers are not trusted, since anyone can
+//! send them. Behind a reverse proxy every singer shares the proxy's budget; raise
+//! the limits accordingly.
+
+mod limits;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use keyward_domain::venues::{UrlName, Venue};
+use utoipa::OpenApi;
+
+pub use limits::{PublicLimiter, PublicLimits};
+
+use crate::error::{ApiError, Problem};
+use crate::extract::JsonBody;
+use crate::state::AppState;
+use crate::venues::{
+    PublicSongsQuery, PublicVenueResponse, SongPage, SubmitRequestBody, SubmittedRequestResponse,
+};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/v1/public/venues/{urlName}").route(web::get().to(get_public_venue)),
+    )
+    .service(
+        web::resource("/v1/public/venues/{urlName}/songs").route(web::get().to(list_public_songs)),
+    )
+    .service(
+        web::resource("/v1/public/venues/{urlName}/requests")
+            .route(web::post().to(create_public_request)),
+    );
+}
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    paths(get_public_venue, list_public_songs, create_public_request),
+    components(schemas(
+        PublicVenueResponse,
+        SongPage,
+        SubmitRequestBody,
+        SubmittedRequestResponse,
+        Problem
+    ))
+)]
+pub struct PublicDoc;
+
+fn client_ip(req: &HttpRequest) -> IpAddr {
+    req.peer_addr()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip())
+}
+
+/// The venue named by the `{urlName}` path parameter (case-insensitive). A name that
+/// breaks the slug rules cannot exist, so it is a 404 like an unknown one.
+async fn venue_of(state: &AppState, req: &HttpRequest) -> Result<Venue, ApiError> {
+    let not_found = || ApiError::not_found("venue not found");
+    let raw = req.match_info().get("urlName").ok_or_else(not_found)?;
+    let url_name = UrlName::new(raw.to_ascii_lowercase()).map_err(|_| not_found())?;
+    Ok(state.karaoke.venues.find_by_url_name(&url_name).await?)
+}
+
+/// A venue's public page: its name and whether it takes requests now.
+#[utoipa::path(
+    get,
+    path = "/v1/public/venues/{urlName}",
+    tag = "Singers",
+    params(("urlName" = String, Path, description = "The venue's URL name")),
+    responses(
+        (status = 200, description = "The venue", body = PublicVenueResponse),
+        (status = 404, description = "No such venue", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this address", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_public_venue(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<web::Json<PublicVenueResponse>, ApiError> {
+    state.public_limiter.check_read(client_ip(&req))?;
+    let venue = venue_of(&state, &req).await?;
+    Ok(web::Json(PublicVenueResponse::from(&venue)))
+}
+
+/// Search the song book the venue shows.
+#[utoipa::path(
+    get,
+    path = "/v1/public/venues/{urlName}/songs",
+    tag = "Singers",
+    params(("urlName" = String, Path, description = "The venue's URL name"), PublicSongsQuery),
+    responses(
+        (status = 200, description = "One page of songs, by artist then title", body = SongPage),
+        (status = 400, description = "Bad page or limit", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such venue", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this address", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_public_songs(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<PublicSongsQuery>,
+) -> Result<web::Json<SongPage>, ApiError> {
+    state.public_limiter.check_read(client_ip(&req))?;
+    let (songs, page) = query.into_inner().try_into_domain()?;
+    let venue = venue_of(&state, &req).await?;
+    let found = state
+        .karaoke
+        .songs
+        .search(venue.customer_id(), venue.system_id(), &songs, page)
+        .await?;
+    Ok(web::Json(SongPage::from(&found)))
+}
+
+/// Ask to sing a song. The host sees the request in OpenKJ at its next poll.
+#[utoipa::path(
+    post,
+    path = "/v1/public/venues/{urlName}/requests",
+    tag = "Singers",
+    params(("urlName" = String, Path, description = "The venue's URL name")),
+    request_body = SubmitRequestBody,
+    responses(
+        (status = 201, description = "The request is queued", body = SubmittedRequestResponse),
+        (status = 400, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such venue", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The venue is not accepting requests right now", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this address", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_public_request(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: JsonBody<SubmitRequestBody>,
+) -> Result<HttpResponse, ApiError> {
+    state.public_limiter.check_submission(client_ip(&req))?;
+    let submission = body.0.try_into_domain()?;
+    let venue = venue_of(&state, &req).await?;
+    let request = state.karaoke.requests.submit(&venue, submission).await?;
+    Ok(HttpResponse::Created().json(SubmittedRequestResponse {
+        request_id: request.id().get(),
+    }))
+}
