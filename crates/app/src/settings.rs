@@ -5,11 +5,15 @@
 //! Everything is checked once at start, and every error names the setting it is about,
 //! so an operator can fix it without reading code.
 
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use config::{Config, Environment, File, FileFormat};
 use keyward_domain::keys::KeyPrefix;
+use keyward_domain::services::OpenKjPolicy;
+use keyward_http::openkj::OpenKjLimits;
+use keyward_http::public::PublicLimits;
 use serde::Deserialize;
 
 /// The committed defaults, also used when the binary runs from another directory.
@@ -53,6 +57,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub log: LogSettings,
     pub usage: UsageSettings,
+    pub openkj: OpenKjSettings,
+    pub public: PublicSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -135,6 +141,32 @@ pub enum LogFormat {
 #[serde(deny_unknown_fields)]
 pub struct UsageSettings {
     pub flush_interval_seconds: u64,
+}
+
+/// The OpenKJ endpoint (SPEC §9, `docs/OPENKJ_INTEGRATION.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenKjSettings {
+    /// `getEntitledSystemCount`: the highest System ID a host can pick in OpenKJ.
+    pub entitled_systems: u32,
+    /// `getAlert` warns when the key expires within this many days.
+    pub alert_expiry_days: u32,
+    /// Commands per minute per API key, song uploads excepted.
+    pub commands_per_minute: u32,
+    /// Song-upload commands a key may send back to back (1000 songs each).
+    pub upload_burst: u32,
+    /// Song-upload commands per hour once the burst is spent.
+    pub uploads_per_hour: u32,
+}
+
+/// The public singer API (SPEC §8).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicSettings {
+    /// Venue and song-search requests per minute per client IP.
+    pub reads_per_minute: u32,
+    /// Song requests per minute per client IP.
+    pub submissions_per_minute: u32,
 }
 
 impl Settings {
@@ -245,7 +277,67 @@ impl Settings {
                 "must be 1 to 3600",
             ));
         }
+        self.validated_openkj()?;
         Ok(self)
+    }
+
+    fn validated_openkj(&self) -> Result<(), SettingsError> {
+        let at_least_one = [
+            (
+                "openkj.commands_per_minute",
+                self.openkj.commands_per_minute,
+            ),
+            ("openkj.upload_burst", self.openkj.upload_burst),
+            ("openkj.uploads_per_hour", self.openkj.uploads_per_hour),
+            ("public.reads_per_minute", self.public.reads_per_minute),
+            (
+                "public.submissions_per_minute",
+                self.public.submissions_per_minute,
+            ),
+        ];
+        for (setting, value) in at_least_one {
+            if value == 0 {
+                return Err(SettingsError::invalid(setting, "must be at least 1"));
+            }
+        }
+        if !(1..=1000).contains(&self.openkj.entitled_systems) {
+            return Err(SettingsError::invalid(
+                "openkj.entitled_systems",
+                "must be 1 to 1000",
+            ));
+        }
+        if self.openkj.alert_expiry_days > 365 {
+            return Err(SettingsError::invalid(
+                "openkj.alert_expiry_days",
+                "must be 0 to 365",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The OpenKJ endpoint's rules.
+    pub fn openkj_policy(&self) -> OpenKjPolicy {
+        OpenKjPolicy {
+            entitled_systems: i32::try_from(self.openkj.entitled_systems).unwrap_or(i32::MAX),
+            expiry_warning: time::Duration::days(i64::from(self.openkj.alert_expiry_days)),
+        }
+    }
+
+    /// The OpenKJ endpoint's budgets per API key.
+    pub fn openkj_limits(&self) -> OpenKjLimits {
+        OpenKjLimits {
+            commands_per_minute: at_least_one(self.openkj.commands_per_minute),
+            upload_burst: at_least_one(self.openkj.upload_burst),
+            uploads_per_hour: at_least_one(self.openkj.uploads_per_hour),
+        }
+    }
+
+    /// The public singer API's budgets per client IP.
+    pub fn public_limits(&self) -> PublicLimits {
+        PublicLimits {
+            reads_per_minute: at_least_one(self.public.reads_per_minute),
+            submissions_per_minute: at_least_one(self.public.submissions_per_minute),
+        }
     }
 
     /// # Errors
@@ -280,6 +372,11 @@ impl Settings {
     pub fn expired_retention(&self) -> time::Duration {
         time::Duration::days(i64::from(self.keys.expired_retention_days))
     }
+}
+
+/// Validation already refused 0; this keeps the conversion total anyway.
+fn at_least_one(value: u32) -> NonZeroU32 {
+    NonZeroU32::new(value).unwrap_or(NonZeroU32::MIN)
 }
 
 #[cfg(test)]
@@ -348,6 +445,25 @@ mod tests {
         let err = load_with_env(&[("KEYWARD__SERVER__PORT", "eighty")]).unwrap_err();
 
         assert!(err.to_string().contains("server.port"), "{err}");
+    }
+
+    #[test]
+    fn openkj_defaults_are_the_documented_ones() {
+        let settings = load_with_env(&[]).unwrap();
+
+        assert_eq!(settings.openkj_policy(), OpenKjPolicy::default());
+        assert_eq!(settings.openkj_limits(), OpenKjLimits::default());
+        assert_eq!(settings.public_limits(), PublicLimits::default());
+    }
+
+    #[test]
+    fn zero_budget_names_the_setting() {
+        let err = load_with_env(&[("KEYWARD__OPENKJ__COMMANDS_PER_MINUTE", "0")]).unwrap_err();
+
+        assert_eq!(
+            err.to_string(),
+            "openkj.commands_per_minute: must be at least 1"
+        );
     }
 
     #[test]

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use keyward_domain::ports::{ApiKeyRepository, Clock, OsSecretGenerator};
-use keyward_domain::services::{ApiKeyService, KeyPolicy};
+use keyward_domain::ports::{ApiKeyRepository, Clock, OpenKjStore, OsSecretGenerator};
+use keyward_domain::services::{ApiKeyService, KaraokeServices, KeyPolicy};
 use keyward_domain::usage::UsageBuffer;
 use keyward_http::auth::JwtSettings;
 use keyward_http::{AppState, ReadinessCheck, ServerOptions};
@@ -25,6 +25,8 @@ use crate::usage_flush::UsageFlusher;
 /// What the service runs on, chosen by the caller.
 pub struct Wiring {
     pub keys: Arc<dyn ApiKeyRepository>,
+    /// Venues, song books, requests and the serial (the same store as `keys`).
+    pub openkj: Arc<dyn OpenKjStore>,
     pub readiness: Arc<dyn ReadinessCheck>,
     pub clock: Arc<dyn Clock>,
 }
@@ -66,14 +68,17 @@ impl Application {
         let usage = Arc::new(UsageBuffer::new());
         let service = ApiKeyService::new(
             wiring.keys.clone(),
-            wiring.clock,
+            wiring.clock.clone(),
             Arc::new(OsSecretGenerator::default()),
             usage.clone(),
             policy,
         );
-        let state = AppState::new(service, jwt)
+        let karaoke = KaraokeServices::new(wiring.openkj, wiring.clock, settings.openkj_policy());
+        let state = AppState::new(service, karaoke, jwt)
             .with_readiness(wiring.readiness)
-            .with_body_limit(settings.server.max_body_bytes);
+            .with_body_limit(settings.server.max_body_bytes)
+            .with_openkj_limits(settings.openkj_limits())
+            .with_public_limits(settings.public_limits());
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).map_err(|source| AppError::Bind {
