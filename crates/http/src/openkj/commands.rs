@@ -218,7 +218,10 @@ fn optional_venue_id(fields: &Fields) -> Result<Option<OpenKjVenueId>, CommandEr
 fn system_id(fields: &Fields) -> Result<Option<SystemId>, CommandError> {
     fields
         .int32("system_id")?
-        .map(|id| SystemId::new(id).map_err(|err| CommandError::Invalid(err.to_string())))
+        .map(|id| {
+            SystemId::new(id)
+                .map_err(|_| CommandError::Invalid("system_id must be at least 1".to_owned()))
+        })
         .transpose()
 }
 
