@@ -102,3 +102,14 @@ impl AppState {
         self
     }
 }
+
+/// Karaoke services over a fresh in-memory store, for unit tests that need an
+/// [`AppState`] but never reach venues, song books or requests.
+#[cfg(test)]
+pub(crate) fn memory_karaoke() -> KaraokeServices {
+    KaraokeServices::new(
+        Arc::new(keyward_store_memory::MemoryStore::new()),
+        Arc::new(keyward_domain::ports::SystemClock),
+        keyward_domain::services::OpenKjPolicy::default(),
+    )
+}

@@ -37,7 +37,7 @@ pub fn qt_json(value: &Value) -> Vec<u8> {
 }
 
 /// `value` with every object's keys in alphabetical order, whatever order the map type
-/// keeps (insertion order when serde_json's `preserve_order` is on).
+/// keeps (insertion order when the `preserve_order` feature of `serde_json` is on).
 fn sorted(value: &Value) -> Value {
     match value {
         Value::Object(object) => {
@@ -192,10 +192,7 @@ pub fn int32(value: &Value) -> i64 {
     let n = value
         .as_i64()
         .unwrap_or_else(|| panic!("not an integer: {value}"));
-    assert!(
-        i64::from(i32::MIN) <= n && n <= i64::from(i32::MAX),
-        "not an int32: {n}"
-    );
+    assert!(i32::try_from(n).is_ok(), "not an int32: {n}");
     assert!(!value.is_f64(), "written with a fraction: {value}");
     n
 }

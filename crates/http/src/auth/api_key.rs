@@ -164,7 +164,7 @@ mod tests {
             issuer: None,
             audience: None,
         };
-        web::Data::new(AppState::new(service, &jwt))
+        web::Data::new(AppState::new(service, crate::state::memory_karaoke(), &jwt))
     }
 
     async fn read_requests(_: ScopedApiKey<scopes::RequestsRead>) -> HttpResponse {

@@ -186,7 +186,7 @@ mod tests {
             issuer: None,
             audience: None,
         };
-        web::Data::new(AppState::new(service, &jwt))
+        web::Data::new(AppState::new(service, crate::state::memory_karaoke(), &jwt))
     }
 
     fn token(context: ActiveContext) -> String {

@@ -38,15 +38,17 @@ pub async fn run(
 ) -> Reply {
     let customer = key.customer_id;
     match command {
-        Command::GetSerial => object(json!({"serial": service.serial(customer).await?.get()})),
+        Command::GetSerial => Ok(object(
+            json!({"serial": service.serial(customer).await?.get()}),
+        )),
         Command::GetEntitledSystemCount => {
-            object(json!({"count": service.entitled_system_count()}))
+            Ok(object(json!({"count": service.entitled_system_count()})))
         }
-        Command::GetAlert => object(match service.alert(key) {
+        Command::GetAlert => Ok(object(match service.alert(key) {
             Some(alert) => json!({"alert": true, "title": alert.title, "message": alert.message}),
             None => json!({"alert": false, "title": "", "message": ""}),
-        }),
-        Command::ConnectionTest => object(json!({"connection": "ok"})),
+        })),
+        Command::ConnectionTest => Ok(object(json!({"connection": "ok"}))),
         Command::GetVenues => get_venues(service, customer).await,
         Command::GetRequests => get_requests(service, customer, fields).await,
         Command::SetAccepting => set_accepting(service, customer, fields).await,
@@ -72,7 +74,7 @@ async fn get_venues(service: &OpenKjService, customer: CustomerId) -> Reply {
         .iter()
         .map(venue_json)
         .collect();
-    object(json!({"venues": venues}))
+    Ok(object(json!({"venues": venues})))
 }
 
 async fn get_requests(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
@@ -81,7 +83,7 @@ async fn get_requests(service: &OpenKjService, customer: CustomerId, fields: &Fi
         None => Vec::new(),
     };
     let requests: Vec<Value> = requests.iter().map(request_json).collect();
-    object(json!({"requests": requests}))
+    Ok(object(json!({"requests": requests})))
 }
 
 async fn set_accepting(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
@@ -113,7 +115,7 @@ async fn clear_requests(service: &OpenKjService, customer: CustomerId, fields: &
 async fn clear_database(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
     let system = system_id(fields)?.unwrap_or_default();
     let removed = service.clear_database(customer, system).await?;
-    object(json!({"songs_removed": removed}))
+    Ok(object(json!({"songs_removed": removed})))
 }
 
 async fn add_songs(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
@@ -124,22 +126,22 @@ async fn add_songs(service: &OpenKjService, customer: CustomerId, fields: &Field
         .map(uploaded_song)
         .collect();
     let outcome = service.add_songs(customer, system, entries).await?;
-    object(json!({
+    Ok(object(json!({
         "entries_processed": outcome.received,
         "added": outcome.added,
         "duplicates": outcome.duplicates(),
         "rejected": outcome.rejected,
-    }))
+    })))
 }
 
 async fn venue_accepting(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
     let venue = service
         .resolve_venue(customer, optional_venue_id(fields)?)
         .await?;
-    object(json!({
+    Ok(object(json!({
         "venue_id": venue.openkj_venue_id().get(),
         "accepting": venue.is_accepting_requests(),
-    }))
+    })))
 }
 
 async fn search(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
@@ -155,7 +157,7 @@ async fn search(service: &OpenKjService, customer: CustomerId, fields: &Fields) 
         )
         .await?;
     let songs: Vec<Value> = songs.items.iter().map(song_json).collect();
-    object(json!({"songs": songs}))
+    Ok(object(json!({"songs": songs})))
 }
 
 async fn get_songs(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
@@ -165,12 +167,12 @@ async fn get_songs(service: &OpenKjService, customer: CustomerId, fields: &Field
         .songs(customer, None, system_id(fields)?, &query, page)
         .await?;
     let items: Vec<Value> = songs.items.iter().map(song_json).collect();
-    object(json!({
+    Ok(object(json!({
         "songs": items,
         "total": songs.total,
         "page": page.page(),
         "limit": page.limit(),
-    }))
+    })))
 }
 
 async fn submit_request(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
@@ -180,7 +182,9 @@ async fn submit_request(service: &OpenKjService, customer: CustomerId, fields: &
     let request = service
         .submit_song(customer, venue, song, singer, key_change(fields)?)
         .await?;
-    object(json!({"success": true, "request_id": request.id().get()}))
+    Ok(object(
+        json!({"success": true, "request_id": request.id().get()}),
+    ))
 }
 
 async fn add_request(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
@@ -195,7 +199,7 @@ async fn add_request(service: &OpenKjService, customer: CustomerId, fields: &Fie
         key_change: key_change(fields)?,
     };
     let request = service.add_request(customer, venue, submission).await?;
-    object(json!({"request_id": request.id().get()}))
+    Ok(object(json!({"request_id": request.id().get()})))
 }
 
 // ---- fields ---------------------------------------------------------------------------
@@ -256,10 +260,11 @@ fn uploaded_song(entry: &Value) -> UploadedSong {
 
 // ---- replies --------------------------------------------------------------------------
 
-fn object(value: Value) -> Reply {
+/// The fields of a `json!({…})` reply body.
+fn object(value: Value) -> Map<String, Value> {
     match value {
-        Value::Object(fields) => Ok(fields),
-        _ => Ok(Map::new()),
+        Value::Object(fields) => fields,
+        _ => Map::new(),
     }
 }
 

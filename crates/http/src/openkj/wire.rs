@@ -121,7 +121,7 @@ fn whole_number(value: &Value) -> Option<i64> {
         clippy::cast_precision_loss,
         reason = "checked: whole and within i64 range before the cast"
     )]
-    let whole = (float.fract() == 0.0 && float.abs() < i64::MAX as f64).then(|| float as i64);
+    let whole = (float.fract() == 0.0 && float.abs() < i64::MAX as f64).then_some(float as i64);
     whole
 }
 
