@@ -16,3 +16,4 @@ mod permissions;
 mod rate_limit;
 mod service;
 mod validate;
+mod venues;
