@@ -141,7 +141,7 @@ async fn venue_of_another_customer_is_not_found(backend: Backend) {
     let path = format!("/v1/customer/venues/{}", venue["id"].as_str().unwrap());
 
     let read = app.get(&path, &stranger).send().await.unwrap();
-    let patch = app
+    let renamed = app
         .patch(&path, &stranger)
         .json(&json!({"name": "Mine now"}))
         .send()
@@ -162,7 +162,7 @@ async fn venue_of_another_customer_is_not_found(backend: Backend) {
     )
     .await;
 
-    for response in [read, patch, delete, requests] {
+    for response in [read, renamed, delete, requests] {
         problem(response, StatusCode::NOT_FOUND, "resource_not_found").await;
     }
     assert_eq!(listed["data"], json!([]));
