@@ -59,6 +59,7 @@ fn expiry_alert(
 ) -> Option<(Reason, Alert)> {
     let expiry = key.expires_at.filter(|expiry| *expiry - now <= warning)?;
     let day = expiry
+        .to_offset(time::UtcOffset::UTC)
         .format(format_description!(
             "[year]-[month]-[day] [hour]:[minute] UTC"
         ))
