@@ -1,5 +1,5 @@
 //! Log hygiene (SPEC §2): while the service handles keys and tokens — valid, invalid,
-//! rotated, refused — nothing it logs contains an API key, a key hash or a JWT.
+//! rotated, refused, in headers and in OpenKJ request bodies — nothing it logs contains an API key, a key hash or a JWT.
 //! Everything the service emits, down to TRACE, is captured into a buffer.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -77,6 +77,19 @@ async fn logs_never_contain_keys_hashes_or_tokens() {
         .send()
         .await
         .unwrap();
+    // OpenKJ sends its key in the JSON body: valid, wrong and refused-for-scope.
+    for (key, command) in [
+        (rotated["key"].as_str().unwrap(), "getSerial"),
+        (rotated["key"].as_str().unwrap(), "addSongs"),
+        (secrets.last().unwrap().as_str(), "getVenues"),
+    ] {
+        app.client
+            .post(app.url("/openkj/api"))
+            .json(&json!({"api_key": key, "command": command, "songs": []}))
+            .send()
+            .await
+            .unwrap();
+    }
     app.post(&format!("/v1/customer/api-keys/{id}/revoke"), &customer)
         .send()
         .await
