@@ -59,3 +59,7 @@ uuid_id!(
     /// An API key's public identifier (never secret).
     KeyId
 );
+uuid_id!(
+    /// A stored third-party service credential's public identifier (never secret).
+    CredentialId
+);

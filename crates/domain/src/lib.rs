@@ -10,9 +10,10 @@ pub mod scope;
 pub mod services;
 pub mod text;
 pub mod usage;
+pub mod vault;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use ids::{CustomerId, KeyId};
+pub use ids::{CredentialId, CustomerId, KeyId};
 pub use scope::{Scope, ScopeSet, ScopeSetError};

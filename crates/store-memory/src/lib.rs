@@ -2,6 +2,7 @@
 //! Used by tests and demos; it passes the same contract suite as the Diesel adapters.
 
 mod api_keys;
+mod credentials;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -14,6 +15,7 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct State {
     api_keys: api_keys::Table,
+    credentials: credentials::Table,
 }
 
 impl MemoryStore {
