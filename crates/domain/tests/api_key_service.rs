@@ -1,0 +1,517 @@
+//! Unit tests of `ApiKeyService` over mocked ports and a pinned clock.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+
+use keyward_domain::keys::{ApiKey, ApiKeyParts, KeyPrefix, PlainKey};
+use keyward_domain::ports::{
+    ActiveKeyCap, Clock, KeyWriteError, MockApiKeyRepository, MockSecretGenerator,
+    MockUsageRecorder, RandomUnavailable,
+};
+use keyward_domain::services::{
+    ApiKeyError, ApiKeyService, GracePeriod, KeyChanges, KeyPolicy, NewKey, VerifyError,
+};
+use keyward_domain::testing::NOW;
+use keyward_domain::testing::api_keys::sample_key;
+use keyward_domain::{CustomerId, Scope, ScopeSet};
+use mockall::predicate::eq;
+use time::{Duration, OffsetDateTime};
+
+/// A clock the test moves by hand.
+struct PinnedClock(Mutex<OffsetDateTime>);
+
+impl PinnedClock {
+    fn at(now: OffsetDateTime) -> Arc<Self> {
+        Arc::new(Self(Mutex::new(now)))
+    }
+
+    fn set(&self, now: OffsetDateTime) {
+        *self.0.lock().unwrap() = now;
+    }
+}
+
+impl Clock for PinnedClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+fn random_bytes(seed: u8) -> MockSecretGenerator {
+    let mut secrets = MockSecretGenerator::new();
+    secrets
+        .expect_secret_bytes()
+        .returning(move || Ok([seed; 32]));
+    secrets
+}
+
+fn quiet_usage() -> MockUsageRecorder {
+    let mut usage = MockUsageRecorder::new();
+    usage.expect_record().return_const(());
+    usage
+}
+
+fn service(
+    repo: MockApiKeyRepository,
+    clock: Arc<PinnedClock>,
+    secrets: MockSecretGenerator,
+    usage: MockUsageRecorder,
+) -> ApiKeyService {
+    ApiKeyService::new(
+        Arc::new(repo),
+        clock,
+        Arc::new(secrets),
+        Arc::new(usage),
+        KeyPolicy {
+            prefix: KeyPrefix::default(),
+            max_per_customer: 3,
+        },
+    )
+}
+
+fn new_key(expires_at: Option<OffsetDateTime>) -> NewKey {
+    NewKey {
+        name: keyward_domain::keys::KeyName::new("Tablet").unwrap(),
+        description: None,
+        scopes: ScopeSet::of(&[Scope::RequestsWrite]).unwrap(),
+        expires_at,
+        created_by: Some("user-1".into()),
+    }
+}
+
+/// A stored key whose secret the test knows.
+fn stored_key_with_secret(seed: u8, change: impl FnOnce(&mut ApiKeyParts)) -> (ApiKey, PlainKey) {
+    let secret = PlainKey::from_random(&KeyPrefix::default(), &[seed; 32]);
+    let mut parts = sample_key(CustomerId::generate(), NOW - Duration::days(1)).into_parts();
+    parts.hash = secret.hash();
+    parts.display_prefix = secret.display_prefix();
+    change(&mut parts);
+    (ApiKey::from_parts(parts), secret)
+}
+
+fn repo_finding(key: &ApiKey) -> MockApiKeyRepository {
+    let mut repo = MockApiKeyRepository::new();
+    let stored = key.clone();
+    repo.expect_find_by_hash()
+        .returning(move |_| Ok(Some(stored.clone())));
+    repo
+}
+
+#[tokio::test]
+async fn create_returns_the_secret_once_and_stores_only_its_hash() {
+    let mut repo = MockApiKeyRepository::new();
+    let stored = Arc::new(Mutex::new(None));
+    let sink = Arc::clone(&stored);
+    repo.expect_insert()
+        .withf(|_, cap| *cap == ActiveKeyCap { max: 3, now: NOW })
+        .times(1)
+        .returning(move |key, _| {
+            *sink.lock().unwrap() = Some(key.clone());
+            Ok(())
+        });
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(7), quiet_usage());
+
+    let issued = svc
+        .create(CustomerId::generate(), new_key(None))
+        .await
+        .unwrap();
+
+    let stored = stored.lock().unwrap().clone().unwrap();
+    assert_eq!(stored.hash(), issued.secret.hash());
+    assert_eq!(stored.display_prefix(), &issued.secret.display_prefix());
+    assert!(stored.is_active());
+    assert_eq!(stored.created_at(), NOW);
+    let expected = PlainKey::from_random(&KeyPrefix::default(), &[7; 32]);
+    assert_eq!(issued.secret.expose(), expected.expose());
+}
+
+#[tokio::test]
+async fn create_with_expiry_not_in_the_future_is_refused_before_storage() {
+    let mut repo = MockApiKeyRepository::new();
+    repo.expect_insert().never();
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), quiet_usage());
+
+    let err = svc
+        .create(CustomerId::generate(), new_key(Some(NOW)))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, ApiKeyError::ExpiryNotInFuture), "got {err:?}");
+}
+
+#[tokio::test]
+async fn create_at_the_cap_reports_the_limit() {
+    let mut repo = MockApiKeyRepository::new();
+    repo.expect_insert()
+        .returning(|_, _| Err(KeyWriteError::LimitReached));
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), quiet_usage());
+
+    let err = svc
+        .create(CustomerId::generate(), new_key(None))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(err, ApiKeyError::LimitReached { max: 3 }),
+        "got {err:?}"
+    );
+}
+
+#[tokio::test]
+async fn create_without_randomness_fails_cleanly() {
+    let mut secrets = MockSecretGenerator::new();
+    secrets
+        .expect_secret_bytes()
+        .returning(|| Err(RandomUnavailable));
+    let mut repo = MockApiKeyRepository::new();
+    repo.expect_insert().never();
+    let svc = service(repo, PinnedClock::at(NOW), secrets, quiet_usage());
+
+    let err = svc
+        .create(CustomerId::generate(), new_key(None))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, ApiKeyError::Random(_)), "got {err:?}");
+}
+
+#[tokio::test]
+async fn another_customers_key_is_not_found() {
+    let (key, _) = stored_key_with_secret(2, |_| {});
+    let owner = key.customer_id();
+    let mut repo = MockApiKeyRepository::new();
+    repo.expect_get()
+        .returning(move |customer, _| Ok((customer == owner).then(|| key.clone())));
+    repo.expect_update().never();
+    repo.expect_delete().returning(|_, _| Ok(false));
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), quiet_usage());
+    let stranger = CustomerId::generate();
+    let id = keyward_domain::KeyId::generate();
+
+    assert!(matches!(
+        svc.get(stranger, id).await,
+        Err(ApiKeyError::NotFound)
+    ));
+    assert!(matches!(
+        svc.revoke(stranger, id).await,
+        Err(ApiKeyError::NotFound)
+    ));
+    assert!(matches!(
+        svc.rotate(stranger, id, GracePeriod::default()).await,
+        Err(ApiKeyError::NotFound)
+    ));
+    assert!(matches!(
+        svc.update(stranger, id, KeyChanges::default()).await,
+        Err(ApiKeyError::NotFound)
+    ));
+    assert!(matches!(
+        svc.delete(stranger, id).await,
+        Err(ApiKeyError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn reactivating_a_key_is_checked_against_the_cap() {
+    let (key, _) = stored_key_with_secret(3, |p| p.active = false);
+    let (customer, id) = (key.customer_id(), key.id());
+    let mut repo = MockApiKeyRepository::new();
+    repo.expect_get()
+        .returning(move |_, _| Ok(Some(key.clone())));
+    repo.expect_update()
+        .withf(|key, cap| key.is_active() && cap.is_some_and(|c| c.max == 3))
+        .returning(|_, _| Err(KeyWriteError::LimitReached));
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), quiet_usage());
+
+    let err = svc
+        .update(
+            customer,
+            id,
+            KeyChanges {
+                active: Some(true),
+                ..KeyChanges::default()
+            },
+        )
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(err, ApiKeyError::LimitReached { max: 3 }),
+        "got {err:?}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_key_is_refused_without_a_storage_lookup() {
+    let mut repo = MockApiKeyRepository::new();
+    repo.expect_find_by_hash().never();
+    let mut usage = MockUsageRecorder::new();
+    usage.expect_record().never();
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), usage);
+    let good = PlainKey::from_random(&KeyPrefix::default(), &[4; 32]);
+    let mut typo = good.expose().to_owned();
+    let last = typo.pop().unwrap();
+    typo.push(if last == 'a' { 'b' } else { 'a' });
+
+    let err = svc.verify(&typo).await.unwrap_err();
+
+    assert!(matches!(err, VerifyError::Malformed(_)), "got {err:?}");
+}
+
+#[tokio::test]
+async fn unknown_key_is_invalid_and_not_recorded() {
+    let mut repo = MockApiKeyRepository::new();
+    repo.expect_find_by_hash().returning(|_| Ok(None));
+    let mut usage = MockUsageRecorder::new();
+    usage.expect_record().never();
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), usage);
+    let unknown = PlainKey::from_random(&KeyPrefix::default(), &[5; 32]);
+
+    let err = svc.verify(unknown.expose()).await.unwrap_err();
+
+    assert!(matches!(err, VerifyError::Invalid), "got {err:?}");
+}
+
+#[tokio::test]
+async fn valid_key_is_verified_and_its_use_recorded_without_a_write() {
+    let (key, secret) = stored_key_with_secret(6, |_| {});
+    let mut repo = repo_finding(&key);
+    repo.expect_record_last_used().never();
+    repo.expect_update().never();
+    let mut usage = MockUsageRecorder::new();
+    usage
+        .expect_record()
+        .with(eq(key.id()), eq(NOW))
+        .times(1)
+        .return_const(());
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), usage);
+
+    let verified = svc.verify(secret.expose()).await.unwrap();
+
+    assert_eq!(verified.key_id, key.id());
+    assert_eq!(verified.customer_id, key.customer_id());
+    assert_eq!(verified.scopes, key.scopes());
+    assert_eq!(verified.expires_at, key.expires_at());
+}
+
+#[tokio::test]
+async fn key_is_valid_until_the_instant_it_expires() {
+    let expiry = NOW + Duration::hours(1);
+    let (key, secret) = stored_key_with_secret(8, |p| p.expires_at = Some(expiry));
+    let clock = PinnedClock::at(expiry - Duration::microseconds(1));
+    let svc = service(
+        repo_finding(&key),
+        Arc::clone(&clock),
+        random_bytes(1),
+        quiet_usage(),
+    );
+
+    assert!(svc.verify(secret.expose()).await.is_ok());
+    clock.set(expiry);
+    assert!(matches!(
+        svc.verify(secret.expose()).await,
+        Err(VerifyError::Invalid)
+    ));
+}
+
+#[tokio::test]
+async fn revoked_key_fails_verification_immediately() {
+    let (key, secret) = stored_key_with_secret(9, |_| {});
+    let (customer, id) = (key.customer_id(), key.id());
+    let state = Arc::new(Mutex::new(key));
+    let mut repo = MockApiKeyRepository::new();
+    let read = Arc::clone(&state);
+    repo.expect_get()
+        .returning(move |_, _| Ok(Some(read.lock().unwrap().clone())));
+    let find = Arc::clone(&state);
+    repo.expect_find_by_hash()
+        .returning(move |_| Ok(Some(find.lock().unwrap().clone())));
+    let write = Arc::clone(&state);
+    repo.expect_update().returning(move |key, _| {
+        *write.lock().unwrap() = key.clone();
+        Ok(())
+    });
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), quiet_usage());
+    assert!(svc.verify(secret.expose()).await.is_ok());
+
+    svc.revoke(customer, id).await.unwrap();
+
+    assert!(matches!(
+        svc.verify(secret.expose()).await,
+        Err(VerifyError::Invalid)
+    ));
+}
+
+/// A repository that keeps one key in memory, for rotation scenarios.
+fn stateful_repo(key: ApiKey) -> (MockApiKeyRepository, Arc<Mutex<ApiKey>>) {
+    let state = Arc::new(Mutex::new(key));
+    let mut repo = MockApiKeyRepository::new();
+    let read = Arc::clone(&state);
+    repo.expect_get()
+        .returning(move |_, _| Ok(Some(read.lock().unwrap().clone())));
+    let find = Arc::clone(&state);
+    repo.expect_find_by_hash()
+        .returning(move |_| Ok(Some(find.lock().unwrap().clone())));
+    let write = Arc::clone(&state);
+    repo.expect_update().returning(move |key, _| {
+        *write.lock().unwrap() = key.clone();
+        Ok(())
+    });
+    (repo, state)
+}
+
+#[tokio::test]
+async fn rotated_out_secret_fails_at_once_without_grace() {
+    let (key, old) = stored_key_with_secret(10, |_| {});
+    let (customer, id) = (key.customer_id(), key.id());
+    let (repo, _) = stateful_repo(key);
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(11), quiet_usage());
+
+    let issued = svc
+        .rotate(customer, id, GracePeriod::default())
+        .await
+        .unwrap();
+
+    assert!(matches!(
+        svc.verify(old.expose()).await,
+        Err(VerifyError::Invalid)
+    ));
+    assert!(svc.verify(issued.secret.expose()).await.is_ok());
+    assert_ne!(issued.secret.expose(), old.expose());
+}
+
+#[tokio::test]
+async fn rotated_out_secret_works_until_the_grace_period_ends() {
+    let (key, old) = stored_key_with_secret(12, |p| p.expires_at = None);
+    let (customer, id) = (key.customer_id(), key.id());
+    let (repo, _) = stateful_repo(key);
+    let clock = PinnedClock::at(NOW);
+    let svc = service(repo, Arc::clone(&clock), random_bytes(13), quiet_usage());
+
+    svc.rotate(customer, id, GracePeriod::from_seconds(60).unwrap())
+        .await
+        .unwrap();
+
+    assert!(svc.verify(old.expose()).await.is_ok());
+    clock.set(NOW + Duration::seconds(59));
+    assert!(svc.verify(old.expose()).await.is_ok());
+    clock.set(NOW + Duration::seconds(60));
+    assert!(matches!(
+        svc.verify(old.expose()).await,
+        Err(VerifyError::Invalid)
+    ));
+}
+
+#[tokio::test]
+async fn grace_period_never_outlives_the_key() {
+    let expiry = NOW + Duration::seconds(30);
+    let (key, _) = stored_key_with_secret(14, |p| p.expires_at = Some(expiry));
+    let (customer, id) = (key.customer_id(), key.id());
+    let (repo, state) = stateful_repo(key);
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(15), quiet_usage());
+
+    svc.rotate(customer, id, GracePeriod::from_seconds(3_600).unwrap())
+        .await
+        .unwrap();
+
+    let retired = state.lock().unwrap().retired().unwrap();
+    assert_eq!(retired.valid_until, expiry);
+}
+
+#[tokio::test]
+async fn second_rotation_ends_the_first_grace_period() {
+    let (key, first) = stored_key_with_secret(16, |p| p.expires_at = None);
+    let (customer, id) = (key.customer_id(), key.id());
+    let (repo, _) = stateful_repo(key);
+    let mut secrets = MockSecretGenerator::new();
+    let mut seeds = [17u8, 18].into_iter();
+    secrets
+        .expect_secret_bytes()
+        .returning(move || Ok([seeds.next().unwrap(); 32]));
+    let svc = service(repo, PinnedClock::at(NOW), secrets, quiet_usage());
+    let grace = GracePeriod::from_seconds(600).unwrap();
+
+    let second = svc.rotate(customer, id, grace).await.unwrap();
+    svc.rotate(customer, id, grace).await.unwrap();
+
+    assert!(matches!(
+        svc.verify(first.expose()).await,
+        Err(VerifyError::Invalid)
+    ));
+    assert!(svc.verify(second.secret.expose()).await.is_ok());
+}
+
+#[tokio::test]
+async fn revoking_a_rotated_key_also_ends_its_grace_period() {
+    let (key, old) = stored_key_with_secret(19, |p| p.expires_at = None);
+    let (customer, id) = (key.customer_id(), key.id());
+    let (repo, _) = stateful_repo(key);
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(20), quiet_usage());
+    svc.rotate(customer, id, GracePeriod::from_seconds(600).unwrap())
+        .await
+        .unwrap();
+
+    svc.revoke(customer, id).await.unwrap();
+
+    assert!(matches!(
+        svc.verify(old.expose()).await,
+        Err(VerifyError::Invalid)
+    ));
+}
+
+#[tokio::test]
+async fn inactive_key_cannot_be_rotated() {
+    let (key, _) = stored_key_with_secret(21, |p| p.active = false);
+    let (customer, id) = (key.customer_id(), key.id());
+    let (repo, _) = stateful_repo(key);
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(22), quiet_usage());
+
+    let err = svc
+        .rotate(customer, id, GracePeriod::default())
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, ApiKeyError::NotRotatable), "got {err:?}");
+}
+
+#[tokio::test]
+async fn write_scope_satisfies_read_scope_in_verification() {
+    let (key, secret) = stored_key_with_secret(23, |p| {
+        p.scopes = ScopeSet::of(&[Scope::RequestsWrite]).unwrap();
+    });
+    let svc = service(
+        repo_finding(&key),
+        PinnedClock::at(NOW),
+        random_bytes(1),
+        quiet_usage(),
+    );
+
+    assert!(
+        svc.verify_with_scope(secret.expose(), Scope::RequestsRead)
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        svc.verify_with_scope(secret.expose(), Scope::SongdbRead)
+            .await,
+        Err(VerifyError::InsufficientScope)
+    ));
+}
+
+#[test]
+fn grace_period_bounds() {
+    assert!(GracePeriod::from_seconds(-1).is_err());
+    assert!(GracePeriod::from_seconds(604_800).is_ok());
+    assert!(GracePeriod::from_seconds(604_801).is_err());
+}
+
+#[tokio::test]
+async fn cleanup_deletes_keys_expired_longer_than_the_retention() {
+    let mut repo = MockApiKeyRepository::new();
+    repo.expect_delete_expired_before()
+        .with(eq(NOW - Duration::days(30)))
+        .times(1)
+        .returning(|_| Ok(4));
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), quiet_usage());
+
+    assert_eq!(svc.cleanup_expired(Duration::days(30)).await.unwrap(), 4);
+}
