@@ -1,1 +1,39 @@
-//! placeholder during bootstrap
+//! keyward's storage on Diesel: SQLite (embedded, the default) and PostgreSQL
+//! (production), chosen at run time from the database URL, behind one Diesel schema with
+//! portable column types (ADR 0010).
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use keyward_domain::ports::ApiKeyRepository;
+//! # use keyward_store_diesel::{DieselStore, PoolOptions};
+//! # async fn start() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = DieselStore::connect("sqlite://data/keyward.db", PoolOptions::default()).await?;
+//! store.migrate().await?; // applies pending migrations, returns how many
+//! store.ping().await?; // for /ready
+//! let keys: Arc<dyn ApiKeyRepository> = Arc::new(store.clone());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Layout, so later repositories slot in beside `api_keys`: `pool` (the pools),
+//! `conn` (pooled connections, the per-backend dispatch macros, backend-specific SQL), `types` (portable SQL types),
+//! `schema` (the one Diesel schema), `error` (failure classification), `migrations`,
+//! `store` (`DieselStore`), and one module per port.
+
+mod api_keys;
+mod conn;
+mod database_url;
+mod error;
+mod migrations;
+mod pool;
+mod schema;
+mod store;
+mod types;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use database_url::Backend;
+pub use error::ConnectError;
+pub use pool::PoolOptions;
+pub use store::DieselStore;

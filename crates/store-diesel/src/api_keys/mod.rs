@@ -1,0 +1,244 @@
+//! `ApiKeyRepository` on Diesel: the query code is written once and runs on SQLite and
+//! PostgreSQL through the macros of [`crate::conn`]. Writes that check the customer's
+//! key cap count and write in one transaction, with the customer's writers serialised
+//! (`BEGIN IMMEDIATE` on SQLite, the customer row locked on PostgreSQL), so concurrent
+//! creations can never exceed the cap.
+
+mod last_used;
+mod queries;
+mod row;
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use keyward_domain::keys::{ApiKey, KeyHash};
+use keyward_domain::ports::{
+    ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError, Page, PageRequest, StorageError,
+};
+use keyward_domain::{CustomerId, KeyId};
+use time::OffsetDateTime;
+
+use self::queries::{counted_keys, identity_clashes, owned_key};
+use self::row::{ApiKeyChanges, ApiKeyRow, NewApiKeyRow};
+use crate::DieselStore;
+use crate::conn::{BackendSql, PooledConnection, TxError, with_connection, write_transaction};
+use crate::error::storage_error;
+use crate::schema::{api_keys, customers};
+use crate::types::{DbInstant, DbUuid};
+
+/// The rule every key-identity clash is reported as (see the port's `# Errors`).
+const KEY_HASH_RULE: &str = "key_hash";
+
+/// Hex of every hash `key` would make findable: its current and its retired secret.
+fn hashes_of(key: &ApiKey) -> Vec<String> {
+    std::iter::once(key.hash())
+        .chain(key.retired().map(|retired| retired.hash))
+        .map(|hash| hash.to_hex())
+        .collect()
+}
+
+/// `LimitReached` when `key` counts toward `cap` and the customer's other counted keys
+/// already fill it.
+fn refuse_over_cap(key: &ApiKey, cap: ActiveKeyCap, others: i64) -> Result<(), KeyWriteError> {
+    if key.counts_toward_cap(cap.now) && others >= i64::from(cap.max) {
+        return Err(KeyWriteError::LimitReached);
+    }
+    Ok(())
+}
+
+fn refused<E>(err: KeyWriteError) -> Result<E, TxError<KeyWriteError>> {
+    Err(TxError::Refused(err))
+}
+
+fn write_error(err: TxError<KeyWriteError>) -> KeyWriteError {
+    match err {
+        TxError::Database(err) => KeyWriteError::Storage(storage_error(err)),
+        TxError::Refused(err) => err,
+    }
+}
+
+fn to_keys(rows: Vec<ApiKeyRow>) -> Result<Vec<ApiKey>, StorageError> {
+    rows.into_iter().map(ApiKey::try_from).collect()
+}
+
+#[async_trait]
+impl ApiKeyRepository for DieselStore {
+    async fn insert(&self, key: &ApiKey, cap: ActiveKeyCap) -> Result<(), KeyWriteError> {
+        let customer = DbUuid(key.customer_id().as_uuid());
+        let id = DbUuid(key.id().as_uuid());
+        let hashes = hashes_of(key);
+        write_transaction!(self.pools, |conn| {
+            diesel::insert_into(customers::table)
+                .values((
+                    customers::id.eq(customer),
+                    customers::created_at.eq(DbInstant(key.created_at())),
+                ))
+                .on_conflict(customers::id)
+                .do_nothing()
+                .execute(conn)
+                .await?;
+            conn.lock_customer(customer).await?;
+            let clash: Option<DbUuid> = identity_clashes(id, hashes.clone())
+                .first(conn)
+                .await
+                .optional()?;
+            if clash.is_some() {
+                return refused(StorageError::Conflict(KEY_HASH_RULE).into());
+            }
+            let others: i64 = counted_keys(customer, id, DbInstant(cap.now))
+                .get_result(conn)
+                .await?;
+            if let Err(err) = refuse_over_cap(key, cap, others) {
+                return refused(err);
+            }
+            diesel::insert_into(api_keys::table)
+                .values(NewApiKeyRow::from(key))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+        .map_err(write_error)
+    }
+
+    async fn get(&self, customer: CustomerId, id: KeyId) -> Result<Option<ApiKey>, StorageError> {
+        let query = owned_key(DbUuid(customer.as_uuid()), DbUuid(id.as_uuid()));
+        let row: Option<ApiKeyRow> = with_connection!(self.pools, |conn| {
+            query
+                .select(ApiKeyRow::as_select())
+                .first(conn)
+                .await
+                .optional()
+        })
+        .map_err(storage_error)?;
+        row.map(ApiKey::try_from).transpose()
+    }
+
+    async fn find_by_hash(&self, hash: KeyHash) -> Result<Option<ApiKey>, StorageError> {
+        let hex = hash.to_hex();
+        let row: Option<ApiKeyRow> = with_connection!(self.pools, |conn| {
+            api_keys::table
+                .filter(
+                    api_keys::key_hash
+                        .eq(&hex)
+                        .or(api_keys::retired_key_hash.eq(&hex)),
+                )
+                .select(ApiKeyRow::as_select())
+                .first(conn)
+                .await
+                .optional()
+        })
+        .map_err(storage_error)?;
+        row.map(ApiKey::try_from).transpose()
+    }
+
+    async fn list(
+        &self,
+        customer: CustomerId,
+        filter: KeyFilter,
+        page: PageRequest,
+    ) -> Result<Page<ApiKey>, StorageError> {
+        let customer = DbUuid(customer.as_uuid());
+        let limit = i64::from(page.limit());
+        let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
+        let (total, rows): (i64, Vec<ApiKeyRow>) = with_connection!(self.pools, |conn| {
+            let matching = || {
+                let query = api_keys::table
+                    .filter(api_keys::customer_id.eq(customer))
+                    .into_boxed();
+                match filter.active {
+                    Some(active) => query.filter(api_keys::active.eq(active)),
+                    None => query,
+                }
+            };
+            async {
+                let total: i64 = matching().count().get_result(conn).await?;
+                let rows = matching()
+                    .order((api_keys::created_at.desc(), api_keys::id.desc()))
+                    .limit(limit)
+                    .offset(offset)
+                    .select(ApiKeyRow::as_select())
+                    .load(conn)
+                    .await?;
+                QueryResult::Ok((total, rows))
+            }
+            .await
+        })
+        .map_err(storage_error)?;
+        Ok(Page {
+            items: to_keys(rows)?,
+            total: u64::try_from(total).unwrap_or(0),
+            request: page,
+        })
+    }
+
+    async fn update(&self, key: &ApiKey, cap: Option<ActiveKeyCap>) -> Result<(), KeyWriteError> {
+        let customer = DbUuid(key.customer_id().as_uuid());
+        let id = DbUuid(key.id().as_uuid());
+        let hashes = hashes_of(key);
+        write_transaction!(self.pools, |conn| {
+            if cap.is_some() {
+                conn.lock_customer(customer).await?;
+            }
+            let exists: bool = diesel::select(diesel::dsl::exists(owned_key(customer, id)))
+                .get_result(conn)
+                .await?;
+            if !exists {
+                return refused(KeyWriteError::NotFound);
+            }
+            let clash: Option<DbUuid> = identity_clashes(id, hashes.clone())
+                .first(conn)
+                .await
+                .optional()?;
+            if clash.is_some() {
+                return refused(StorageError::Conflict(KEY_HASH_RULE).into());
+            }
+            if let Some(cap) = cap {
+                let others: i64 = counted_keys(customer, id, DbInstant(cap.now))
+                    .get_result(conn)
+                    .await?;
+                if let Err(err) = refuse_over_cap(key, cap, others) {
+                    return refused(err);
+                }
+            }
+            diesel::update(owned_key(customer, id))
+                .set(ApiKeyChanges::from(key))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+        .map_err(write_error)
+    }
+
+    async fn delete(&self, customer: CustomerId, id: KeyId) -> Result<bool, StorageError> {
+        let query = owned_key(DbUuid(customer.as_uuid()), DbUuid(id.as_uuid()));
+        let deleted = with_connection!(self.pools, |conn| {
+            diesel::delete(query).execute(conn).await
+        })
+        .map_err(storage_error)?;
+        Ok(deleted > 0)
+    }
+
+    async fn delete_expired_before(&self, cutoff: OffsetDateTime) -> Result<u64, StorageError> {
+        let deleted = with_connection!(self.pools, |conn| {
+            diesel::delete(api_keys::table.filter(api_keys::expires_at.lt(DbInstant(cutoff))))
+                .execute(conn)
+                .await
+        })
+        .map_err(storage_error)?;
+        Ok(deleted as u64)
+    }
+
+    async fn record_last_used(
+        &self,
+        uses: &[(KeyId, OffsetDateTime)],
+    ) -> Result<u64, StorageError> {
+        if uses.is_empty() {
+            return Ok(0);
+        }
+        match self.pools.get().await? {
+            PooledConnection::Postgres(mut conn) => last_used::postgres(&mut conn, uses).await,
+            PooledConnection::Sqlite(mut conn) => last_used::sqlite(&mut conn, uses).await,
+        }
+        .map_err(storage_error)
+    }
+}

@@ -1,0 +1,110 @@
+//! [`DieselStore`]: the public face of this crate. Opens the pool for the backend the URL
+//! names, and implements every storage port (one module per port beside this one).
+
+use std::fmt;
+
+use diesel::IntoSql;
+use diesel::sql_types::Integer;
+use diesel_async::RunQueryDsl;
+use keyward_domain::ports::StorageError;
+
+use crate::conn::with_connection;
+use crate::database_url::{Backend, DatabaseUrl};
+use crate::error::{ConnectError, PoolError, error_chain, storage_error};
+use crate::pool::{PoolOptions, Pools};
+
+/// keyward's storage on SQLite or PostgreSQL, chosen at run time from the database URL.
+///
+/// Cheap to clone (the pool is shared), `Send + Sync`; implements
+/// [`keyward_domain::ports::ApiKeyRepository`]. The async methods need a multi-threaded
+/// tokio runtime: SQLite work runs on blocking threads and waits for them on drop.
+#[derive(Clone)]
+pub struct DieselStore {
+    pub(crate) pools: Pools,
+    target: String,
+}
+
+impl fmt::Debug for DieselStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DieselStore")
+            .field("backend", &self.backend())
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DieselStore {
+    /// Opens the store named by `url` and checks that one connection works, so a wrong
+    /// URL or a database that is down fails at start rather than on the first request.
+    ///
+    /// * `sqlite://PATH` (or `sqlite:PATH`): the file and its parent directory are
+    ///   created if missing. `PATH` is relative to the working directory unless it starts
+    ///   with `/` (`sqlite:///var/lib/keyward.db`). In-memory SQLite is refused.
+    /// * `postgres://…` or `postgresql://…`: any URL `tokio-postgres` accepts (no TLS).
+    ///
+    /// Does not run migrations: call [`DieselStore::migrate`].
+    ///
+    /// # Errors
+    /// [`ConnectError`]: the scheme is unknown, the URL is malformed, or the database
+    /// cannot be opened or reached within `options.connect_timeout`.
+    pub async fn connect(url: &str, options: PoolOptions) -> Result<Self, ConnectError> {
+        let url = DatabaseUrl::parse(url)?;
+        let unreachable = |reason: &str| ConnectError::Unreachable {
+            backend: url.backend(),
+            target: url.target(),
+            reason: url.scrub(reason),
+        };
+        if let DatabaseUrl::Sqlite { path } = &url
+            && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|err| {
+                unreachable(&format!(
+                    "cannot create directory {}: {err}",
+                    parent.display()
+                ))
+            })?;
+        }
+        let pools = Pools::build(&url, options).map_err(|err| unreachable(&err))?;
+        pools
+            .get_raw()
+            .await
+            .map_err(|err| unreachable(&describe_pool_error(&err, options)))?;
+        tracing::debug!(backend = %url.backend(), target = %url.target(), "database pool ready");
+        Ok(Self {
+            pools,
+            target: url.target(),
+        })
+    }
+
+    /// Which backend this store talks to.
+    pub fn backend(&self) -> Backend {
+        self.pools.backend()
+    }
+
+    /// Runs one trivial query: `Ok` when the database answers (for `/ready`).
+    ///
+    /// # Errors
+    /// `Unavailable` when no connection can be had or the query fails to reach the
+    /// database; `Other` for anything else.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        with_connection!(self.pools, |conn| {
+            diesel::select(1_i32.into_sql::<Integer>())
+                .get_result::<i32>(conn)
+                .await
+                .map(drop)
+                .map_err(storage_error)
+        })
+    }
+}
+
+/// The pool's failure to hand out the first connection, on one line, with its causes.
+fn describe_pool_error(err: &PoolError, options: PoolOptions) -> String {
+    match err {
+        deadpool::managed::PoolError::Timeout(_) => format!(
+            "no connection within {:?} (connect timeout)",
+            options.connect_timeout
+        ),
+        deadpool::managed::PoolError::Backend(cause) => error_chain(cause),
+        other => error_chain(other),
+    }
+}

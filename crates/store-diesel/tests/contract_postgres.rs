@@ -1,0 +1,15 @@
+//! The domain's storage contract suite on PostgreSQL: a fresh database per test (see
+//! `keyward_store_diesel::testing`), skipped loudly outside CI when no server is up.
+
+use std::sync::Arc;
+
+use keyward_domain::ports::ApiKeyRepository;
+use keyward_store_diesel::testing::TestDatabase;
+
+async fn setup() -> Option<(Arc<dyn ApiKeyRepository>, TestDatabase)> {
+    let db = TestDatabase::postgres().await?;
+    let store = db.migrated_store().await;
+    Some((Arc::new(store), db))
+}
+
+keyward_domain::api_key_repository_contract!(setup);
