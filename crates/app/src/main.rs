@@ -1,1 +1,27 @@
-fn main() {}
+//! `keyward`: parse the command line, run it, print a failure as one line.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use keyward::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("keyward: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(keyward::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("keyward: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

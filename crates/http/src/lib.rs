@@ -1,1 +1,24 @@
-//! placeholder during bootstrap
+//! keyward's HTTP adapter: the customer API, key verification, probes and the OpenAPI
+//! document, on actix-web.
+//!
+//! Handlers are thin: extractors authenticate and parse, DTOs validate and convert into
+//! domain values, one service call does the work, and every error leaves as
+//! problem+json through [`error::ApiError`]. The binary builds an [`AppState`] and calls
+//! [`server::serve`]; tests do the same on port 0.
+
+pub mod auth;
+pub mod customer;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod openapi;
+pub mod rate_limit;
+pub mod request_id;
+pub mod server;
+pub mod state;
+pub mod validate;
+pub mod validation;
+
+pub use error::{ApiError, Problem, ProblemType};
+pub use server::{ServerOptions, app, configure, serve};
+pub use state::{AlwaysReady, AppState, ReadinessCheck};

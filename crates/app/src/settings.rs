@@ -1,0 +1,380 @@
+//! Layered configuration (SPEC §11): built-in defaults (`config/default.toml`, compiled
+//! in) → `config/default.toml` in the working directory → the file named by
+//! `KEYWARD_CONFIG` → environment variables `KEYWARD__SECTION__KEY`.
+//!
+//! Everything is checked once at start, and every error names the setting it is about,
+//! so an operator can fix it without reading code.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use keyward_domain::keys::KeyPrefix;
+use serde::Deserialize;
+
+/// The committed defaults, also used when the binary runs from another directory.
+pub const BUILT_IN_DEFAULTS: &str = include_str!("../../../config/default.toml");
+/// Defaults file looked up in the working directory.
+pub const DEFAULTS_FILE: &str = "config/default.toml";
+/// Environment variable naming an extra configuration file.
+pub const CONFIG_FILE_ENV: &str = "KEYWARD_CONFIG";
+/// Prefix of configuration environment variables (`KEYWARD__SERVER__PORT`).
+pub const ENV_PREFIX: &str = "KEYWARD";
+
+/// A configuration problem, naming the setting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{setting}: {message}")]
+    Invalid {
+        setting: &'static str,
+        message: String,
+    },
+    /// A file could not be read or a value could not be parsed; the message names the
+    /// key (as the `config` crate reports it).
+    #[error("configuration: {0}")]
+    Load(String),
+}
+
+impl SettingsError {
+    fn invalid(setting: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            setting,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub keys: KeySettings,
+    pub auth: AuthSettings,
+    pub log: LogSettings,
+    pub usage: UsageSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub max_body_bytes: usize,
+    pub workers: usize,
+    pub shutdown_timeout_seconds: u64,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: usize,
+    pub connect_timeout_seconds: u64,
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password.
+        f.debug_struct("DatabaseSettings")
+            .field("max_connections", &self.max_connections)
+            .field("connect_timeout_seconds", &self.connect_timeout_seconds)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySettings {
+    pub prefix: String,
+    pub max_per_customer: u32,
+    pub expired_retention_days: u32,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    #[serde(default)]
+    pub jwt_secret: Option<String>,
+    pub jwt_secret_file: PathBuf,
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub audience: Option<String>,
+}
+
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("jwt_secret_file", &self.jwt_secret_file)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub level: String,
+    pub format: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageSettings {
+    pub flush_interval_seconds: u64,
+}
+
+impl Settings {
+    /// Loads the layers from the process environment and validates the result.
+    ///
+    /// # Errors
+    /// A file that cannot be read or parsed, a value of the wrong type, an unknown
+    /// setting, or a value out of range.
+    pub fn load() -> Result<Self, SettingsError> {
+        let env_file = std::env::var_os(CONFIG_FILE_ENV).map(PathBuf::from);
+        Self::load_from(
+            env_file,
+            Environment::with_prefix(ENV_PREFIX).separator("__"),
+        )
+    }
+
+    /// The compiled-in defaults alone: no files, no environment (tests start here).
+    ///
+    /// # Errors
+    /// Only if the committed defaults were broken, which a unit test rules out.
+    pub fn built_in() -> Result<Self, SettingsError> {
+        Config::builder()
+            .add_source(File::from_str(BUILT_IN_DEFAULTS, FileFormat::Toml))
+            .build()
+            .and_then(Config::try_deserialize::<Settings>)
+            .map_err(|err| SettingsError::Load(err.to_string()))?
+            .normalized()
+            .validated()
+    }
+
+    fn load_from(
+        extra_file: Option<PathBuf>,
+        environment: Environment,
+    ) -> Result<Self, SettingsError> {
+        let mut builder = Config::builder()
+            .add_source(File::from_str(BUILT_IN_DEFAULTS, FileFormat::Toml))
+            .add_source(File::new(DEFAULTS_FILE, FileFormat::Toml).required(false));
+        if let Some(path) = extra_file {
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml).required(true));
+        }
+        let settings: Settings = builder
+            .add_source(environment)
+            .build()
+            .and_then(Config::try_deserialize)
+            .map_err(|err| SettingsError::Load(err.to_string()))?;
+        settings.normalized().validated()
+    }
+
+    /// Empty optional strings (e.g. `KEYWARD__AUTH__ISSUER=`) mean "unset".
+    fn normalized(mut self) -> Self {
+        for value in [
+            &mut self.auth.jwt_secret,
+            &mut self.auth.issuer,
+            &mut self.auth.audience,
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                *value = None;
+            }
+        }
+        self
+    }
+
+    fn validated(self) -> Result<Self, SettingsError> {
+        if self.server.host.trim().is_empty() {
+            return Err(SettingsError::invalid("server.host", "must not be empty"));
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&self.server.max_body_bytes) {
+            return Err(SettingsError::invalid(
+                "server.max_body_bytes",
+                "must be between 1024 and 16777216",
+            ));
+        }
+        if self.server.workers > 256 {
+            return Err(SettingsError::invalid("server.workers", "must be 0 to 256"));
+        }
+        if self.database.url.trim().is_empty() {
+            return Err(SettingsError::invalid("database.url", "must not be empty"));
+        }
+        if !(1..=1000).contains(&self.database.max_connections) {
+            return Err(SettingsError::invalid(
+                "database.max_connections",
+                "must be 1 to 1000",
+            ));
+        }
+        if self.database.connect_timeout_seconds == 0 {
+            return Err(SettingsError::invalid(
+                "database.connect_timeout_seconds",
+                "must be at least 1",
+            ));
+        }
+        self.key_prefix()?;
+        if self.keys.max_per_customer == 0 {
+            return Err(SettingsError::invalid(
+                "keys.max_per_customer",
+                "must be at least 1",
+            ));
+        }
+        if self.auth.jwt_secret.is_none() && self.auth.jwt_secret_file.as_os_str().is_empty() {
+            return Err(SettingsError::invalid(
+                "auth.jwt_secret_file",
+                "must be set when auth.jwt_secret is not",
+            ));
+        }
+        self.log_format()?;
+        if !(1..=3600).contains(&self.usage.flush_interval_seconds) {
+            return Err(SettingsError::invalid(
+                "usage.flush_interval_seconds",
+                "must be 1 to 3600",
+            ));
+        }
+        Ok(self)
+    }
+
+    /// # Errors
+    /// `keys.prefix` breaks the key format.
+    pub fn key_prefix(&self) -> Result<KeyPrefix, SettingsError> {
+        KeyPrefix::new(self.keys.prefix.clone()).map_err(|_| {
+            SettingsError::invalid("keys.prefix", "must be 1 to 16 ASCII letters or digits")
+        })
+    }
+
+    /// # Errors
+    /// `log.format` is neither `pretty` nor `json`.
+    pub fn log_format(&self) -> Result<LogFormat, SettingsError> {
+        match self.log.format.trim().to_ascii_lowercase().as_str() {
+            "pretty" => Ok(LogFormat::Pretty),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(SettingsError::invalid(
+                "log.format",
+                "must be \"pretty\" or \"json\"",
+            )),
+        }
+    }
+
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.server.shutdown_timeout_seconds)
+    }
+
+    pub fn flush_interval(&self) -> Duration {
+        Duration::from_secs(self.usage.flush_interval_seconds)
+    }
+
+    pub fn expired_retention(&self) -> time::Duration {
+        time::Duration::days(i64::from(self.keys.expired_retention_days))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn load_with_env(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let source: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::load_from(
+            None,
+            Environment::with_prefix(ENV_PREFIX)
+                .separator("__")
+                .source(Some(source)),
+        )
+    }
+
+    #[test]
+    fn built_in_defaults_are_the_documented_ones() {
+        let settings = load_with_env(&[]).unwrap();
+
+        assert_eq!(settings.server.host, "127.0.0.1");
+        assert_eq!(settings.server.port, 8080);
+        assert_eq!(settings.database.url, "sqlite://data/keyward.db");
+        assert_eq!(settings.keys.prefix, "kw");
+        assert_eq!(settings.keys.max_per_customer, 10);
+        assert!(settings.auth.jwt_secret.is_none());
+        assert_eq!(
+            settings.auth.jwt_secret_file,
+            PathBuf::from("data/jwt.secret")
+        );
+        assert_eq!(settings.log_format(), Ok(LogFormat::Pretty));
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys() {
+        let settings = load_with_env(&[
+            ("KEYWARD__SERVER__PORT", "9000"),
+            ("KEYWARD__KEYS__MAX_PER_CUSTOMER", "3"),
+            ("KEYWARD__AUTH__JWT_SECRET", "1e5"),
+        ])
+        .unwrap();
+
+        assert_eq!(settings.server.port, 9000);
+        assert_eq!(settings.keys.max_per_customer, 3);
+        // Kept as text: a secret that looks like a number must not be reinterpreted.
+        assert_eq!(settings.auth.jwt_secret.as_deref(), Some("1e5"));
+    }
+
+    #[test]
+    fn bad_prefix_names_the_setting() {
+        let err = load_with_env(&[("KEYWARD__KEYS__PREFIX", "no_underscores")]).unwrap_err();
+
+        assert_eq!(
+            err.to_string(),
+            "keys.prefix: must be 1 to 16 ASCII letters or digits"
+        );
+    }
+
+    #[test]
+    fn value_of_the_wrong_type_names_the_key() {
+        let err = load_with_env(&[("KEYWARD__SERVER__PORT", "eighty")]).unwrap_err();
+
+        assert!(err.to_string().contains("server.port"), "{err}");
+    }
+
+    #[test]
+    fn unknown_setting_is_refused() {
+        let err = load_with_env(&[("KEYWARD__SERVER__PROT", "1")]).unwrap_err();
+
+        assert!(err.to_string().contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn empty_optional_strings_mean_unset() {
+        let settings = load_with_env(&[("KEYWARD__AUTH__ISSUER", "")]).unwrap();
+
+        assert!(settings.auth.issuer.is_none());
+    }
+
+    #[test]
+    fn secrets_are_not_in_debug_output() {
+        let settings = load_with_env(&[
+            ("KEYWARD__AUTH__JWT_SECRET", "super-secret-value"),
+            ("KEYWARD__DATABASE__URL", "postgres://u:hunter2@db/k"),
+        ])
+        .unwrap();
+
+        let printed = format!("{settings:?}");
+
+        assert!(!printed.contains("super-secret-value"));
+        assert!(!printed.contains("hunter2"));
+    }
+}

@@ -1,0 +1,175 @@
+//! Wires the running service: the API key service over the chosen storage, the HTTP
+//! server, and the usage flusher; and stops them in order: stop accepting, finish
+//! in-flight requests, then write the last usage batch.
+//!
+//! Storage, readiness and clock come in as [`Wiring`], so tests run exactly this code
+//! over any store and with a clock they control.
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use keyward_domain::ports::{ApiKeyRepository, Clock, OsSecretGenerator};
+use keyward_domain::services::{ApiKeyService, KeyPolicy};
+use keyward_domain::usage::UsageBuffer;
+use keyward_http::auth::JwtSettings;
+use keyward_http::{AppState, ReadinessCheck, ServerOptions};
+use tokio::sync::watch;
+
+use crate::error::AppError;
+use crate::settings::Settings;
+use crate::usage_flush::UsageFlusher;
+
+/// What the service runs on, chosen by the caller.
+pub struct Wiring {
+    pub keys: Arc<dyn ApiKeyRepository>,
+    pub readiness: Arc<dyn ReadinessCheck>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Wiring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wiring").finish_non_exhaustive()
+    }
+}
+
+/// A bound, not yet running service.
+pub struct Application {
+    host: String,
+    port: u16,
+    server: Server,
+    flusher: UsageFlusher,
+    flush_interval: Duration,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Binds `server.host:server.port` (port 0 picks a free one) and builds the server.
+    ///
+    /// # Errors
+    /// Invalid key settings, or the address cannot be bound.
+    pub fn build(settings: &Settings, jwt: &JwtSettings, wiring: Wiring) -> Result<Self, AppError> {
+        let policy = KeyPolicy {
+            prefix: settings.key_prefix()?,
+            max_per_customer: settings.keys.max_per_customer,
+        };
+        let usage = Arc::new(UsageBuffer::new());
+        let service = ApiKeyService::new(
+            wiring.keys.clone(),
+            wiring.clock,
+            Arc::new(OsSecretGenerator::default()),
+            usage.clone(),
+            policy,
+        );
+        let state = AppState::new(service, jwt)
+            .with_readiness(wiring.readiness)
+            .with_body_limit(settings.server.max_body_bytes);
+
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&address).map_err(|source| AppError::Bind {
+            address: address.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| AppError::Bind { address, source })?
+            .port();
+        let options = ServerOptions {
+            workers: (settings.server.workers > 0).then_some(settings.server.workers),
+            shutdown_timeout: settings.shutdown_timeout(),
+        };
+        let server = keyward_http::serve(listener, state, options).map_err(AppError::Io)?;
+        Ok(Self {
+            host: settings.server.host.clone(),
+            port,
+            server,
+            flusher: UsageFlusher::new(usage, wiring.keys),
+            flush_interval: settings.flush_interval(),
+        })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Writes buffered usage on demand (tests; the service flushes by itself).
+    pub fn flusher(&self) -> UsageFlusher {
+        self.flusher.clone()
+    }
+
+    /// Stops the server from elsewhere.
+    pub fn server_handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until `shutdown` completes, then stops gracefully: no new connections,
+    /// in-flight requests finish (up to `server.shutdown_timeout_seconds`), and the
+    /// buffered usage is written.
+    ///
+    /// # Errors
+    /// The server failed while running.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), AppError> {
+        tracing::info!(
+            address = %format!("http://{}:{}", self.host, self.port),
+            "keyward is listening"
+        );
+        let handle = self.server.handle();
+        let mut server = tokio::spawn(self.server);
+        let (stop_flusher, stop_signal) = watch::channel(false);
+        let periodic = tokio::spawn(self.flusher.clone().run(self.flush_interval, stop_signal));
+
+        let outcome = tokio::select! {
+            finished = &mut server => finished,
+            () = shutdown => {
+                tracing::info!("shutting down: finishing in-flight requests");
+                handle.stop(true).await;
+                server.await
+            }
+        };
+
+        let _ = stop_flusher.send(true);
+        let _ = periodic.await;
+        self.flusher.flush_and_log().await;
+        tracing::info!("keyward stopped");
+        match outcome {
+            Ok(result) => result.map_err(AppError::Io),
+            Err(join) => Err(AppError::Io(std::io::Error::other(join))),
+        }
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM; only Ctrl-C stops keyward");
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,0 +1,61 @@
+//! Opens the database `database.url` names (SQLite or PostgreSQL, chosen by the URL),
+//! applies pending migrations, and adapts the store to what the rest of the binary needs:
+//! the repository port, the readiness probe and a wall clock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use keyward_domain::ports::{StorageError, SystemClock};
+use keyward_http::ReadinessCheck;
+use keyward_store_diesel::{DieselStore, PoolOptions};
+
+use crate::error::AppError;
+use crate::settings::Settings;
+use crate::startup::Wiring;
+
+/// Connects without migrating. A database that cannot be reached is one line naming the
+/// backend and host (or file), never the password.
+///
+/// # Errors
+/// `AppError::Database` when the URL is unusable or the database unreachable.
+pub async fn open(settings: &Settings) -> Result<DieselStore, AppError> {
+    let options = PoolOptions {
+        max_size: settings.database.max_connections,
+        connect_timeout: Duration::from_secs(settings.database.connect_timeout_seconds),
+    };
+    DieselStore::connect(&settings.database.url, options)
+        .await
+        .map_err(|err| AppError::Database(err.to_string()))
+}
+
+/// Connects and applies every pending migration.
+///
+/// # Errors
+/// As [`open`], or `AppError::Storage` when a migration fails.
+pub async fn open_migrated(settings: &Settings) -> Result<DieselStore, AppError> {
+    let store = open(settings).await?;
+    let applied = store.migrate().await.map_err(AppError::Storage)?;
+    tracing::info!(backend = %store.backend(), applied, "database ready");
+    Ok(store)
+}
+
+/// `/ready` asks the database for `SELECT 1`.
+#[derive(Debug, Clone)]
+pub struct StoreReadiness(pub DieselStore);
+
+#[async_trait]
+impl ReadinessCheck for StoreReadiness {
+    async fn check(&self) -> Result<(), StorageError> {
+        self.0.ping().await
+    }
+}
+
+/// What `keyward serve` runs on.
+pub fn wiring(store: DieselStore) -> Wiring {
+    Wiring {
+        keys: Arc::new(store.clone()),
+        readiness: Arc::new(StoreReadiness(store)),
+        clock: Arc::new(SystemClock),
+    }
+}

@@ -1,0 +1,74 @@
+//! Log output: `tracing` events as human-readable lines (coloured on a terminal) or as
+//! one JSON object per line, filtered by `RUST_LOG` or `log.level`. Logs go to stderr so
+//! that commands such as `keyward token` keep stdout for their result.
+
+use std::io::IsTerminal;
+
+use tracing::Subscriber;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::settings::{LogFormat, Settings, SettingsError};
+
+/// The filter from `RUST_LOG` when set, else from `log.level`.
+///
+/// # Errors
+/// `log.level` (or `RUST_LOG`) is not a valid filter.
+pub fn filter(settings: &Settings) -> Result<EnvFilter, SettingsError> {
+    if let Ok(from_env) = std::env::var(EnvFilter::DEFAULT_ENV)
+        && !from_env.trim().is_empty()
+    {
+        return EnvFilter::try_new(&from_env).map_err(|err| SettingsError::Invalid {
+            setting: "RUST_LOG",
+            message: err.to_string(),
+        });
+    }
+    EnvFilter::try_new(settings.log.level.trim()).map_err(|err| SettingsError::Invalid {
+        setting: "log.level",
+        message: err.to_string(),
+    })
+}
+
+/// A subscriber writing to `writer` in `format`.
+pub fn subscriber<W>(
+    filter: EnvFilter,
+    format: LogFormat,
+    writer: W,
+    ansi: bool,
+) -> Box<dyn Subscriber + Send + Sync>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_target(true);
+    match format {
+        LogFormat::Pretty => Box::new(builder.with_ansi(ansi).finish()),
+        LogFormat::Json => Box::new(
+            builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .finish(),
+        ),
+    }
+}
+
+/// Installs the process-wide subscriber and routes `log` records (actix's) into it.
+/// Call once, early; a second call keeps the first subscriber.
+///
+/// # Errors
+/// An invalid filter or format setting.
+pub fn init(settings: &Settings) -> Result<(), SettingsError> {
+    let subscriber = subscriber(
+        filter(settings)?,
+        settings.log_format()?,
+        std::io::stderr,
+        std::io::stderr().is_terminal(),
+    );
+    let _ = subscriber.try_init();
+    Ok(())
+}

@@ -1,0 +1,15 @@
+//! Black-box tests of the HTTP API: the real application on port 0, spoken to over HTTP,
+//! on every storage backend.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
+
+mod support;
+
+mod api_keys;
+mod bad_input;
+mod isolation;
+mod lifecycle;
+mod permissions;
+mod rate_limit;
+mod service;
+mod validate;

@@ -1,0 +1,43 @@
+//! Rotation budget (SPEC §6): at most five rotations per customer per hour.
+
+use reqwest::StatusCode;
+
+use crate::support::{Backend, Customer, on_every_backend, problem, spawn_app};
+
+on_every_backend!(sixth_rotation_within_an_hour_is_429_with_retry_after);
+
+async fn sixth_rotation_within_an_hour_is_429_with_retry_after(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let customer = Customer::new();
+    let key = app
+        .create_key_with_scopes(&customer, &["venues:read"])
+        .await;
+    let id = key["id"].as_str().unwrap();
+    for attempt in 1..=5 {
+        let response = app.rotate(&customer, id, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "rotation {attempt}");
+    }
+
+    let sixth = app.rotate(&customer, id, None).await;
+    let other_customer = Customer::new();
+    let other_key = app
+        .create_key_with_scopes(&other_customer, &["venues:read"])
+        .await;
+    let unaffected = app
+        .rotate(&other_customer, other_key["id"].as_str().unwrap(), None)
+        .await;
+
+    let retry_after: u64 = sixth
+        .headers()
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+    problem(sixth, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert_eq!(unaffected.status(), StatusCode::OK);
+}

@@ -1,0 +1,329 @@
+//! `spawn_app`: the real application (same wiring as `keyward serve`) on port 0 over a
+//! chosen storage backend, with a clock the test controls, plus helpers that speak HTTP
+//! to it the way a client would.
+
+use std::sync::{Arc, Mutex};
+
+use keyward::storage::StoreReadiness;
+use keyward::{Application, Settings, Wiring};
+use keyward_domain::ports::{ApiKeyRepository, Clock, truncate_to_micros};
+use keyward_http::auth::{ActiveContext, Claims, JwtSecret, JwtSettings, JwtSigner};
+use keyward_http::{AlwaysReady, ReadinessCheck};
+use keyward_store_diesel::testing::TestDatabase;
+use keyward_store_memory::MemoryStore;
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+/// The secret every test app verifies tokens with.
+pub const SECRET: &[u8] = b"test secret of at least thirty-two bytes";
+
+/// Every customer-API permission about keys.
+pub const KEY_PERMISSIONS: &[&str] = &["api_keys:read", "api_keys:write", "api_keys:revoke"];
+
+/// Which storage the app runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    Sqlite,
+    Postgres,
+}
+
+/// A clock that stands still until the test moves it.
+#[derive(Debug)]
+pub struct TestClock(Mutex<OffsetDateTime>);
+
+impl TestClock {
+    fn starting_now() -> Self {
+        Self(Mutex::new(truncate_to_micros(OffsetDateTime::now_utc())))
+    }
+
+    pub fn advance(&self, by: time::Duration) {
+        let mut now = self.0.lock().unwrap();
+        *now += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// A running app and what a test needs to talk to it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<TestClock>,
+    /// The store behind the app, to check what was persisted after it stopped.
+    pub keys: Arc<dyn ApiKeyRepository>,
+    flusher: keyward::usage_flush::UsageFlusher,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), keyward::AppError>>>,
+    /// Keeps a test database alive until the app is dropped.
+    _database: Option<TestDatabase>,
+}
+
+/// Settings every test app starts from: built-in defaults, port 0, one worker.
+pub fn test_settings() -> Settings {
+    let mut settings = Settings::built_in().unwrap();
+    settings.server.port = 0;
+    settings.server.workers = 1;
+    settings.server.shutdown_timeout_seconds = 5;
+    // Usage is written only when a test asks (`flush_usage`), never behind its back.
+    settings.usage.flush_interval_seconds = 3600;
+    settings
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    spawn(backend, adjust, None).await
+}
+
+pub async fn spawn_app_with_readiness(
+    backend: Backend,
+    readiness: Arc<dyn ReadinessCheck>,
+) -> Option<TestApp> {
+    spawn(backend, |_| {}, Some(readiness)).await
+}
+
+async fn spawn(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+    readiness: Option<Arc<dyn ReadinessCheck>>,
+) -> Option<TestApp> {
+    let mut settings = test_settings();
+    adjust(&mut settings);
+    let database = match backend {
+        Backend::Memory => None,
+        Backend::Sqlite => Some(TestDatabase::sqlite()),
+        // `None` (and a loud SKIPPED line) when no PostgreSQL is reachable outside CI.
+        Backend::Postgres => Some(TestDatabase::postgres().await?),
+    };
+    let (keys, backend_readiness): (Arc<dyn ApiKeyRepository>, Arc<dyn ReadinessCheck>) =
+        match &database {
+            None => (Arc::new(MemoryStore::new()), Arc::new(AlwaysReady)),
+            Some(database) => {
+                let store = database.migrated_store().await;
+                (Arc::new(store.clone()), Arc::new(StoreReadiness(store)))
+            }
+        };
+    let readiness = readiness.unwrap_or(backend_readiness);
+    let clock = Arc::new(TestClock::starting_now());
+    let jwt = JwtSettings {
+        secret: JwtSecret::new(SECRET.to_vec()),
+        issuer: None,
+        audience: None,
+    };
+    let wiring = Wiring {
+        keys: keys.clone(),
+        readiness,
+        clock: clock.clone(),
+    };
+    let application = Application::build(&settings, &jwt, wiring).unwrap();
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let flusher = application.flusher();
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(application.run_until(async move {
+        let _ = stopped.await;
+    }));
+    Some(TestApp {
+        address,
+        client: reqwest::Client::new(),
+        clock,
+        keys,
+        flusher,
+        shutdown: Some(shutdown),
+        task: Some(task),
+        _database: database,
+    })
+}
+
+/// A customer and a token carrying the given permissions.
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub id: Uuid,
+    pub token: String,
+}
+
+pub fn sign(claims: &Claims) -> String {
+    JwtSigner::new(&JwtSecret::new(SECRET.to_vec()))
+        .sign(claims)
+        .unwrap()
+}
+
+pub fn claims_for(context: ActiveContext, permissions: &[&str]) -> Claims {
+    let now = jsonwebtoken::get_current_timestamp();
+    Claims {
+        sub: "user-1".into(),
+        exp: now + 600,
+        iat: Some(now),
+        active_context: Some(context),
+        permissions: permissions.iter().map(|&p| p.to_owned()).collect(),
+        iss: None,
+        aud: None,
+    }
+}
+
+impl Customer {
+    pub fn new() -> Self {
+        Self::with_permissions(KEY_PERMISSIONS)
+    }
+
+    pub fn with_permissions(permissions: &[&str]) -> Self {
+        let id = Uuid::new_v4();
+        Self {
+            id,
+            token: sign(&claims_for(ActiveContext::customer(id), permissions)),
+        }
+    }
+}
+
+impl TestApp {
+    /// What the service's clock reads now.
+    pub fn clock_now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn get(&self, path: &str, customer: &Customer) -> RequestBuilder {
+        self.client.get(self.url(path)).bearer_auth(&customer.token)
+    }
+
+    pub fn post(&self, path: &str, customer: &Customer) -> RequestBuilder {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(&customer.token)
+    }
+
+    pub fn patch(&self, path: &str, customer: &Customer) -> RequestBuilder {
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(&customer.token)
+    }
+
+    pub fn delete(&self, path: &str, customer: &Customer) -> RequestBuilder {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(&customer.token)
+    }
+
+    /// Creates a key and returns the 201 body (with `key`).
+    pub async fn create_key(&self, customer: &Customer, body: Value) -> Value {
+        let response = self
+            .post("/v1/customer/api-keys", customer)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "create failed");
+        response.json().await.unwrap()
+    }
+
+    /// Creates a key with a name and the given scopes.
+    pub async fn create_key_with_scopes(&self, customer: &Customer, scopes: &[&str]) -> Value {
+        self.create_key(customer, json!({"name": "Integration", "scopes": scopes}))
+            .await
+    }
+
+    pub async fn validate(&self, key: &str) -> Response {
+        self.client
+            .get(self.url("/v1/validate"))
+            .header("X-API-Key", key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn validate_scope(&self, key: &str, scope: &str) -> Response {
+        self.client
+            .get(self.url("/v1/validate"))
+            .query(&[("scope", scope)])
+            .header("X-API-Key", key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn rotate(&self, customer: &Customer, id: &str, body: Option<Value>) -> Response {
+        let request = self.post(&format!("/v1/customer/api-keys/{id}/rotate"), customer);
+        let request = match body {
+            Some(body) => request.json(&body),
+            None => request,
+        };
+        request.send().await.unwrap()
+    }
+
+    pub async fn flush_usage(&self) {
+        self.flusher.flush().await.unwrap();
+    }
+
+    /// Stops the app the way SIGTERM does and waits for it to finish. The test database
+    /// stays until `self` is dropped, so what was persisted can still be read.
+    pub async fn stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Reads a problem+json error and checks its envelope.
+pub async fn problem(response: Response, status: StatusCode, problem_type: &str) -> Value {
+    assert_eq!(response.status(), status);
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["type"], problem_type, "{body}");
+    assert_eq!(body["status"], status.as_u16(), "{body}");
+    assert!(body["title"].is_string(), "{body}");
+    assert!(body["detail"].is_string(), "{body}");
+    body
+}
+
+/// Runs each listed scenario `async fn(Backend)` once per backend, as
+/// `<module>::<backend>::<scenario>`.
+macro_rules! on_every_backend {
+    ($($scenario:ident),* $(,)?) => {
+        $crate::support::on_every_backend!(@backend memory, Memory; $($scenario),*);
+        $crate::support::on_every_backend!(@backend sqlite, Sqlite; $($scenario),*);
+        $crate::support::on_every_backend!(@backend postgres, Postgres; $($scenario),*);
+    };
+    (@backend $module:ident, $backend:ident; $($scenario:ident),*) => {
+        mod $module {
+            $(
+                // Multi-threaded: the Diesel store runs SQLite work on blocking threads.
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario($crate::support::Backend::$backend).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_every_backend;

@@ -1,0 +1,197 @@
+//! The built `keyward` binary as an operator runs it: help texts, `keyward token`, and
+//! configuration errors. Every run happens in a fresh temporary directory.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use keyward_http::auth::{JwtSecret, JwtSettings, JwtVerifier};
+
+fn keyward(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_keyward"));
+    command.current_dir(dir).args(args).env_remove("RUST_LOG");
+    for (name, _) in std::env::vars() {
+        if name.starts_with("KEYWARD__") || name == "KEYWARD_CONFIG" {
+            command.env_remove(name);
+        }
+    }
+    command.envs(env.iter().copied());
+    command.output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[test]
+fn help_lists_every_command_and_where_configuration_comes_from() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let output = keyward(dir.path(), &["--help"], &[]);
+
+    assert!(output.status.success());
+    let help = stdout(&output);
+    for command in ["serve", "migrate", "token", "keys"] {
+        assert!(help.contains(command), "{command} missing:\n{help}");
+    }
+    assert!(help.contains("KEYWARD_CONFIG"), "{help}");
+}
+
+#[test]
+fn token_help_explains_every_option() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let output = keyward(dir.path(), &["token", "--help"], &[]);
+
+    let help = stdout(&output);
+    for option in ["--customer", "--permissions", "--admin", "--ttl"] {
+        assert!(help.contains(option), "{option} missing:\n{help}");
+    }
+}
+
+#[test]
+fn token_is_signed_with_a_new_secret_file_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let customer = uuid::Uuid::new_v4().to_string();
+
+    let output = keyward(
+        dir.path(),
+        &[
+            "token",
+            "--customer",
+            &customer,
+            "--permissions",
+            "api_keys:read,api_keys:write",
+            "--ttl",
+            "120",
+        ],
+        &[],
+    );
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let token = stdout(&output).trim().to_owned();
+    let secret = std::fs::read_to_string(dir.path().join("data/jwt.secret")).unwrap();
+    let verifier = JwtVerifier::new(&JwtSettings {
+        secret: JwtSecret::new(secret.trim().as_bytes().to_vec()),
+        issuer: None,
+        audience: None,
+    });
+    let claims = verifier.verify(&token).unwrap();
+    assert_eq!(claims.active_context.unwrap().id.to_string(), customer);
+    assert_eq!(claims.permissions, ["api_keys:read", "api_keys:write"]);
+    assert!(claims.exp - claims.iat.unwrap() == 120);
+    assert!(!stderr(&output).contains(&token));
+}
+
+#[test]
+fn admin_token_uses_the_configured_secret_issuer_and_audience() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "a configured secret of more than 32 bytes";
+    let customer = uuid::Uuid::new_v4().to_string();
+
+    let output = keyward(
+        dir.path(),
+        &["token", "--customer", &customer, "--admin"],
+        &[
+            ("KEYWARD__AUTH__JWT_SECRET", secret),
+            ("KEYWARD__AUTH__ISSUER", "https://id.example"),
+            ("KEYWARD__AUTH__AUDIENCE", "keyward"),
+        ],
+    );
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let verifier = JwtVerifier::new(&JwtSettings {
+        secret: JwtSecret::new(secret.as_bytes().to_vec()),
+        issuer: Some("https://id.example".into()),
+        audience: Some("keyward".into()),
+    });
+    let claims = verifier.verify(stdout(&output).trim()).unwrap();
+    assert_eq!(claims.active_context.unwrap().kind, "admin");
+    assert!(!dir.path().join("data/jwt.secret").exists());
+}
+
+#[test]
+fn unknown_permission_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let output = keyward(
+        dir.path(),
+        &[
+            "token",
+            "--customer",
+            &uuid::Uuid::new_v4().to_string(),
+            "--permissions",
+            "api_keys:reed",
+        ],
+        &[],
+    );
+
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("unknown permission `api_keys:reed`"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stdout(&output).is_empty());
+}
+
+#[test]
+fn bad_configuration_value_exits_non_zero_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let customer = uuid::Uuid::new_v4().to_string();
+
+    let bad_prefix = keyward(
+        dir.path(),
+        &["token", "--customer", &customer],
+        &[("KEYWARD__KEYS__PREFIX", "k_w")],
+    );
+    let bad_port = keyward(
+        dir.path(),
+        &["serve"],
+        &[("KEYWARD__SERVER__PORT", "eighty")],
+    );
+    let bad_format = keyward(dir.path(), &["serve"], &[("KEYWARD__LOG__FORMAT", "xml")]);
+
+    assert!(!bad_prefix.status.success());
+    assert_eq!(
+        stderr(&bad_prefix).trim(),
+        "keyward: keys.prefix: must be 1 to 16 ASCII letters or digits"
+    );
+    assert!(!bad_port.status.success());
+    assert!(
+        stderr(&bad_port).contains("server.port"),
+        "{}",
+        stderr(&bad_port)
+    );
+    assert!(!bad_format.status.success());
+    assert!(
+        stderr(&bad_format).contains("log.format"),
+        "{}",
+        stderr(&bad_format)
+    );
+}
+
+#[test]
+fn configuration_file_named_by_keyward_config_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("custom.toml");
+    std::fs::write(&file, "[keys]\nmax_per_customer = 0\n").unwrap();
+
+    let output = keyward(
+        dir.path(),
+        &["token", "--customer", &uuid::Uuid::new_v4().to_string()],
+        &[("KEYWARD_CONFIG", file.to_str().unwrap())],
+    );
+
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("keys.max_per_customer: must be at least 1"),
+        "{}",
+        stderr(&output)
+    );
+}

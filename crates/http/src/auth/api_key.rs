@@ -1,0 +1,226 @@
+//! `X-API-Key` authentication for integration routes (SPEC §7).
+//!
+//! [`ApiKeyAuth`] verifies the key (401 "API Key Required" / "Invalid API Key", the
+//! same body for every kind of invalid key); [`ScopedApiKey<S>`] adds the per-route
+//! scope check (403 "Insufficient Scope"). The presented key is never logged.
+
+use std::marker::PhantomData;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures::future::LocalBoxFuture;
+use keyward_domain::Scope;
+use keyward_domain::services::VerifiedKey;
+
+use crate::error::{API_KEY_REQUIRED, ApiError};
+use crate::state::AppState;
+
+/// The header integrations send their key in.
+pub const API_KEY_HEADER: &str = "X-API-Key";
+
+/// A request carrying a valid API key.
+#[derive(Debug, Clone)]
+pub struct ApiKeyAuth(pub VerifiedKey);
+
+impl ApiKeyAuth {
+    /// # Errors
+    /// 403 "Insufficient Scope" when the key does not allow `scope`.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        self.0.require(scope).map_err(ApiError::from)
+    }
+}
+
+impl FromRequest for ApiKeyAuth {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let service = req
+            .app_data::<web::Data<AppState>>()
+            .map(|state| state.api_keys.clone());
+        let presented = req
+            .headers()
+            .get(API_KEY_HEADER)
+            .map(|value| value.to_str().map(str::to_owned));
+        Box::pin(async move {
+            let Some(service) = service else {
+                tracing::error!("AppState is not registered as app data");
+                return Err(ApiError::internal());
+            };
+            let presented = match presented {
+                None => return Err(ApiError::unauthenticated(API_KEY_REQUIRED)),
+                Some(Err(_)) => {
+                    return Err(ApiError::from(
+                        keyward_domain::services::VerifyError::Invalid,
+                    ));
+                }
+                Some(Ok(value)) if value.trim().is_empty() => {
+                    return Err(ApiError::unauthenticated(API_KEY_REQUIRED));
+                }
+                Some(Ok(value)) => value,
+            };
+            let verified = service.verify(presented.trim()).await?;
+            Ok(ApiKeyAuth(verified))
+        })
+    }
+}
+
+/// A scope a route requires, as a type: `ScopedApiKey<RequestsWrite>`.
+pub trait RequiredScope: 'static {
+    const SCOPE: Scope;
+}
+
+/// A request carrying a valid API key that allows `S`.
+#[derive(Debug, Clone)]
+pub struct ScopedApiKey<S> {
+    pub key: VerifiedKey,
+    scope: PhantomData<fn() -> S>,
+}
+
+impl<S: RequiredScope> FromRequest for ScopedApiKey<S> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let auth = ApiKeyAuth::from_request(req, payload);
+        Box::pin(async move {
+            let ApiKeyAuth(key) = auth.await?;
+            key.require(S::SCOPE).map_err(ApiError::from)?;
+            Ok(Self {
+                key,
+                scope: PhantomData,
+            })
+        })
+    }
+}
+
+/// Marker types for every scope of SPEC §3.
+pub mod scopes {
+    use super::{RequiredScope, Scope};
+
+    macro_rules! scope_markers {
+        ($($name:ident),* $(,)?) => {
+            $(
+                #[doc = concat!("Requires `Scope::", stringify!($name), "`.")]
+                #[derive(Debug, Clone, Copy)]
+                pub struct $name;
+
+                impl RequiredScope for $name {
+                    const SCOPE: Scope = Scope::$name;
+                }
+            )*
+        };
+    }
+
+    scope_markers!(
+        RequestsRead,
+        RequestsWrite,
+        SongdbRead,
+        SongdbWrite,
+        VenuesRead,
+        VenuesWrite,
+        SystemsRead,
+        SecretsRead,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use actix_web::{App, HttpResponse, test};
+    use keyward_domain::CustomerId;
+    use keyward_domain::keys::{ApiKey, KeyPrefix, PlainKey};
+    use keyward_domain::ports::{
+        MockApiKeyRepository, MockUsageRecorder, OsSecretGenerator, SystemClock,
+    };
+    use keyward_domain::services::{ApiKeyService, KeyPolicy};
+    use keyward_domain::testing::api_keys::sample_key;
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::auth::jwt::{JwtSecret, JwtSettings};
+
+    /// An app whose store knows one key (scopes `requests:write`, `songdb:read`).
+    fn state(secret: &PlainKey) -> web::Data<AppState> {
+        let mut parts = sample_key(CustomerId::generate(), OffsetDateTime::now_utc()).into_parts();
+        parts.hash = secret.hash();
+        parts.display_prefix = secret.display_prefix();
+        let key = ApiKey::from_parts(parts);
+        let mut repo = MockApiKeyRepository::new();
+        repo.expect_find_by_hash()
+            .returning(move |hash| Ok((hash == key.hash()).then(|| key.clone())));
+        let mut usage = MockUsageRecorder::new();
+        usage.expect_record().return_const(());
+        let service = ApiKeyService::new(
+            Arc::new(repo),
+            Arc::new(SystemClock),
+            Arc::new(OsSecretGenerator::default()),
+            Arc::new(usage),
+            KeyPolicy::default(),
+        );
+        let jwt = JwtSettings {
+            secret: JwtSecret::new(b"unused".to_vec()),
+            issuer: None,
+            audience: None,
+        };
+        web::Data::new(AppState::new(service, &jwt))
+    }
+
+    async fn read_requests(_: ScopedApiKey<scopes::RequestsRead>) -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+
+    async fn change_venues(_: ScopedApiKey<scopes::VenuesWrite>) -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+
+    async fn call(path: &str, key: Option<&str>) -> (u16, String) {
+        let secret = PlainKey::from_random(&KeyPrefix::default(), &[7u8; 32]);
+        let app = test::init_service(
+            App::new()
+                .app_data(state(&secret))
+                .route("/requests", web::get().to(read_requests))
+                .route("/venues", web::get().to(change_venues)),
+        )
+        .await;
+        let mut request = test::TestRequest::get().uri(path);
+        if let Some(key) = key {
+            let value = if key == "the key" {
+                secret.expose()
+            } else {
+                key
+            };
+            request = request.insert_header((API_KEY_HEADER, value.to_owned()));
+        }
+        let response = test::call_service(&app, request.to_request()).await;
+        let status = response.status().as_u16();
+        let body = test::read_body(response).await;
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[actix_web::test]
+    async fn key_with_an_implying_scope_passes_the_guard() {
+        assert_eq!(call("/requests", Some("the key")).await.0, 200);
+    }
+
+    #[actix_web::test]
+    async fn key_without_the_scope_is_403_insufficient_scope() {
+        let (status, body) = call("/venues", Some("the key")).await;
+
+        assert_eq!(status, 403);
+        assert!(body.contains("Insufficient Scope"), "{body}");
+    }
+
+    #[actix_web::test]
+    async fn missing_and_unknown_keys_are_401() {
+        let other = PlainKey::from_random(&KeyPrefix::default(), &[8u8; 32]);
+
+        let (missing, missing_body) = call("/requests", None).await;
+        let (unknown, unknown_body) = call("/requests", Some(other.expose())).await;
+
+        assert_eq!((missing, unknown), (401, 401));
+        assert!(missing_body.contains("API Key Required"), "{missing_body}");
+        assert!(unknown_body.contains("Invalid API Key"), "{unknown_body}");
+    }
+}

@@ -1,0 +1,11 @@
+//! The customer API (`/v1/customer`, bearer JWT with a customer context). One module per
+//! area; each registers its routes relative to the scope.
+
+pub mod api_keys;
+
+use actix_web::web;
+
+/// Mounts every customer-API area under `/v1/customer`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::scope("/v1/customer").configure(api_keys::configure));
+}

@@ -1,0 +1,110 @@
+//! The OpenAPI 3 document (`GET /openapi.json`) and the API explorer (`GET /docs`),
+//! both generated from the handlers and DTOs themselves. The explorer's assets are
+//! compiled into the binary (utoipa-swagger-ui, `vendored`): nothing loads from a CDN.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use utoipa::openapi::OpenApi as OpenApiDocument;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::API_KEY_HEADER;
+
+/// Where the document is served.
+pub const OPENAPI_PATH: &str = "/openapi.json";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "keyward",
+        description = "Self-hosted API key service: customer API for managing scoped API keys, and key verification for integrations. Errors are RFC 9457 problem details (application/problem+json)."
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "API keys", description = "Customer API: manage API keys (bearer JWT, customer context)"),
+        (name = "Verification", description = "Integrations: check an X-API-Key"),
+        (name = "Operations", description = "Liveness and readiness probes"),
+    )
+)]
+struct RootDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut OpenApiDocument) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "HS256 JWT with activeContext {type, id} and permissions claims",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                API_KEY_HEADER,
+                "An API key created through the customer API",
+            ))),
+        );
+    }
+}
+
+/// The whole document: one `merge` per route module.
+pub fn document() -> OpenApiDocument {
+    let mut doc = RootDoc::openapi();
+    doc.merge(crate::customer::api_keys::ApiKeysDoc::openapi());
+    doc.merge(crate::validate::ValidateDoc::openapi());
+    doc.merge(crate::health::HealthDoc::openapi());
+    doc
+}
+
+/// Serves `/openapi.json` and the explorer under `/docs/`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/docs").route(web::get().to(redirect_to_docs)))
+        .service(SwaggerUi::new("/docs/{_:.*}").url(OPENAPI_PATH, document()));
+}
+
+/// The explorer's page uses relative asset paths, so it must be served from `/docs/`.
+async fn redirect_to_docs() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_lists_every_route_and_both_security_schemes() {
+        let json = serde_json::to_value(document()).unwrap();
+
+        for path in [
+            "/v1/customer/api-keys",
+            "/v1/customer/api-keys/scopes",
+            "/v1/customer/api-keys/{id}",
+            "/v1/customer/api-keys/{id}/revoke",
+            "/v1/customer/api-keys/{id}/rotate",
+            "/v1/validate",
+            "/health",
+            "/ready",
+        ] {
+            assert!(json["paths"][path].is_object(), "missing {path}");
+        }
+        assert_eq!(
+            json["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
+        assert_eq!(
+            json["components"]["securitySchemes"]["api_key"]["name"],
+            "X-API-Key"
+        );
+    }
+}

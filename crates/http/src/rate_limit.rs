@@ -1,0 +1,141 @@
+//! The rotation budget of SPEC §6: at most five key rotations per customer per hour.
+//!
+//! A GCRA limiter (governor) keyed by customer id, with a burst of five and one cell
+//! replenished per hour. That never allows a sixth rotation inside any hour; after the
+//! burst is spent, one more becomes available each hour. The state is per process:
+//! several instances each enforce the budget on their own (see ADR 0023).
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use keyward_domain::CustomerId;
+
+use crate::error::ApiError;
+
+/// Rotations a customer may make in one hour.
+pub const ROTATIONS_PER_HOUR: NonZeroU32 = match NonZeroU32::new(5) {
+    Some(n) => n,
+    None => NonZeroU32::MIN,
+};
+
+const ONE_HOUR: Duration = Duration::from_secs(3600);
+
+/// Forget customers that have not rotated for a while once this many are tracked.
+const PRUNE_ABOVE: usize = 10_000;
+
+type Limiter<C> = RateLimiter<
+    CustomerId,
+    DefaultKeyedStateStore<CustomerId>,
+    C,
+    NoOpMiddleware<<C as Clock>::Instant>,
+>;
+
+/// Per-customer rotation budget.
+pub struct RotationLimiter<C: Clock = DefaultClock> {
+    limiter: Limiter<C>,
+    clock: C,
+}
+
+impl<C: Clock> std::fmt::Debug for RotationLimiter<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RotationLimiter").finish_non_exhaustive()
+    }
+}
+
+impl Default for RotationLimiter {
+    fn default() -> Self {
+        Self::with_clock(DefaultClock::default())
+    }
+}
+
+impl<C: Clock + Clone> RotationLimiter<C> {
+    /// A limiter reading time from `clock` (a fake one in tests).
+    pub fn with_clock(clock: C) -> Self {
+        // One cell per hour, five at once: never a sixth rotation inside any hour.
+        let quota = Quota::with_period(ONE_HOUR)
+            .unwrap_or_else(|| Quota::per_hour(ROTATIONS_PER_HOUR))
+            .allow_burst(ROTATIONS_PER_HOUR);
+        Self {
+            limiter: RateLimiter::new(quota, DefaultKeyedStateStore::default(), clock.clone()),
+            clock,
+        }
+    }
+
+    /// Takes one rotation from `customer`'s budget.
+    ///
+    /// # Errors
+    /// 429 `rate_limited` with `Retry-After` when the budget is spent.
+    pub fn check(&self, customer: CustomerId) -> Result<(), ApiError> {
+        if self.limiter.len() > PRUNE_ABOVE {
+            self.limiter.retain_recent();
+        }
+        self.limiter.check_key(&customer).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.clock.now());
+            ApiError::rate_limited(
+                format!(
+                    "at most {ROTATIONS_PER_HOUR} key rotations per hour; try again in {} seconds",
+                    wait.as_secs().max(1)
+                ),
+                wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ProblemType;
+    use governor::clock::FakeRelativeClock;
+
+    #[test]
+    fn sixth_rotation_within_an_hour_is_refused_with_the_wait() {
+        let clock = FakeRelativeClock::default();
+        let limiter = RotationLimiter::with_clock(clock.clone());
+        let customer = CustomerId::generate();
+        for _ in 0..5 {
+            limiter.check(customer).unwrap();
+        }
+        clock.advance(Duration::from_secs(59 * 60));
+
+        let refused = limiter.check(customer).unwrap_err();
+
+        assert_eq!(refused.kind(), ProblemType::RateLimited);
+        assert!(
+            refused.detail().contains("60 seconds"),
+            "{}",
+            refused.detail()
+        );
+    }
+
+    #[test]
+    fn budget_comes_back_one_per_hour() {
+        let clock = FakeRelativeClock::default();
+        let limiter = RotationLimiter::with_clock(clock.clone());
+        let customer = CustomerId::generate();
+        for _ in 0..5 {
+            limiter.check(customer).unwrap();
+        }
+
+        clock.advance(ONE_HOUR);
+
+        assert!(limiter.check(customer).is_ok());
+        assert!(limiter.check(customer).is_err());
+    }
+
+    #[test]
+    fn customers_have_separate_budgets() {
+        let limiter = RotationLimiter::with_clock(FakeRelativeClock::default());
+        let busy = CustomerId::generate();
+        for _ in 0..5 {
+            limiter.check(busy).unwrap();
+        }
+
+        assert!(limiter.check(busy).is_err());
+        assert!(limiter.check(CustomerId::generate()).is_ok());
+    }
+}

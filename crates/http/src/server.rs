@@ -1,0 +1,166 @@
+//! Assembles the actix application: shared state, extractor configuration, routes,
+//! the problem+json fallback and the request span; and binds it to a listener.
+//!
+//! The binary and the black-box tests use exactly this, so what is tested is what runs.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::header;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
+
+use crate::error::{ApiError, PROBLEM_JSON, ProblemType};
+use crate::request_id::request_span;
+use crate::state::AppState;
+use crate::{customer, health, openapi, validate};
+
+/// Registers state, extractor error handlers and every route module. Later route
+/// modules (OpenKJ, vault, …) add one `.configure(…)` line here.
+pub fn configure(cfg: &mut web::ServiceConfig, state: &web::Data<AppState>) {
+    let limit = state.body_limit;
+    cfg.app_data(state.clone())
+        .app_data(limit)
+        .app_data(
+            web::JsonConfig::default()
+                .limit(limit.0)
+                .error_handler(json_error),
+        )
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .configure(health::configure)
+        .configure(customer::configure)
+        .configure(validate::configure)
+        .configure(openapi::configure);
+}
+
+/// The complete application for one worker.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .configure(move |cfg| configure(cfg, &state))
+        .default_service(web::to(no_route))
+        .wrap(ErrorHandlers::new().default_handler(problem_fallback))
+        .wrap(from_fn(request_span))
+}
+
+/// How the HTTP server runs.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerOptions {
+    /// Worker threads; `None` lets actix pick (one per physical core).
+    pub workers: Option<usize>,
+    /// How long a graceful stop waits for in-flight requests.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            workers: None,
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Starts serving on `listener`. Signals are left to the caller, which stops the server
+/// through its handle (`server.handle().stop(true)`) and then flushes what it buffers.
+///
+/// # Errors
+/// When the listener cannot be used.
+pub fn serve(
+    listener: TcpListener,
+    state: AppState,
+    options: ServerOptions,
+) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let mut server = HttpServer::new(move || app(state.clone()))
+        .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(options.shutdown_timeout.as_secs());
+    if let Some(workers) = options.workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found(format!(
+        "no route matches {}",
+        req.path()
+    )))
+}
+
+/// Rewrites any error response that is not problem+json yet (actix's own 405s, a
+/// missing explorer asset, …) so every error of the API has the same shape.
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "the signature ErrorHandlers requires"
+)]
+fn problem_fallback<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let already_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if already_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let kind = ProblemType::for_status(status);
+    let detail = match kind {
+        ProblemType::ResourceNotFound => format!("no route matches {}", res.request().path()),
+        ProblemType::MethodNotAllowed => format!(
+            "{} is not allowed on {}",
+            res.request().method(),
+            res.request().path()
+        ),
+        _ => status.canonical_reason().unwrap_or(kind.title()).to_owned(),
+    };
+    let allow = res.headers().get(header::ALLOW).cloned();
+    let (req, _) = res.into_parts();
+    let mut response = ApiError::new(kind, detail).error_response();
+    if let Some(allow) = allow {
+        response.headers_mut().insert(header::ALLOW, allow);
+    }
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, response).map_into_right_body(),
+    ))
+}
+
+fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let api = match err {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::payload_too_large(limit),
+        JsonPayloadError::ContentType => {
+            ApiError::validation("Content-Type: must be application/json")
+        }
+        JsonPayloadError::Deserialize(inner) => ApiError::invalid_field("body", inner),
+        other => ApiError::invalid_field("body", other),
+    };
+    api.into()
+}
+
+fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let QueryPayloadError::Deserialize(inner) = err else {
+        return ApiError::invalid_field("query", err).into();
+    };
+    ApiError::invalid_field("query", inner).into()
+}
+
+fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
+    let PathError::Deserialize(inner) = err else {
+        return ApiError::invalid_field("path", err).into();
+    };
+    ApiError::invalid_field("path", inner).into()
+}
