@@ -14,7 +14,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use keyward_domain::ScopeSetError;
 use keyward_domain::ports::{PageRequestError, StorageError};
-use keyward_domain::services::{ApiKeyError, InvalidGracePeriod, VerifyError};
+use keyward_domain::services::{ApiKeyError, InvalidGracePeriod, VaultError, VerifyError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -364,6 +364,23 @@ impl From<PageRequestError> for ApiError {
 impl From<InvalidGracePeriod> for ApiError {
     fn from(_: InvalidGracePeriod) -> Self {
         ApiError::invalid_field("gracePeriodSeconds", "must be between 0 and 604800")
+    }
+}
+
+impl From<VaultError> for ApiError {
+    fn from(err: VaultError) -> Self {
+        match err {
+            VaultError::NotFound => ApiError::not_found("service credential not found"),
+            VaultError::ProviderTaken => {
+                ApiError::conflict("a credential for this provider already exists")
+            }
+            // Names the credential and the key version, never the secret or the key.
+            VaultError::Undecryptable { .. } | VaultError::Seal(_) => {
+                tracing::error!(error = %ErrorChain(&err), "service credential encryption failed");
+                ApiError::internal()
+            }
+            VaultError::Storage(storage) => storage.into(),
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
 use crate::error::{ApiError, PROBLEM_JSON, ProblemType};
 use crate::request_id::request_span;
 use crate::state::AppState;
-use crate::{customer, health, openapi, validate};
+use crate::{admin, customer, health, openapi, validate, vault};
 
 /// Registers state, extractor error handlers and every route module. Later route
 /// modules (OpenKJ, vault, …) add one `.configure(…)` line here.
@@ -34,6 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &web::Data<AppState>) {
         .configure(health::configure)
         .configure(customer::configure)
         .configure(validate::configure)
+        .configure(admin::configure)
+        .configure(vault::configure)
         .configure(openapi::configure);
 }
 

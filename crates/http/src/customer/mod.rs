@@ -2,10 +2,15 @@
 //! area; each registers its routes relative to the scope.
 
 pub mod api_keys;
+pub mod service_keys;
 
 use actix_web::web;
 
 /// Mounts every customer-API area under `/v1/customer`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::scope("/v1/customer").configure(api_keys::configure));
+    cfg.service(
+        web::scope("/v1/customer")
+            .configure(api_keys::configure)
+            .configure(service_keys::configure),
+    );
 }
