@@ -11,20 +11,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use keyward_domain::ports::{ApiKeyRepository, Clock, OsSecretGenerator};
-use keyward_domain::services::{ApiKeyService, KeyPolicy};
+use keyward_domain::ports::{ApiKeyRepository, Clock, CredentialRepository, OsSecretGenerator};
+use keyward_domain::services::{ApiKeyService, KeyPolicy, VaultService};
 use keyward_domain::usage::UsageBuffer;
 use keyward_http::auth::JwtSettings;
+use keyward_http::vault::InternalServiceKey;
 use keyward_http::{AppState, ReadinessCheck, ServerOptions};
 use tokio::sync::watch;
 
 use crate::error::AppError;
 use crate::settings::Settings;
 use crate::usage_flush::UsageFlusher;
+use crate::vault_keys;
 
 /// What the service runs on, chosen by the caller.
 pub struct Wiring {
     pub keys: Arc<dyn ApiKeyRepository>,
+    pub credentials: Arc<dyn CredentialRepository>,
     pub readiness: Arc<dyn ReadinessCheck>,
     pub clock: Arc<dyn Clock>,
 }
@@ -57,8 +60,9 @@ impl Application {
     /// Binds `server.host:server.port` (port 0 picks a free one) and builds the server.
     ///
     /// # Errors
-    /// Invalid key settings, or the address cannot be bound.
+    /// Invalid key or vault settings, or the address cannot be bound.
     pub fn build(settings: &Settings, jwt: &JwtSettings, wiring: Wiring) -> Result<Self, AppError> {
+        let vault = vault_service(settings, &wiring)?;
         let policy = KeyPolicy {
             prefix: settings.key_prefix()?,
             max_per_customer: settings.keys.max_per_customer,
@@ -71,9 +75,15 @@ impl Application {
             usage.clone(),
             policy,
         );
-        let state = AppState::new(service, jwt)
+        let mut state = AppState::new(service, jwt)
             .with_readiness(wiring.readiness)
             .with_body_limit(settings.server.max_body_bytes);
+        if let Some(vault) = vault {
+            state = state.with_vault(vault);
+        }
+        if let Some(key) = &settings.internal.service_key {
+            state = state.with_internal_service_key(InternalServiceKey::new(key));
+        }
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).map_err(|source| AppError::Bind {
@@ -147,6 +157,27 @@ impl Application {
             Err(join) => Err(AppError::Io(std::io::Error::other(join))),
         }
     }
+}
+
+/// The vault over the configured master key(s), or `None` (vault routes answer 503)
+/// when none is configured.
+fn vault_service(settings: &Settings, wiring: &Wiring) -> Result<Option<VaultService>, AppError> {
+    let Some(keys) = vault_keys::resolve(&settings.vault)? else {
+        tracing::warn!(
+            "the credentials vault is off: set vault.master_key or vault.master_key_file to enable it"
+        );
+        return Ok(None);
+    };
+    tracing::info!(
+        key_version = %keys.current.version(),
+        previous_key_version = keys.previous.as_ref().map(|k| k.version().to_string()),
+        "credentials vault enabled"
+    );
+    Ok(Some(VaultService::new(
+        wiring.credentials.clone(),
+        Arc::new(keys.cipher()),
+        wiring.clock.clone(),
+    )))
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -55,6 +55,7 @@ impl ReadinessCheck for StoreReadiness {
 pub fn wiring(store: DieselStore) -> Wiring {
     Wiring {
         keys: Arc::new(store.clone()),
+        credentials: Arc::new(store.clone()),
         readiness: Arc::new(StoreReadiness(store)),
         clock: Arc::new(SystemClock),
     }

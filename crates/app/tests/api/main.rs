@@ -12,4 +12,5 @@ mod lifecycle;
 mod permissions;
 mod rate_limit;
 mod service;
+mod service_keys;
 mod validate;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use keyward::storage::StoreReadiness;
 use keyward::{Application, Settings, Wiring};
-use keyward_domain::ports::{ApiKeyRepository, Clock, truncate_to_micros};
+use keyward_domain::ports::{ApiKeyRepository, Clock, CredentialRepository, truncate_to_micros};
 use keyward_http::auth::{ActiveContext, Claims, JwtSecret, JwtSettings, JwtSigner};
 use keyward_http::{AlwaysReady, ReadinessCheck};
 use keyward_store_diesel::testing::TestDatabase;
@@ -109,14 +109,24 @@ async fn spawn(
         // `None` (and a loud SKIPPED line) when no PostgreSQL is reachable outside CI.
         Backend::Postgres => Some(TestDatabase::postgres().await?),
     };
-    let (keys, backend_readiness): (Arc<dyn ApiKeyRepository>, Arc<dyn ReadinessCheck>) =
-        match &database {
-            None => (Arc::new(MemoryStore::new()), Arc::new(AlwaysReady)),
-            Some(database) => {
-                let store = database.migrated_store().await;
-                (Arc::new(store.clone()), Arc::new(StoreReadiness(store)))
-            }
-        };
+    let (keys, credentials, backend_readiness): (
+        Arc<dyn ApiKeyRepository>,
+        Arc<dyn CredentialRepository>,
+        Arc<dyn ReadinessCheck>,
+    ) = match &database {
+        None => {
+            let memory = Arc::new(MemoryStore::new());
+            (memory.clone(), memory, Arc::new(AlwaysReady))
+        }
+        Some(database) => {
+            let store = database.migrated_store().await;
+            (
+                Arc::new(store.clone()),
+                Arc::new(store.clone()),
+                Arc::new(StoreReadiness(store)),
+            )
+        }
+    };
     let readiness = readiness.unwrap_or(backend_readiness);
     let clock = Arc::new(TestClock::starting_now());
     let jwt = JwtSettings {
@@ -126,6 +136,7 @@ async fn spawn(
     };
     let wiring = Wiring {
         keys: keys.clone(),
+        credentials: credentials.clone(),
         readiness,
         clock: clock.clone(),
     };
