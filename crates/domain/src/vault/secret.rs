@@ -17,8 +17,10 @@ pub const MAX_SECRET_BYTES: usize = 16 * 1024;
 const MIN_CHARS_FOR_HINT: usize = 16;
 /// Characters of the end of the secret shown in the masked form.
 const VISIBLE_TAIL_CHARS: usize = 4;
-/// Longest recognisable prefix (`sk-`, `xoxb-`, `ghp_`) shown in the masked form.
-const MAX_VISIBLE_PREFIX_CHARS: usize = 8;
+/// Longest recognisable prefix (`sk-`, `xoxb-`, `ghp_`) shown in the masked form,
+/// separator included. Kept short and letters-only so that a random secret which merely
+/// happens to contain a `-` or `_` near its start gives away next to nothing.
+const MAX_VISIBLE_PREFIX_CHARS: usize = 5;
 /// The marker standing for the hidden part.
 const ELLIPSIS: char = '…';
 
@@ -85,8 +87,8 @@ impl fmt::Display for SecretText {
 /// beside the ciphertext so listings never decrypt anything.
 ///
 /// Rules: a secret of at least 16 characters shows its last 4 characters after `…`,
-/// preceded by a recognisable prefix when it has one (ASCII letters or digits up to and
-/// including the first `-` or `_`, at most 8 characters: `sk-…abcd`, `ghp_…wxyz`);
+/// preceded by a recognisable prefix when it has one (ASCII letters up to and
+/// including the first `-` or `_`, at most 5 characters: `sk-…abcd`, `ghp_…wxyz`);
 /// a shorter secret is shown as `…` alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MaskedSecret(String);
@@ -112,14 +114,14 @@ impl MaskedSecret {
     }
 }
 
-/// The leading `[A-Za-z0-9]+[-_]` of `chars`, if it is at most 8 characters long.
+/// The leading `[A-Za-z]+[-_]` of `chars`, if it is at most 5 characters long.
 fn recognisable_prefix(chars: &[char]) -> &[char] {
     let separator = chars
         .iter()
         .take(MAX_VISIBLE_PREFIX_CHARS)
         .position(|c| *c == '-' || *c == '_');
     match separator {
-        Some(end) if end > 0 && chars[..end].iter().all(char::is_ascii_alphanumeric) => {
+        Some(end) if end > 0 && chars[..end].iter().all(char::is_ascii_alphabetic) => {
             &chars[..=end]
         }
         _ => &[],
@@ -146,13 +148,16 @@ mod tests {
     #[test]
     fn key_with_underscore_prefix_keeps_it() {
         assert_eq!(masked("ghp_0123456789abcdefWXYZ"), "ghp_…WXYZ");
+        assert_eq!(masked("xoxb-1234567890-abcdefghWXYZ"), "xoxb-…WXYZ");
     }
 
     #[test]
     fn key_without_recognisable_prefix_shows_only_its_tail() {
         assert_eq!(masked("0123456789abcdef0123456789ab9f3e"), "…9f3e");
-        // A separator beyond the eighth character is not a prefix.
-        assert_eq!(masked("abcdefghij-klmnopqrstuvwxyz"), "…wxyz");
+        // A separator beyond the fifth character is not a prefix, and neither are digits:
+        // in a random secret they would be part of the secret.
+        assert_eq!(masked("spotify-client-secret-6789"), "…6789");
+        assert_eq!(masked("1a2b-3c4d5e6f7a8b9c0d"), "…9c0d");
         // Nor is a leading separator, or one after non-alphanumeric characters.
         assert_eq!(masked("-abcdefghijklmnopqrst"), "…qrst");
         assert_eq!(masked("a.b-cdefghijklmnopqrst"), "…qrst");
