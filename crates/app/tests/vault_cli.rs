@@ -201,3 +201,28 @@ fn malformed_master_key_is_refused_naming_the_setting() {
     );
     assert!(!stderr.contains("not-a-hex-key"), "{stderr}");
 }
+
+#[test]
+fn serve_refuses_to_start_with_a_malformed_master_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("vault.key"), "0123-not-a-key\n").unwrap();
+
+    let output = keyward(
+        dir.path(),
+        &["serve"],
+        &[
+            ("KEYWARD__SERVER__PORT", "0"),
+            ("KEYWARD__VAULT__MASTER_KEY_FILE", "vault.key"),
+        ],
+    );
+
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(
+            "keyward: vault.master_key_file: vault.key: must be exactly 64 hexadecimal characters"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("0123-not-a-key"), "{stderr}");
+}
