@@ -3,7 +3,10 @@
     reason = "these doc comments are the --help text and are shown verbatim"
 )]
 
-//! The command line (SPEC §11): `serve` (default), `migrate`, `token`, `keys cleanup`.
+//! The command line (SPEC §11): `serve` (default), `migrate`, `token`, `keys cleanup`,
+//! `vault generate-key`, `vault rotate-key`.
+
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
@@ -40,6 +43,42 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// The service credentials vault's master key (see docs/VAULT.md).
+    Vault {
+        #[command(subcommand)]
+        command: VaultCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Write a new random master key (64 hex characters) to a new file with mode 0600.
+    GenerateKey(GenerateKeyArgs),
+    /// Re-encrypt every service credential under a new master key.
+    ///
+    /// Reads the credentials with the configured key (vault.master_key or
+    /// vault.master_key_file, plus vault.previous_master_key if set) and encrypts them
+    /// again under the key in --new-key-file, in batches. Safe to interrupt (Ctrl-C stops
+    /// after the current batch) and to run again: it resumes with the credentials still
+    /// to do. When it reports "rotation complete", configure the new key and restart.
+    RotateKey(RotateKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateKeyArgs {
+    /// Where to write the key; an existing file is never overwritten.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateKeyArgs {
+    /// File holding the new master key (64 hex characters).
+    #[arg(long, value_name = "PATH")]
+    pub new_key_file: PathBuf,
+    /// Credentials re-encrypted per batch.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub batch_size: u32,
 }
 
 #[derive(Debug, Args)]

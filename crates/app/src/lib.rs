@@ -10,6 +10,7 @@ pub mod startup;
 pub mod storage;
 pub mod telemetry;
 pub mod usage_flush;
+pub mod vault_keys;
 
 pub use cli::Cli;
 pub use error::AppError;

@@ -59,6 +59,10 @@ pub struct Settings {
     pub usage: UsageSettings,
     pub openkj: OpenKjSettings,
     pub public: PublicSettings,
+    #[serde(default)]
+    pub vault: VaultSettings,
+    #[serde(default)]
+    pub internal: InternalSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -128,6 +132,56 @@ impl std::fmt::Debug for AuthSettings {
 pub struct LogSettings {
     pub level: String,
     pub format: String,
+}
+
+/// The credentials vault's master key (docs/VAULT.md): inline hex or a file, and during
+/// a rotation optionally the previous key. Resolved by [`crate::vault_keys`].
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultSettings {
+    #[serde(default)]
+    pub master_key: Option<String>,
+    #[serde(default)]
+    pub master_key_file: Option<PathBuf>,
+    #[serde(default)]
+    pub previous_master_key: Option<String>,
+    #[serde(default)]
+    pub previous_master_key_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for VaultSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |key: &Option<String>| key.as_ref().map(|_| "<redacted>");
+        f.debug_struct("VaultSettings")
+            .field("master_key", &redacted(&self.master_key))
+            .field("master_key_file", &self.master_key_file)
+            .field("previous_master_key", &redacted(&self.previous_master_key))
+            .field("previous_master_key_file", &self.previous_master_key_file)
+            .finish()
+    }
+}
+
+/// Access for internal services (`GET /internal/service-keys/{provider}/decrypt`).
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InternalSettings {
+    /// Shared secret sent as `X-Service-Key`; unset disables the endpoint (503).
+    #[serde(default)]
+    pub service_key: Option<String>,
+}
+
+/// Shortest accepted `internal.service_key`.
+pub const MIN_SERVICE_KEY_CHARS: usize = 32;
+
+impl std::fmt::Debug for InternalSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InternalSettings")
+            .field(
+                "service_key",
+                &self.service_key.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// How log lines are written.
@@ -221,9 +275,20 @@ impl Settings {
             &mut self.auth.jwt_secret,
             &mut self.auth.issuer,
             &mut self.auth.audience,
+            &mut self.vault.master_key,
+            &mut self.vault.previous_master_key,
+            &mut self.internal.service_key,
         ] {
             if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
                 *value = None;
+            }
+        }
+        for path in [
+            &mut self.vault.master_key_file,
+            &mut self.vault.previous_master_key_file,
+        ] {
+            if path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+                *path = None;
             }
         }
         self
@@ -271,6 +336,17 @@ impl Settings {
             ));
         }
         self.log_format()?;
+        if self
+            .internal
+            .service_key
+            .as_ref()
+            .is_some_and(|key| key.chars().count() < MIN_SERVICE_KEY_CHARS)
+        {
+            return Err(SettingsError::invalid(
+                "internal.service_key",
+                format!("must be at least {MIN_SERVICE_KEY_CHARS} characters"),
+            ));
+        }
         if !(1..=3600).contains(&self.usage.flush_interval_seconds) {
             return Err(SettingsError::invalid(
                 "usage.flush_interval_seconds",
@@ -482,9 +558,15 @@ mod tests {
 
     #[test]
     fn secrets_are_not_in_debug_output() {
+        let master_key = "ab".repeat(32);
         let settings = load_with_env(&[
             ("KEYWARD__AUTH__JWT_SECRET", "super-secret-value"),
             ("KEYWARD__DATABASE__URL", "postgres://u:hunter2@db/k"),
+            ("KEYWARD__VAULT__MASTER_KEY", &master_key),
+            (
+                "KEYWARD__INTERNAL__SERVICE_KEY",
+                "internal-key-that-is-long-enough-1234",
+            ),
         ])
         .unwrap();
 
@@ -492,5 +574,34 @@ mod tests {
 
         assert!(!printed.contains("super-secret-value"));
         assert!(!printed.contains("hunter2"));
+        assert!(!printed.contains("abab"));
+        assert!(!printed.contains("long-enough"));
+    }
+
+    #[test]
+    fn vault_and_internal_access_are_off_by_default() {
+        let settings = load_with_env(&[]).unwrap();
+
+        assert!(settings.vault.master_key.is_none());
+        assert!(settings.vault.master_key_file.is_none());
+        assert!(settings.internal.service_key.is_none());
+    }
+
+    #[test]
+    fn all_digit_master_key_stays_text() {
+        let digits = "1".repeat(64);
+        let settings = load_with_env(&[("KEYWARD__VAULT__MASTER_KEY", &digits)]).unwrap();
+
+        assert_eq!(settings.vault.master_key.as_deref(), Some(digits.as_str()));
+    }
+
+    #[test]
+    fn short_internal_service_key_names_the_setting() {
+        let err = load_with_env(&[("KEYWARD__INTERNAL__SERVICE_KEY", "short")]).unwrap_err();
+
+        assert_eq!(
+            err.to_string(),
+            "internal.service_key: must be at least 32 characters"
+        );
     }
 }

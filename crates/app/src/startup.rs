@@ -11,22 +11,27 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use keyward_domain::ports::{ApiKeyRepository, Clock, OpenKjStore, OsSecretGenerator};
-use keyward_domain::services::{ApiKeyService, KaraokeServices, KeyPolicy};
+use keyward_domain::ports::{
+    ApiKeyRepository, Clock, CredentialRepository, OpenKjStore, OsSecretGenerator,
+};
+use keyward_domain::services::{ApiKeyService, KaraokeServices, KeyPolicy, VaultService};
 use keyward_domain::usage::UsageBuffer;
 use keyward_http::auth::JwtSettings;
+use keyward_http::vault::InternalServiceKey;
 use keyward_http::{AppState, ReadinessCheck, ServerOptions};
 use tokio::sync::watch;
 
 use crate::error::AppError;
 use crate::settings::Settings;
 use crate::usage_flush::UsageFlusher;
+use crate::vault_keys;
 
 /// What the service runs on, chosen by the caller.
 pub struct Wiring {
     pub keys: Arc<dyn ApiKeyRepository>,
     /// Venues, song books, requests and the serial (the same store as `keys`).
     pub openkj: Arc<dyn OpenKjStore>,
+    pub credentials: Arc<dyn CredentialRepository>,
     pub readiness: Arc<dyn ReadinessCheck>,
     pub clock: Arc<dyn Clock>,
 }
@@ -59,8 +64,9 @@ impl Application {
     /// Binds `server.host:server.port` (port 0 picks a free one) and builds the server.
     ///
     /// # Errors
-    /// Invalid key settings, or the address cannot be bound.
+    /// Invalid key or vault settings, or the address cannot be bound.
     pub fn build(settings: &Settings, jwt: &JwtSettings, wiring: Wiring) -> Result<Self, AppError> {
+        let vault = vault_service(settings, &wiring)?;
         let policy = KeyPolicy {
             prefix: settings.key_prefix()?,
             max_per_customer: settings.keys.max_per_customer,
@@ -73,12 +79,22 @@ impl Application {
             usage.clone(),
             policy,
         );
-        let karaoke = KaraokeServices::new(wiring.openkj, wiring.clock, settings.openkj_policy());
-        let state = AppState::new(service, karaoke, jwt)
+        let karaoke = KaraokeServices::new(
+            wiring.openkj,
+            wiring.clock.clone(),
+            settings.openkj_policy(),
+        );
+        let mut state = AppState::new(service, karaoke, jwt)
             .with_readiness(wiring.readiness)
             .with_body_limit(settings.server.max_body_bytes)
             .with_openkj_limits(settings.openkj_limits())
             .with_public_limits(settings.public_limits());
+        if let Some(vault) = vault {
+            state = state.with_vault(vault);
+        }
+        if let Some(key) = &settings.internal.service_key {
+            state = state.with_internal_service_key(InternalServiceKey::new(key));
+        }
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).map_err(|source| AppError::Bind {
@@ -152,6 +168,27 @@ impl Application {
             Err(join) => Err(AppError::Io(std::io::Error::other(join))),
         }
     }
+}
+
+/// The vault over the configured master key(s), or `None` (vault routes answer 503)
+/// when none is configured.
+fn vault_service(settings: &Settings, wiring: &Wiring) -> Result<Option<VaultService>, AppError> {
+    let Some(keys) = vault_keys::resolve(&settings.vault)? else {
+        tracing::warn!(
+            "the credentials vault is off: set vault.master_key or vault.master_key_file to enable it"
+        );
+        return Ok(None);
+    };
+    tracing::info!(
+        key_version = %keys.current.version(),
+        previous_key_version = keys.previous.as_ref().map(|k| k.version().to_string()),
+        "credentials vault enabled"
+    );
+    Ok(Some(VaultService::new(
+        wiring.credentials.clone(),
+        Arc::new(keys.cipher()),
+        wiring.clock.clone(),
+    )))
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

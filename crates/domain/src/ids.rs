@@ -63,3 +63,7 @@ uuid_id!(
     /// A venue's stable identifier in the customer API (OpenKJ sees an `OpenKjVenueId`).
     VenueId
 );
+uuid_id!(
+    /// A stored third-party service credential's public identifier (never secret).
+    CredentialId
+);

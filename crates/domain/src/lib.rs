@@ -14,10 +14,11 @@ pub mod services;
 pub mod songbook;
 pub mod text;
 pub mod usage;
+pub mod vault;
 pub mod venues;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use ids::{CustomerId, KeyId, VenueId};
+pub use ids::{CredentialId, CustomerId, KeyId, VenueId};
 pub use scope::{Scope, ScopeSet, ScopeSetError};

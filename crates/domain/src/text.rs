@@ -25,6 +25,12 @@ impl BoundedText {
         Ok(Self(text))
     }
 
+    /// Wraps text the caller has already proven to satisfy the bounds it will be used
+    /// with (e.g. a provider slug used as a credential name).
+    pub(crate) fn from_validated(text: String) -> Self {
+        Self(text)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -15,7 +15,8 @@ use actix_web::{HttpResponse, ResponseError};
 use keyward_domain::ScopeSetError;
 use keyward_domain::ports::{PageRequestError, StorageError};
 use keyward_domain::services::{
-    ApiKeyError, InvalidGracePeriod, RequestError, SongBookError, VenueError, VerifyError,
+    ApiKeyError, InvalidGracePeriod, RequestError, SongBookError, VaultError, VenueError,
+    VerifyError,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -399,6 +400,23 @@ impl From<SongBookError> for ApiError {
         match err {
             SongBookError::SongNotFound => ApiError::not_found("song not found"),
             SongBookError::Storage(storage) => storage.into(),
+        }
+    }
+}
+
+impl From<VaultError> for ApiError {
+    fn from(err: VaultError) -> Self {
+        match err {
+            VaultError::NotFound => ApiError::not_found("service credential not found"),
+            VaultError::ProviderTaken => {
+                ApiError::conflict("a credential for this provider already exists")
+            }
+            // Names the credential and the key version, never the secret or the key.
+            VaultError::Undecryptable { .. } | VaultError::Seal(_) => {
+                tracing::error!(error = %ErrorChain(&err), "service credential encryption failed");
+                ApiError::internal()
+            }
+            VaultError::Storage(storage) => storage.into(),
         }
     }
 }

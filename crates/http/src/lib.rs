@@ -6,6 +6,7 @@
 //! problem+json through [`error::ApiError`]. The binary builds an [`AppState`] and calls
 //! [`server::serve`]; tests do the same on port 0.
 
+pub mod admin;
 pub mod auth;
 pub mod budget;
 pub mod customer;
@@ -22,6 +23,7 @@ pub mod server;
 pub mod state;
 pub mod validate;
 pub mod validation;
+pub mod vault;
 pub mod venues;
 
 pub use error::{ApiError, Problem, ProblemType};

@@ -10,6 +10,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::API_KEY_HEADER;
+use crate::vault::INTERNAL_SERVICE_KEY_HEADER;
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/openapi.json";
@@ -24,6 +25,7 @@ pub const OPENAPI_PATH: &str = "/openapi.json";
     tags(
         (name = "API keys", description = "Customer API: manage API keys (bearer JWT, customer context)"),
         (name = "Verification", description = "Integrations: check an X-API-Key"),
+        (name = "Service keys", description = "The credentials vault: third-party secrets encrypted at rest (customer BYOK, admin, plaintext retrieval)"),
         (name = "Operations", description = "Liveness and readiness probes"),
         (name = "Venues", description = "Customer API: venues, their requests and song books (bearer JWT, venues:read/venues:write)"),
         (name = "Integrations", description = "Integrations: venues, requests and song books with an X-API-Key"),
@@ -57,6 +59,13 @@ impl Modify for SecuritySchemes {
                 "An API key created through the customer API",
             ))),
         );
+        components.add_security_scheme(
+            "service_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                INTERNAL_SERVICE_KEY_HEADER,
+                "The shared secret internal.service_key, for internal services",
+            ))),
+        );
     }
 }
 
@@ -65,6 +74,9 @@ pub fn document() -> OpenApiDocument {
     let mut doc = RootDoc::openapi();
     doc.merge(crate::customer::api_keys::ApiKeysDoc::openapi());
     doc.merge(crate::validate::ValidateDoc::openapi());
+    doc.merge(crate::customer::service_keys::CustomerServiceKeysDoc::openapi());
+    doc.merge(crate::admin::service_keys::AdminServiceKeysDoc::openapi());
+    doc.merge(crate::vault::RetrievalDoc::openapi());
     doc.merge(crate::health::HealthDoc::openapi());
     doc.merge(crate::customer::venues::VenuesDoc::openapi());
     doc.merge(crate::integration::IntegrationDoc::openapi());
@@ -101,6 +113,14 @@ mod tests {
             "/v1/customer/api-keys/{id}/revoke",
             "/v1/customer/api-keys/{id}/rotate",
             "/v1/validate",
+            "/v1/validate/keys/{provider}",
+            "/v1/customer/service-keys",
+            "/v1/customer/service-keys/{provider}",
+            "/v1/admin/service-keys",
+            "/v1/admin/service-keys/{id}",
+            "/v1/admin/service-keys/{id}/enable",
+            "/v1/admin/service-keys/{id}/disable",
+            "/internal/service-keys/{provider}/decrypt",
             "/health",
             "/ready",
             "/v1/customer/venues",

@@ -16,7 +16,7 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
 use crate::error::{ApiError, PROBLEM_JSON, ProblemType};
 use crate::request_id::request_span;
 use crate::state::AppState;
-use crate::{customer, health, integration, openapi, openkj, public, validate};
+use crate::{admin, customer, health, integration, openapi, openkj, public, validate, vault};
 
 /// Registers state, extractor error handlers and every route module. Later route
 /// modules (OpenKJ, vault, …) add one `.configure(…)` line here.
@@ -37,6 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &web::Data<AppState>) {
         .configure(integration::configure)
         .configure(public::configure)
         .configure(openkj::configure)
+        .configure(admin::configure)
+        .configure(vault::configure)
         .configure(openapi::configure);
 }
 

@@ -7,13 +7,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use keyward_domain::ports::StorageError;
-use keyward_domain::services::{ApiKeyService, KaraokeServices};
+use keyward_domain::services::{ApiKeyService, KaraokeServices, VaultService};
 
 use crate::auth::jwt::{JwtSettings, JwtVerifier};
 use crate::extract::BodyLimit;
 use crate::openkj::{OpenKjLimiter, OpenKjLimits};
 use crate::public::{PublicLimiter, PublicLimits};
 use crate::rate_limit::RotationLimiter;
+use crate::vault::InternalServiceKey;
 
 /// Answers `GET /ready`: can the service reach what it depends on? Implemented by the
 /// binary over its storage adapter, so this crate never depends on a database driver.
@@ -49,6 +50,10 @@ pub struct AppState {
     pub rotation_limiter: RotationLimiter,
     /// Limit for JSON bodies of the customer API (`server.max_body_bytes`).
     pub body_limit: BodyLimit,
+    /// The credentials vault; `None` without a master key (vault routes answer 503).
+    pub vault: Option<VaultService>,
+    /// `internal.service_key`; `None` disables the internal endpoint (503).
+    pub internal_service_key: Option<InternalServiceKey>,
 }
 
 impl fmt::Debug for AppState {
@@ -58,6 +63,7 @@ impl fmt::Debug for AppState {
             .field("karaoke", &self.karaoke)
             .field("jwt", &self.jwt)
             .field("body_limit", &self.body_limit)
+            .field("vault", &self.vault)
             .finish_non_exhaustive()
     }
 }
@@ -75,12 +81,28 @@ impl AppState {
             readiness: Arc::new(AlwaysReady),
             rotation_limiter: RotationLimiter::default(),
             body_limit: BodyLimit::default(),
+            vault: None,
+            internal_service_key: None,
         }
     }
 
     #[must_use]
     pub fn with_readiness(mut self, readiness: Arc<dyn ReadinessCheck>) -> Self {
         self.readiness = readiness;
+        self
+    }
+
+    /// Enables the credentials vault.
+    #[must_use]
+    pub fn with_vault(mut self, vault: VaultService) -> Self {
+        self.vault = Some(vault);
+        self
+    }
+
+    /// Enables `GET /internal/service-keys/{provider}/decrypt` for callers presenting `key`.
+    #[must_use]
+    pub fn with_internal_service_key(mut self, key: InternalServiceKey) -> Self {
+        self.internal_service_key = Some(key);
         self
     }
 

@@ -77,6 +77,16 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         sqlite_columns: "venues.id",
         rule: "venue_id",
     },
+    UniqueRule {
+        postgres_constraint: "service_credentials_pkey",
+        sqlite_columns: "service_credentials.id",
+        rule: "id",
+    },
+    UniqueRule {
+        postgres_constraint: "service_credentials_owner_provider_key",
+        sqlite_columns: "service_credentials.owner_customer_id, service_credentials.provider",
+        rule: "provider",
+    },
 ];
 
 /// The rule name for a unique constraint not listed in [`UNIQUE_RULES`].

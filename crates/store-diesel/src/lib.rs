@@ -22,6 +22,7 @@
 
 mod api_keys;
 mod conn;
+mod credentials;
 mod customer_state;
 mod database_url;
 mod error;

@@ -42,6 +42,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::{BigInt, Binary, Bool, Nullable, Text};
+    use crate::types::{PortableInstant, PortableUuid};
+
+    /// Third-party service credentials (the vault). `owner_customer_id` is NULL for the
+    /// platform's own; `key_version` is a `u32` master-key fingerprint; `nonce` and
+    /// `ciphertext` are the AES-256-GCM output (ciphertext ends with the tag).
+    service_credentials (id) {
+        id -> PortableUuid,
+        owner_customer_id -> Nullable<PortableUuid>,
+        provider -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        masked_secret -> Text,
+        key_version -> BigInt,
+        nonce -> Binary,
+        ciphertext -> Binary,
+        active -> Bool,
+        last_used_at -> Nullable<PortableInstant>,
+        created_at -> PortableInstant,
+        updated_at -> PortableInstant,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::{Bool, Integer, Text};
     use crate::types::{PortableInstant, PortableUuid};
 
@@ -94,7 +118,15 @@ diesel::table! {
 }
 
 diesel::joinable!(api_keys -> customers (customer_id));
+diesel::joinable!(service_credentials -> customers (owner_customer_id));
 diesel::joinable!(venues -> customers (customer_id));
 diesel::joinable!(songs -> customers (customer_id));
 diesel::joinable!(song_requests -> venues (venue_id));
-diesel::allow_tables_to_appear_in_same_query!(customers, api_keys, venues, songs, song_requests);
+diesel::allow_tables_to_appear_in_same_query!(
+    customers,
+    api_keys,
+    service_credentials,
+    venues,
+    songs,
+    song_requests
+);

@@ -16,7 +16,8 @@ use crate::pool::{PoolOptions, Pools};
 /// keyward's storage on SQLite or PostgreSQL, chosen at run time from the database URL.
 ///
 /// Cheap to clone (the pool is shared), `Send + Sync`; implements
-/// [`keyward_domain::ports::ApiKeyRepository`]. The async methods need a multi-threaded
+/// [`keyward_domain::ports::ApiKeyRepository`] and
+/// [`keyward_domain::ports::CredentialRepository`]. The async methods need a multi-threaded
 /// tokio runtime: SQLite work runs on blocking threads and waits for them on drop.
 #[derive(Clone)]
 pub struct DieselStore {

@@ -14,6 +14,23 @@ async fn setup() -> Option<(Arc<dyn ApiKeyRepository>, TestDatabase)> {
 
 keyward_domain::api_key_repository_contract!(setup);
 
+/// The vault's `CredentialRepository` scenarios, in their own module: some scenario names
+/// are shared with the API key suite.
+mod credentials {
+    use std::sync::Arc;
+
+    use keyward_domain::ports::CredentialRepository;
+    use keyward_store_diesel::testing::TestDatabase;
+
+    async fn setup() -> Option<(Arc<dyn CredentialRepository>, TestDatabase)> {
+        let db = TestDatabase::postgres().await?;
+        let store = db.migrated_store().await;
+        Some((Arc::new(store), db))
+    }
+
+    keyward_domain::credential_repository_contract!(setup);
+}
+
 /// The OpenKJ suites (serial, venues, song books, requests), each in its own module so
 /// scenario names cannot collide.
 mod openkj {

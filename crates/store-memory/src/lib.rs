@@ -2,6 +2,7 @@
 //! Used by tests and demos; it passes the same contract suite as the Diesel adapters.
 
 mod api_keys;
+mod credentials;
 mod customers;
 mod requests;
 mod songbook;
@@ -22,6 +23,7 @@ struct State {
     venues: venues::Table,
     songs: songbook::Table,
     requests: requests::Table,
+    credentials: credentials::Table,
 }
 
 impl MemoryStore {

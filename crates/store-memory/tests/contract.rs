@@ -1,20 +1,40 @@
-//! The domain's storage contract suites, run against the in-memory adapter.
+//! The domain's storage contract suite, run against the in-memory adapter.
 
-use std::sync::Arc;
+mod api_keys {
+    use std::sync::Arc;
 
-use keyward_domain::ports::{ApiKeyRepository, OpenKjStore};
-use keyward_store_memory::MemoryStore;
+    use keyward_domain::ports::ApiKeyRepository;
+    use keyward_store_memory::MemoryStore;
 
-#[allow(clippy::unused_async)]
-async fn setup() -> Option<(Arc<dyn ApiKeyRepository>, ())> {
-    Some((Arc::new(MemoryStore::new()), ()))
+    #[allow(clippy::unused_async)]
+    async fn setup() -> Option<(Arc<dyn ApiKeyRepository>, ())> {
+        Some((Arc::new(MemoryStore::new()), ()))
+    }
+
+    keyward_domain::api_key_repository_contract!(setup);
 }
 
-keyward_domain::api_key_repository_contract!(setup);
+mod credentials {
+    use std::sync::Arc;
 
-/// The OpenKJ suites, each in its own module so scenario names cannot collide.
+    use keyward_domain::ports::CredentialRepository;
+    use keyward_store_memory::MemoryStore;
+
+    #[allow(clippy::unused_async)]
+    async fn setup() -> Option<(Arc<dyn CredentialRepository>, ())> {
+        Some((Arc::new(MemoryStore::new()), ()))
+    }
+
+    keyward_domain::credential_repository_contract!(setup);
+}
+
+/// The OpenKJ suites (serial, venues, song books, requests), each in its own module so
+/// scenario names cannot collide.
 mod openkj {
-    use super::{Arc, MemoryStore, OpenKjStore};
+    use std::sync::Arc;
+
+    use keyward_domain::ports::OpenKjStore;
+    use keyward_store_memory::MemoryStore;
 
     #[allow(clippy::unused_async)]
     async fn setup() -> Option<(Arc<dyn OpenKjStore>, ())> {

@@ -4,8 +4,11 @@ pub mod keys;
 pub mod migrate;
 pub mod serve;
 pub mod token;
+pub mod vault;
 
-use crate::cli::{Command, KeysCommand};
+use std::sync::Arc;
+
+use crate::cli::{Command, KeysCommand, VaultCommand};
 use crate::error::AppError;
 use crate::settings::Settings;
 
@@ -18,6 +21,15 @@ pub async fn dispatch(command: Command, settings: &Settings) -> Result<(), AppEr
         Command::Serve => serve::run(settings).await,
         Command::Migrate => migrate::run(settings).await,
         Command::Token(args) => token::run(&args, settings),
+        Command::Vault {
+            command: VaultCommand::GenerateKey(args),
+        } => vault::generate_key(&args),
+        Command::Vault {
+            command: VaultCommand::RotateKey(args),
+        } => {
+            let store = crate::storage::open_migrated(settings).await?;
+            vault::rotate_key(&args, settings, Arc::new(store)).await
+        }
         Command::Keys {
             command: KeysCommand::Cleanup,
         } => keys::cleanup(settings).await,

@@ -15,5 +15,6 @@ mod openkj_robustness;
 mod permissions;
 mod rate_limit;
 mod service;
+mod service_keys;
 mod validate;
 mod venues;

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use keyward::storage::StoreReadiness;
 use keyward::{Application, Settings, Wiring};
-use keyward_domain::ports::{ApiKeyRepository, Clock, OpenKjStore, truncate_to_micros};
+use keyward_domain::ports::{
+    ApiKeyRepository, Clock, CredentialRepository, OpenKjStore, truncate_to_micros,
+};
 use keyward_http::auth::{ActiveContext, Claims, JwtSecret, JwtSettings, JwtSigner};
 use keyward_http::{AlwaysReady, ReadinessCheck};
 use keyward_store_diesel::testing::TestDatabase;
@@ -109,18 +111,25 @@ async fn spawn(
         // `None` (and a loud SKIPPED line) when no PostgreSQL is reachable outside CI.
         Backend::Postgres => Some(TestDatabase::postgres().await?),
     };
-    let (keys, openkj, backend_readiness): (
+    let (keys, credentials, openkj, backend_readiness): (
         Arc<dyn ApiKeyRepository>,
+        Arc<dyn CredentialRepository>,
         Arc<dyn OpenKjStore>,
         Arc<dyn ReadinessCheck>,
     ) = match &database {
         None => {
-            let store = Arc::new(MemoryStore::new());
-            (store.clone(), store, Arc::new(AlwaysReady))
+            let memory = Arc::new(MemoryStore::new());
+            (
+                memory.clone(),
+                memory.clone(),
+                memory,
+                Arc::new(AlwaysReady),
+            )
         }
         Some(database) => {
             let store = database.migrated_store().await;
             (
+                Arc::new(store.clone()),
                 Arc::new(store.clone()),
                 Arc::new(store.clone()),
                 Arc::new(StoreReadiness(store)),
@@ -136,6 +145,7 @@ async fn spawn(
     };
     let wiring = Wiring {
         keys: keys.clone(),
+        credentials: credentials.clone(),
         openkj,
         readiness,
         clock: clock.clone(),

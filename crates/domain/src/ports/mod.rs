@@ -2,6 +2,8 @@
 //! implement. Each method's `# Errors` section is the contract the contract tests check.
 
 pub mod api_keys;
+pub mod cipher;
+pub mod credentials;
 pub mod requests;
 pub mod serial;
 pub mod songbook;
@@ -10,6 +12,8 @@ pub mod system;
 pub mod venues;
 
 pub use api_keys::{ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError};
+pub use cipher::{AssociatedData, Cipher, CipherError};
+pub use credentials::{CredentialFilter, CredentialRepository, SecretWrite};
 pub use requests::{AddRequestError, RequestFilter, RequestRepository};
 pub use serial::{OpenKjStore, SerialRepository};
 pub use songbook::SongBookRepository;
@@ -22,6 +26,9 @@ pub use venues::{NewVenue, VenueRepository, VenueWriteError};
 
 #[cfg(feature = "mocks")]
 pub use api_keys::MockApiKeyRepository;
+pub use cipher::MockCipher;
+#[cfg(feature = "mocks")]
+pub use credentials::MockCredentialRepository;
 #[cfg(feature = "mocks")]
 pub use requests::MockRequestRepository;
 #[cfg(feature = "mocks")]

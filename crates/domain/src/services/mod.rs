@@ -5,6 +5,8 @@ pub mod karaoke;
 pub mod openkj;
 pub mod requests;
 pub mod songbook;
+pub mod vault;
+pub mod vault_rotation;
 pub mod venues;
 
 pub use api_keys::{
@@ -15,4 +17,9 @@ pub use karaoke::KaraokeServices;
 pub use openkj::{Alert, OpenKjError, OpenKjPolicy, OpenKjService};
 pub use requests::{RequestError, RequestService, Submission};
 pub use songbook::{AddSongsOutcome, SongBookError, SongBookService, UploadedSong};
+pub use vault::{
+    CredentialChanges, CustomerCredentialInput, NewCredential, RevealedSecret, Upserted,
+    VaultError, VaultService,
+};
+pub use vault_rotation::{KeyRotation, RotationError, RotationProgress, RotationReport};
 pub use venues::{CreateVenue, VenueChanges, VenueError, VenueService};

@@ -7,6 +7,8 @@
 //! ```ignore
 //! async fn setup() -> Option<(std::sync::Arc<dyn ApiKeyRepository>, impl Sized)> { … }
 //! keyward_domain::api_key_repository_contract!(setup);
+//! // and, with `setup` returning `Arc<dyn CredentialRepository>`:
+//! keyward_domain::credential_repository_contract!(setup);
 //! ```
 //!
 //! `setup` returns `None` to skip (e.g. no PostgreSQL reachable outside CI); the guard
@@ -15,6 +17,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 pub mod api_keys;
+pub mod credentials;
 pub mod fixtures;
 pub mod requests;
 pub mod serial;

@@ -2,6 +2,7 @@
 //! area; each registers its routes relative to the scope.
 
 pub mod api_keys;
+pub mod service_keys;
 pub mod venues;
 
 use actix_web::web;
@@ -11,6 +12,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/v1/customer")
             .configure(api_keys::configure)
-            .configure(venues::configure),
+            .configure(venues::configure)
+            .configure(service_keys::configure),
     );
 }

@@ -2,7 +2,8 @@
 //! verification path, flushed from the usage buffer. The SQL differs per backend:
 //!
 //! * PostgreSQL: one statement for the whole batch, the pairs bound as two arrays and
-//!   joined with `unnest`, so the SQL text (and its prepared statement) never changes.
+//!   joined with `unnest`, so the SQL text (and its prepared statement) never changes;
+//!   the rows are locked in id order first so concurrent flushes cannot deadlock.
 //! * SQLite: `UPDATE … FROM (VALUES …)`, in chunks that stay well below SQLite's bind
 //!   limit, all inside one `BEGIN IMMEDIATE` transaction.
 //!
@@ -24,14 +25,25 @@ use crate::types::{DbInstant, DbUuid, PortableInstant, PortableUuid};
 /// small enough that one statement's SQL stays short.
 const SQLITE_CHUNK: usize = 500;
 
+// Rows are locked in id order before they are updated: two flushes (two instances, or a
+// flush overlapping a shutdown flush) touching the same keys would otherwise lock them in
+// whatever order their joins produce and could deadlock each other.
 const POSTGRES_SQL: &str = "\
-UPDATE api_keys AS k SET last_used_at = v.at
-FROM (
+WITH v AS (
     SELECT u.id, max(u.at) AS at
     FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at)
     GROUP BY u.id
-) AS v
-WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.at)";
+), locked AS (
+    SELECT k.id FROM api_keys AS k
+    WHERE k.id IN (SELECT id FROM v)
+    ORDER BY k.id
+    FOR UPDATE
+)
+UPDATE api_keys AS k SET last_used_at = v.at
+FROM v
+WHERE k.id = v.id
+  AND k.id IN (SELECT id FROM locked)
+  AND (k.last_used_at IS NULL OR k.last_used_at < v.at)";
 
 pub(super) async fn postgres(
     conn: &mut AsyncPgConnection,

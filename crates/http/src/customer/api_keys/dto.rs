@@ -83,7 +83,7 @@ pub struct UpdateApiKeyRequest {
     clippy::option_option,
     reason = "absent, null and a value are three cases"
 )]
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
@@ -95,7 +95,7 @@ where
     clippy::option_option,
     reason = "absent, null and a value are three cases"
 )]
-fn not_null<T>(field: &str, value: Option<Option<T>>) -> Result<Option<T>, ApiError> {
+pub(crate) fn not_null<T>(field: &str, value: Option<Option<T>>) -> Result<Option<T>, ApiError> {
     match value {
         Some(None) => Err(ApiError::invalid_field(field, "must not be null")),
         Some(Some(value)) => Ok(Some(value)),
@@ -176,7 +176,7 @@ impl ListApiKeysQuery {
     }
 }
 
-fn number(field: &str, raw: Option<&str>, default: u32) -> Result<u32, ApiError> {
+pub(crate) fn number(field: &str, raw: Option<&str>, default: u32) -> Result<u32, ApiError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(default),
         Some(text) => text
@@ -225,7 +225,7 @@ pub struct ApiKeyResponse {
     pub created_at: OffsetDateTime,
 }
 
-fn utc(at: OffsetDateTime) -> OffsetDateTime {
+pub(crate) fn utc(at: OffsetDateTime) -> OffsetDateTime {
     at.to_offset(UtcOffset::UTC)
 }
 

@@ -1,0 +1,68 @@
+//! The HTTP side of the service credentials vault (SPEC §10) that is not part of the
+//! customer or admin areas: plaintext retrieval (`/v1/validate/keys/{provider}` for an
+//! API key with `secrets:read`, `/internal/service-keys/{provider}/decrypt` for internal
+//! services), plus what every vault route shares — the DTOs, path extractors, the 503
+//! when no master key is configured, and the audit log.
+//!
+//! Audit events go to the tracing target [`AUDIT_TARGET`] at INFO: who, what, which
+//! credential, when. They never carry a secret.
+
+pub mod dto;
+pub mod internal;
+pub mod retrieval;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use futures::future::{Ready, ready};
+use keyward_domain::CredentialId;
+use keyward_domain::services::VaultService;
+use keyward_domain::vault::Provider;
+
+use crate::error::{ApiError, ProblemType};
+use crate::extract::uuid_param;
+use crate::state::AppState;
+
+pub use internal::{INTERNAL_SERVICE_KEY_HEADER, InternalCaller, InternalServiceKey};
+pub use retrieval::{RetrievalDoc, configure};
+
+/// The tracing target of audit events.
+pub const AUDIT_TARGET: &str = "keyward::audit";
+
+/// Detail of the 503 every vault route answers when no master key is configured.
+pub const VAULT_NOT_CONFIGURED: &str =
+    "the credentials vault is not configured: set vault.master_key or vault.master_key_file";
+
+/// The vault, or 503 when the service runs without a master key.
+pub(crate) fn vault(state: &AppState) -> Result<&VaultService, ApiError> {
+    state
+        .vault
+        .as_ref()
+        .ok_or_else(|| ApiError::new(ProblemType::ServiceUnavailable, VAULT_NOT_CONFIGURED))
+}
+
+/// The `{provider}` path parameter: a lowercase slug, else 400 `provider: …`.
+#[derive(Debug, Clone)]
+pub struct ProviderPath(pub Provider);
+
+impl FromRequest for ProviderPath {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let slug = req.match_info().get("provider").unwrap_or_default();
+        ready(dto::provider(slug.to_owned()).map(ProviderPath))
+    }
+}
+
+/// The `{id}` path parameter of an admin credential route.
+#[derive(Debug, Clone, Copy)]
+pub struct CredentialIdPath(pub CredentialId);
+
+impl FromRequest for CredentialIdPath {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(uuid_param(req, "id").map(|id| CredentialIdPath(CredentialId::from_uuid(id))))
+    }
+}
