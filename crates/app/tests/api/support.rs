@@ -98,6 +98,35 @@ pub async fn spawn_app_with_readiness(
     spawn(backend, |_| {}, Some(readiness)).await
 }
 
+/// The ports the app runs on, all backed by one store.
+struct Stores {
+    keys: Arc<dyn ApiKeyRepository>,
+    credentials: Arc<dyn CredentialRepository>,
+    openkj: Arc<dyn OpenKjStore>,
+    readiness: Arc<dyn ReadinessCheck>,
+}
+
+impl Stores {
+    fn memory() -> Self {
+        let memory = Arc::new(MemoryStore::new());
+        Self {
+            keys: memory.clone(),
+            credentials: memory.clone(),
+            openkj: memory,
+            readiness: Arc::new(AlwaysReady),
+        }
+    }
+
+    fn diesel(store: keyward_store_diesel::DieselStore) -> Self {
+        Self {
+            keys: Arc::new(store.clone()),
+            credentials: Arc::new(store.clone()),
+            openkj: Arc::new(store.clone()),
+            readiness: Arc::new(StoreReadiness(store)),
+        }
+    }
+}
+
 async fn spawn(
     backend: Backend,
     adjust: impl FnOnce(&mut Settings),
@@ -111,31 +140,16 @@ async fn spawn(
         // `None` (and a loud SKIPPED line) when no PostgreSQL is reachable outside CI.
         Backend::Postgres => Some(TestDatabase::postgres().await?),
     };
-    let (keys, credentials, openkj, backend_readiness): (
-        Arc<dyn ApiKeyRepository>,
-        Arc<dyn CredentialRepository>,
-        Arc<dyn OpenKjStore>,
-        Arc<dyn ReadinessCheck>,
-    ) = match &database {
-        None => {
-            let memory = Arc::new(MemoryStore::new());
-            (
-                memory.clone(),
-                memory.clone(),
-                memory,
-                Arc::new(AlwaysReady),
-            )
-        }
-        Some(database) => {
-            let store = database.migrated_store().await;
-            (
-                Arc::new(store.clone()),
-                Arc::new(store.clone()),
-                Arc::new(store.clone()),
-                Arc::new(StoreReadiness(store)),
-            )
-        }
+    let stores = match &database {
+        None => Stores::memory(),
+        Some(database) => Stores::diesel(database.migrated_store().await),
     };
+    let Stores {
+        keys,
+        credentials,
+        openkj,
+        readiness: backend_readiness,
+    } = stores;
     let readiness = readiness.unwrap_or(backend_readiness);
     let clock = Arc::new(TestClock::starting_now());
     let jwt = JwtSettings {
