@@ -20,7 +20,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, TransactionManager};
 use crate::types::DbUuid;
 
 /// SQLite through Diesel's synchronous connection, run on tokio's blocking threads.
-pub(crate) type SqliteConnection = SyncConnectionWrapper<diesel::SqliteConnection>;
+pub(crate) type SqliteConnection =
+    SyncConnectionWrapper<diesel::SqliteConnection, crate::blocking::FinishingSpawner>;
 
 /// A connection checked out of [`crate::pool::Pools`]; it goes back to the pool when
 /// dropped.
@@ -167,7 +168,8 @@ macro_rules! with_connection {
 }
 
 /// Runs `$body` (returning `Result<T, TxError<E>>`) in a write transaction: `BEGIN
-/// IMMEDIATE` on SQLite, so the write lock is taken up front and concurrent writers queue
+/// IMMEDIATE` on SQLite (through [`crate::blocking`]), so the write lock is taken up front
+/// and concurrent writers queue
 /// on `busy_timeout` instead of failing; a plain transaction on PostgreSQL, where the body
 /// takes row locks (`BackendSql::lock_customer`) as needed. Commits on `Ok`, rolls back on
 /// `Err`. A transaction cut short by a dropped future is rolled back by the database when
@@ -185,9 +187,17 @@ macro_rules! write_transaction {
             }
             $crate::conn::PooledConnection::Sqlite(mut pooled) => {
                 let sqlite: &mut $crate::conn::SqliteConnection = &mut pooled;
-                sqlite
-                    .immediate_transaction(async |$conn: &mut $crate::conn::SqliteConnection| $body)
-                    .await
+                match $crate::blocking::begin_immediate(sqlite).await {
+                    Err(err) => Err(err.into()),
+                    Ok(()) => {
+                        let result = async {
+                            let $conn: &mut $crate::conn::SqliteConnection = &mut *sqlite;
+                            $body
+                        }
+                        .await;
+                        $crate::blocking::finish_transaction(sqlite, result).await
+                    }
+                }
             }
         }
     };
@@ -218,10 +228,11 @@ mod tests {
             .await
             .unwrap();
         let (began, has_begun) = tokio::sync::oneshot::channel::<()>();
-        let transaction = abandoned.immediate_transaction(async |_: &mut SqliteConnection| {
+        let transaction = async {
+            crate::blocking::begin_immediate(&mut abandoned).await?;
             let _ = began.send(());
             std::future::pending::<QueryResult<()>>().await
-        });
+        };
         tokio::select! {
             _ = transaction => unreachable!("the transaction body never finishes"),
             _ = has_begun => {}

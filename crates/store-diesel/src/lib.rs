@@ -21,6 +21,7 @@
 //! `store` (`DieselStore`), and one module per port.
 
 mod api_keys;
+mod blocking;
 mod conn;
 mod credentials;
 mod customer_state;

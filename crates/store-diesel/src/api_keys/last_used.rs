@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 use keyward_domain::KeyId;
 use keyward_domain::ports::truncate_to_micros;
 
+use crate::blocking::{begin_immediate, finish_transaction};
 use crate::conn::SqliteConnection;
 use crate::types::{DbInstant, DbUuid, PortableInstant, PortableUuid};
 
@@ -65,16 +66,16 @@ pub(super) async fn sqlite(
     conn: &mut SqliteConnection,
     uses: &[(KeyId, OffsetDateTime)],
 ) -> diesel::QueryResult<u64> {
-    let chunks: Vec<Vec<(KeyId, OffsetDateTime)>> =
-        uses.chunks(SQLITE_CHUNK).map(<[_]>::to_vec).collect();
-    conn.immediate_transaction(async |conn: &mut SqliteConnection| {
+    begin_immediate(conn).await?;
+    let result = async {
         let mut changed = 0u64;
-        for chunk in &chunks {
-            changed += sqlite_statement(chunk).execute(conn).await? as u64;
+        for chunk in uses.chunks(SQLITE_CHUNK) {
+            changed += sqlite_statement(chunk).execute(&mut *conn).await? as u64;
         }
         Ok(changed)
-    })
-    .await
+    }
+    .await;
+    finish_transaction(conn, result).await
 }
 
 fn sqlite_statement(
