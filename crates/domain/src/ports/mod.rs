@@ -26,6 +26,7 @@ pub use venues::{NewVenue, VenueRepository, VenueWriteError};
 
 #[cfg(feature = "mocks")]
 pub use api_keys::MockApiKeyRepository;
+#[cfg(feature = "mocks")]
 pub use cipher::MockCipher;
 #[cfg(feature = "mocks")]
 pub use credentials::MockCredentialRepository;

@@ -173,7 +173,7 @@ pub async fn create_api_key(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a customer context or missing api_keys:write", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such key for this customer", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Re-activating would exceed keys.max_per_customer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Re-activating would exceed keys.max_per_customer, or the key was revoked (revocation is permanent)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_api_key(
