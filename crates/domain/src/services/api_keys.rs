@@ -335,6 +335,25 @@ impl ApiKeyService {
         .await
     }
 
+    /// Checks that the key exists and could be rotated now, without changing it. The HTTP
+    /// layer asks this before spending the customer's rotation budget, so a 404 or 409
+    /// does not use it up; [`Self::rotate`] checks again.
+    ///
+    /// # Errors
+    /// `NotFound`, `NotRotatable` (inactive or expired key), `Storage`.
+    pub async fn ensure_rotatable(
+        &self,
+        customer: CustomerId,
+        id: KeyId,
+    ) -> Result<(), ApiKeyError> {
+        let key = self.get(customer, id).await?;
+        if key.counts_toward_cap(self.clock.now()) {
+            Ok(())
+        } else {
+            Err(ApiKeyError::NotRotatable)
+        }
+    }
+
     /// Replaces the key's secret. The old secret keeps working for `grace` (never past the
     /// key's own expiry); with no grace it fails at once. A secret retired by an earlier
     /// rotation stops working now.

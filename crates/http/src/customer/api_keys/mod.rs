@@ -242,6 +242,12 @@ pub async fn rotate_api_key(
     OptionalJsonBody(body): OptionalJsonBody<RotateApiKeyRequest>,
 ) -> Result<web::Json<IssuedApiKeyResponse>, ApiError> {
     let grace = body.try_into_domain()?;
+    // Only a rotation that can go ahead spends the budget: a 404 or 409 must not lock
+    // the customer out for an hour.
+    state
+        .api_keys
+        .ensure_rotatable(principal.customer, id)
+        .await?;
     state.rotation_limiter.check(principal.customer)?;
     let issued = state.api_keys.rotate(principal.customer, id, grace).await?;
     tracing::info!(
