@@ -43,6 +43,23 @@ fn help_lists_every_command_and_where_configuration_comes_from() {
 }
 
 #[test]
+fn serve_help_names_the_default_address_and_its_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let output = keyward(dir.path(), &["serve", "--help"], &[]);
+
+    assert!(output.status.success());
+    let help = stdout(&output);
+    for text in [
+        "127.0.0.1:8080",
+        "KEYWARD__SERVER__HOST",
+        "KEYWARD__SERVER__PORT",
+    ] {
+        assert!(help.contains(text), "{text} missing:\n{help}");
+    }
+}
+
+#[test]
 fn token_help_explains_every_option() {
     let dir = tempfile::tempdir().unwrap();
 
