@@ -194,6 +194,58 @@ fn bad_configuration_value_exits_non_zero_naming_the_setting() {
 }
 
 #[test]
+fn unknown_log_level_exits_non_zero_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let customer = uuid::Uuid::new_v4().to_string();
+
+    let output = keyward(
+        dir.path(),
+        &["token", "--customer", &customer],
+        &[("KEYWARD__LOG__LEVEL", "nonsense")],
+    );
+
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("log.level"), "{}", stderr(&output));
+    assert!(stdout(&output).is_empty());
+}
+
+#[test]
+fn levels_and_target_directives_are_accepted_as_log_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let customer = uuid::Uuid::new_v4().to_string();
+
+    for level in ["warn", "INFO", "info,keyward=debug", "off"] {
+        let output = keyward(
+            dir.path(),
+            &["token", "--customer", &customer],
+            &[("KEYWARD__LOG__LEVEL", level)],
+        );
+
+        assert!(output.status.success(), "{level}: {}", stderr(&output));
+    }
+}
+
+#[test]
+fn malformed_master_key_is_refused_before_the_database_is_opened() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let output = keyward(
+        dir.path(),
+        &["serve"],
+        &[
+            ("KEYWARD__DATABASE__URL", "postgres://127.0.0.1:1/x"),
+            ("KEYWARD__VAULT__MASTER_KEY", "zz"),
+            ("KEYWARD__SERVER__PORT", "0"),
+        ],
+    );
+
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("vault.master_key"), "{message}");
+    assert!(!message.to_lowercase().contains("database"), "{message}");
+}
+
+#[test]
 fn configuration_file_named_by_keyward_config_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("custom.toml");
