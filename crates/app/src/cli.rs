@@ -30,6 +30,9 @@ pub enum Command {
     /// Opens the database (creating a SQLite file if needed), applies pending
     /// migrations and serves until SIGINT or SIGTERM, then finishes in-flight requests
     /// and writes buffered key usage before exiting.
+    ///
+    /// Listens on 127.0.0.1:8080 by default; override with KEYWARD__SERVER__HOST and
+    /// KEYWARD__SERVER__PORT (or server.host / server.port in the configuration file).
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,

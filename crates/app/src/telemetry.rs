@@ -24,10 +24,36 @@ pub fn filter(settings: &Settings) -> Result<EnvFilter, SettingsError> {
             message: err.to_string(),
         });
     }
-    EnvFilter::try_new(settings.log.level.trim()).map_err(|err| SettingsError::Invalid {
+    let level = settings.log.level.trim();
+    check_level_words(level)?;
+    EnvFilter::try_new(level).map_err(|err| SettingsError::Invalid {
         setting: "log.level",
         message: err.to_string(),
     })
+}
+
+/// Levels a bare word in `log.level` may name.
+const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+/// `EnvFilter` reads a bare word such as `nonsense` as a target name, which silently
+/// turns logging off for everything else. So every directive of `log.level` must be a
+/// level, or a `target=level` pair (which `EnvFilter` itself checks).
+fn check_level_words(level: &str) -> Result<(), SettingsError> {
+    let unknown = level.split(',').map(str::trim).find(|directive| {
+        !directive.contains('=')
+            && !LEVELS
+                .iter()
+                .any(|known| directive.eq_ignore_ascii_case(known))
+    });
+    match unknown {
+        Some(word) => Err(SettingsError::Invalid {
+            setting: "log.level",
+            message: format!(
+                "`{word}` is not a level (trace, debug, info, warn, error, off) or a target=level directive"
+            ),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// A subscriber writing to `writer` in `format`.

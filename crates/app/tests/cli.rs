@@ -43,6 +43,23 @@ fn help_lists_every_command_and_where_configuration_comes_from() {
 }
 
 #[test]
+fn serve_help_names_the_default_address_and_its_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let output = keyward(dir.path(), &["serve", "--help"], &[]);
+
+    assert!(output.status.success());
+    let help = stdout(&output);
+    for text in [
+        "127.0.0.1:8080",
+        "KEYWARD__SERVER__HOST",
+        "KEYWARD__SERVER__PORT",
+    ] {
+        assert!(help.contains(text), "{text} missing:\n{help}");
+    }
+}
+
+#[test]
 fn token_help_explains_every_option() {
     let dir = tempfile::tempdir().unwrap();
 
@@ -174,6 +191,58 @@ fn bad_configuration_value_exits_non_zero_naming_the_setting() {
         "{}",
         stderr(&bad_format)
     );
+}
+
+#[test]
+fn unknown_log_level_exits_non_zero_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let customer = uuid::Uuid::new_v4().to_string();
+
+    let output = keyward(
+        dir.path(),
+        &["token", "--customer", &customer],
+        &[("KEYWARD__LOG__LEVEL", "nonsense")],
+    );
+
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("log.level"), "{}", stderr(&output));
+    assert!(stdout(&output).is_empty());
+}
+
+#[test]
+fn levels_and_target_directives_are_accepted_as_log_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let customer = uuid::Uuid::new_v4().to_string();
+
+    for level in ["warn", "INFO", "info,keyward=debug", "off"] {
+        let output = keyward(
+            dir.path(),
+            &["token", "--customer", &customer],
+            &[("KEYWARD__LOG__LEVEL", level)],
+        );
+
+        assert!(output.status.success(), "{level}: {}", stderr(&output));
+    }
+}
+
+#[test]
+fn malformed_master_key_is_refused_before_the_database_is_opened() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let output = keyward(
+        dir.path(),
+        &["serve"],
+        &[
+            ("KEYWARD__DATABASE__URL", "postgres://127.0.0.1:1/x"),
+            ("KEYWARD__VAULT__MASTER_KEY", "zz"),
+            ("KEYWARD__SERVER__PORT", "0"),
+        ],
+    );
+
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("vault.master_key"), "{message}");
+    assert!(!message.to_lowercase().contains("database"), "{message}");
 }
 
 #[test]

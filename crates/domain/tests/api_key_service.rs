@@ -341,6 +341,70 @@ async fn revoked_key_fails_verification_immediately() {
     ));
 }
 
+#[tokio::test]
+async fn revoked_key_cannot_be_reactivated_and_keeps_its_first_revocation_time() {
+    // Arrange
+    let (key, secret) = stored_key_with_secret(10, |_| {});
+    let (customer, id) = (key.customer_id(), key.id());
+    let (repo, state) = stateful_repo(key);
+    let clock = PinnedClock::at(NOW);
+    let svc = service(repo, Arc::clone(&clock), random_bytes(1), quiet_usage());
+
+    // Act
+    let revoked = svc.revoke(customer, id).await.unwrap();
+    clock.set(NOW + Duration::hours(1));
+    let revoked_again = svc.revoke(customer, id).await.unwrap();
+    let reactivation = svc
+        .update(
+            customer,
+            id,
+            KeyChanges {
+                active: Some(true),
+                ..KeyChanges::default()
+            },
+        )
+        .await;
+
+    // Assert
+    assert!(!revoked.is_active());
+    assert_eq!(revoked.revoked_at(), Some(NOW));
+    assert_eq!(revoked_again.revoked_at(), Some(NOW));
+    assert!(
+        matches!(reactivation, Err(ApiKeyError::Revoked)),
+        "got {reactivation:?}"
+    );
+    let stored = state.lock().unwrap().clone();
+    assert!(!stored.is_active());
+    assert_eq!(stored.revoked_at(), Some(NOW));
+    assert!(matches!(
+        svc.verify(secret.expose()).await,
+        Err(VerifyError::Invalid)
+    ));
+}
+
+#[tokio::test]
+async fn deactivated_but_never_revoked_key_can_be_reactivated() {
+    let (key, _) = stored_key_with_secret(11, |p| p.active = false);
+    let (customer, id) = (key.customer_id(), key.id());
+    let (repo, _) = stateful_repo(key);
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), quiet_usage());
+
+    let reactivated = svc
+        .update(
+            customer,
+            id,
+            KeyChanges {
+                active: Some(true),
+                ..KeyChanges::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    assert!(reactivated.is_active());
+    assert_eq!(reactivated.revoked_at(), None);
+}
+
 /// A repository that keeps one key in memory, for rotation scenarios.
 fn stateful_repo(key: ApiKey) -> (MockApiKeyRepository, Arc<Mutex<ApiKey>>) {
     let state = Arc::new(Mutex::new(key));

@@ -315,6 +315,7 @@ impl From<ApiKeyError> for ApiError {
             ApiKeyError::NotRotatable => {
                 ApiError::conflict("an inactive or expired API key cannot be rotated")
             }
+            ApiKeyError::Revoked => ApiError::conflict("a revoked API key cannot be reactivated"),
             ApiKeyError::Random(cause) => {
                 tracing::error!(error = %ErrorChain(&cause), "random source failed");
                 ApiError::internal()

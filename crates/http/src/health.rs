@@ -8,9 +8,19 @@ use utoipa::{OpenApi, ToSchema};
 use crate::error::{ApiError, ErrorChain, Problem};
 use crate::state::AppState;
 
+/// Probes answer `HEAD` like `GET` (same status, no body): load balancers often probe
+/// with `HEAD`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/health").route(web::get().to(health)))
-        .service(web::resource("/ready").route(web::get().to(ready)));
+    cfg.service(
+        web::resource("/health")
+            .route(web::get().to(health))
+            .route(web::head().to(health)),
+    )
+    .service(
+        web::resource("/ready")
+            .route(web::get().to(ready))
+            .route(web::head().to(ready)),
+    );
 }
 
 #[derive(Debug, OpenApi)]

@@ -38,6 +38,7 @@ diesel::table! {
         created_by -> Nullable<Text>,
         retired_key_hash -> Nullable<Text>,
         retired_valid_until -> Nullable<PortableInstant>,
+        revoked_at -> Nullable<PortableInstant>,
     }
 }
 

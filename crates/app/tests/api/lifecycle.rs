@@ -9,10 +9,11 @@ use time::format_description::well_known::Rfc3339;
 
 use keyward_domain::{CustomerId, KeyId};
 
-use crate::support::{Backend, Customer, on_every_backend, spawn_app};
+use crate::support::{Backend, Customer, on_every_backend, problem, spawn_app};
 
 on_every_backend!(
     revoked_key_fails_validation_immediately,
+    revoked_key_cannot_be_reactivated,
     deleted_key_fails_validation_immediately,
     deactivated_key_fails_and_reactivated_key_works_again,
     expired_key_fails_validation,
@@ -53,6 +54,51 @@ async fn revoked_key_fails_validation_immediately(backend: Backend) {
         app.validate(secret(&key)).await.status(),
         StatusCode::UNAUTHORIZED
     );
+}
+
+async fn revoked_key_cannot_be_reactivated(backend: Backend) {
+    // Arrange
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let customer = Customer::new();
+    let key = app
+        .create_key_with_scopes(&customer, &["venues:read"])
+        .await;
+    let revoked = app
+        .post(
+            &format!("/v1/customer/api-keys/{}/revoke", id(&key)),
+            &customer,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+
+    // Act
+    let reactivation = app
+        .patch(&format!("/v1/customer/api-keys/{}", id(&key)), &customer)
+        .json(&json!({"active": true}))
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    let body = problem(reactivation, StatusCode::CONFLICT, "conflict").await;
+    assert_eq!(body["detail"], "a revoked API key cannot be reactivated");
+    assert_eq!(
+        app.validate(secret(&key)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let stored: Value = app
+        .get(&format!("/v1/customer/api-keys/{}", id(&key)), &customer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["active"], false);
 }
 
 async fn deleted_key_fails_validation_immediately(backend: Backend) {

@@ -14,6 +14,8 @@ use crate::support::{Backend, on_every_backend, problem, spawn_app, spawn_app_wi
 on_every_backend!(
     health_and_ready_answer_200,
     ready_is_503_when_the_database_is_unreachable,
+    head_probes_answer_like_get_without_a_body,
+    head_ready_is_503_when_the_database_is_unreachable,
     openapi_document_describes_every_route_and_both_security_schemes,
     docs_are_served_from_bundled_assets_only,
     request_id_is_echoed_or_generated,
@@ -66,6 +68,31 @@ async fn ready_is_503_when_the_database_is_unreachable(backend: Backend) {
     .await;
     assert!(!body["detail"].as_str().unwrap().contains("db.internal"));
     assert_eq!(health.status(), StatusCode::OK);
+}
+
+async fn head_probes_answer_like_get_without_a_body(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+
+    let health = app.client.head(app.url("/health")).send().await.unwrap();
+    let ready = app.client.head(app.url("/ready")).send().await.unwrap();
+
+    assert_eq!(health.status(), StatusCode::OK);
+    assert!(health.bytes().await.unwrap().is_empty());
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert!(ready.bytes().await.unwrap().is_empty());
+}
+
+async fn head_ready_is_503_when_the_database_is_unreachable(backend: Backend) {
+    let Some(app) = spawn_app_with_readiness(backend, Arc::new(DatabaseDown)).await else {
+        return;
+    };
+
+    let ready = app.client.head(app.url("/ready")).send().await.unwrap();
+
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(ready.bytes().await.unwrap().is_empty());
 }
 
 async fn openapi_document_describes_every_route_and_both_security_schemes(backend: Backend) {

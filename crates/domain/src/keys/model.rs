@@ -65,6 +65,8 @@ pub struct ApiKeyParts {
     pub updated_at: OffsetDateTime,
     pub created_by: Option<String>,
     pub retired: Option<RetiredSecret>,
+    /// When the key was revoked. A revoked key stays inactive for good.
+    pub revoked_at: Option<OffsetDateTime>,
 }
 
 /// An API key as stored: everything but the secret.
@@ -146,6 +148,16 @@ impl ApiKey {
 
     pub fn retired(&self) -> Option<RetiredSecret> {
         self.0.retired
+    }
+
+    /// When the key was revoked; `None` for a key never revoked.
+    pub fn revoked_at(&self) -> Option<OffsetDateTime> {
+        self.0.revoked_at
+    }
+
+    /// Whether the key has been revoked (revocation cannot be undone).
+    pub fn is_revoked(&self) -> bool {
+        self.0.revoked_at.is_some()
     }
 
     /// Whether the key has expired at `now` (it is valid strictly before `expiresAt`).

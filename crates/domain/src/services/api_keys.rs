@@ -97,6 +97,8 @@ pub enum ApiKeyError {
     ExpiryNotInFuture,
     #[error("an inactive or expired API key cannot be rotated")]
     NotRotatable,
+    #[error("a revoked API key cannot be reactivated")]
+    Revoked,
     #[error(transparent)]
     Random(#[from] RandomUnavailable),
     #[error(transparent)]
@@ -228,6 +230,7 @@ impl ApiKeyService {
             updated_at: now,
             created_by: request.created_by,
             retired: None,
+            revoked_at: None,
         });
         self.repo
             .insert(&key, self.cap(now))
@@ -256,17 +259,32 @@ impl ApiKeyService {
         Ok(self.repo.list(customer, filter, page).await?)
     }
 
-    /// Applies `changes`. Re-activating a key counts against the cap.
+    /// Applies `changes`. Re-activating a key counts against the cap; a revoked key can
+    /// never be re-activated (otherwise `api_keys:revoke` would mean nothing).
     ///
     /// # Errors
-    /// `NotFound`, `LimitReached`, `Storage`.
+    /// `NotFound`, `Revoked` (`active: true` on a revoked key), `LimitReached`, `Storage`.
     pub async fn update(
         &self,
         customer: CustomerId,
         id: KeyId,
         changes: KeyChanges,
     ) -> Result<ApiKey, ApiKeyError> {
-        let mut key = self.get(customer, id).await?;
+        let key = self.get(customer, id).await?;
+        self.apply(key, changes, false).await
+    }
+
+    /// Applies `changes` to `key` and stores it; `revoke` also marks it revoked (keeping
+    /// the first revocation time).
+    async fn apply(
+        &self,
+        mut key: ApiKey,
+        changes: KeyChanges,
+        revoke: bool,
+    ) -> Result<ApiKey, ApiKeyError> {
+        if key.is_revoked() && changes.active == Some(true) {
+            return Err(ApiKeyError::Revoked);
+        }
         let now = self.clock.now();
         let was_counted = key.counts_toward_cap(now);
         {
@@ -286,6 +304,9 @@ impl ApiKeyService {
                     parts.retired = None;
                 }
             }
+            if revoke && parts.revoked_at.is_none() {
+                parts.revoked_at = Some(now);
+            }
             parts.updated_at = now;
         }
         let cap = (!was_counted && key.counts_toward_cap(now)).then(|| self.cap(now));
@@ -296,20 +317,41 @@ impl ApiKeyService {
         Ok(key)
     }
 
-    /// Deactivates the key; its current and any retired secret stop working at once.
+    /// Deactivates the key for good: its current and any retired secret stop working at
+    /// once and it can never be re-activated. Revoking again keeps the first `revoked_at`.
     ///
     /// # Errors
     /// `NotFound`, `Storage`.
     pub async fn revoke(&self, customer: CustomerId, id: KeyId) -> Result<ApiKey, ApiKeyError> {
-        self.update(
-            customer,
-            id,
+        let key = self.get(customer, id).await?;
+        self.apply(
+            key,
             KeyChanges {
                 active: Some(false),
                 ..KeyChanges::default()
             },
+            true,
         )
         .await
+    }
+
+    /// Checks that the key exists and could be rotated now, without changing it. The HTTP
+    /// layer asks this before spending the customer's rotation budget, so a 404 or 409
+    /// does not use it up; [`Self::rotate`] checks again.
+    ///
+    /// # Errors
+    /// `NotFound`, `NotRotatable` (inactive or expired key), `Storage`.
+    pub async fn ensure_rotatable(
+        &self,
+        customer: CustomerId,
+        id: KeyId,
+    ) -> Result<(), ApiKeyError> {
+        let key = self.get(customer, id).await?;
+        if key.counts_toward_cap(self.clock.now()) {
+            Ok(())
+        } else {
+            Err(ApiKeyError::NotRotatable)
+        }
     }
 
     /// Replaces the key's secret. The old secret keeps working for `grace` (never past the

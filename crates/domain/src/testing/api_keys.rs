@@ -62,6 +62,7 @@ pub fn sample_key(customer: CustomerId, created_at: time::OffsetDateTime) -> Api
         updated_at: created_at,
         created_by: Some("user-42".to_owned()),
         retired: None,
+        revoked_at: None,
     })
 }
 
@@ -298,6 +299,7 @@ pub async fn update_replaces_mutable_fields_only(repo: &dyn ApiKeyRepository) {
         p.active = false;
         p.expires_at = None;
         p.updated_at = later;
+        p.revoked_at = Some(later);
         p.retired = Some(RetiredSecret {
             hash: key.hash(),
             valid_until: later,

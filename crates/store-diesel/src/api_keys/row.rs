@@ -36,6 +36,7 @@ pub(crate) struct ApiKeyRow {
     created_by: Option<String>,
     retired_key_hash: Option<String>,
     retired_valid_until: Option<DbInstant>,
+    revoked_at: Option<DbInstant>,
 }
 
 /// Every column of `api_keys`, as inserted.
@@ -66,6 +67,7 @@ pub(crate) struct ApiKeyChanges<'a> {
     updated_at: DbInstant,
     retired_key_hash: Option<String>,
     retired_valid_until: Option<DbInstant>,
+    revoked_at: Option<DbInstant>,
 }
 
 impl<'a> From<&'a ApiKey> for ApiKeyChanges<'a> {
@@ -82,6 +84,7 @@ impl<'a> From<&'a ApiKey> for ApiKeyChanges<'a> {
             updated_at: DbInstant(key.updated_at()),
             retired_key_hash: retired.map(|r| r.hash.to_hex()),
             retired_valid_until: retired.map(|r| DbInstant(r.valid_until)),
+            revoked_at: key.revoked_at().map(DbInstant),
         }
     }
 }
@@ -145,6 +148,7 @@ impl TryFrom<ApiKeyRow> for ApiKey {
             updated_at: row.updated_at.0,
             created_by: row.created_by,
             retired,
+            revoked_at: row.revoked_at.map(|at| at.0),
         }))
     }
 }

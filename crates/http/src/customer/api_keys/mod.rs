@@ -173,7 +173,7 @@ pub async fn create_api_key(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a customer context or missing api_keys:write", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such key for this customer", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Re-activating would exceed keys.max_per_customer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Re-activating would exceed keys.max_per_customer, or the key was revoked (revocation is permanent)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_api_key(
@@ -242,6 +242,12 @@ pub async fn rotate_api_key(
     OptionalJsonBody(body): OptionalJsonBody<RotateApiKeyRequest>,
 ) -> Result<web::Json<IssuedApiKeyResponse>, ApiError> {
     let grace = body.try_into_domain()?;
+    // Only a rotation that can go ahead spends the budget: a 404 or 409 must not lock
+    // the customer out for an hour.
+    state
+        .api_keys
+        .ensure_rotatable(principal.customer, id)
+        .await?;
     state.rotation_limiter.check(principal.customer)?;
     let issued = state.api_keys.rotate(principal.customer, id, grace).await?;
     tracing::info!(

@@ -1,0 +1,3 @@
+-- When a key was revoked. A revoked key can never be re-activated; NULL for a key that
+-- was never revoked.
+ALTER TABLE api_keys ADD COLUMN revoked_at timestamptz;
