@@ -317,19 +317,7 @@ async fn key_is_valid_until_the_instant_it_expires() {
 async fn revoked_key_fails_verification_immediately() {
     let (key, secret) = stored_key_with_secret(9, |_| {});
     let (customer, id) = (key.customer_id(), key.id());
-    let state = Arc::new(Mutex::new(key));
-    let mut repo = MockApiKeyRepository::new();
-    let read = Arc::clone(&state);
-    repo.expect_get()
-        .returning(move |_, _| Ok(Some(read.lock().unwrap().clone())));
-    let find = Arc::clone(&state);
-    repo.expect_find_by_hash()
-        .returning(move |_| Ok(Some(find.lock().unwrap().clone())));
-    let write = Arc::clone(&state);
-    repo.expect_update().returning(move |key, _| {
-        *write.lock().unwrap() = key.clone();
-        Ok(())
-    });
+    let (repo, _) = stateful_repo(key);
     let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), quiet_usage());
     assert!(svc.verify(secret.expose()).await.is_ok());
 
