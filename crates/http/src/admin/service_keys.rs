@@ -4,6 +4,7 @@
 //! the service only through the internal decrypt endpoint.
 
 use actix_web::{HttpResponse, web};
+use keyward_domain::CredentialId;
 use keyward_domain::vault::CredentialOwner;
 use utoipa::OpenApi;
 
@@ -208,10 +209,7 @@ pub async fn enable_platform_key(
     CredentialIdPath(id): CredentialIdPath,
     state: web::Data<AppState>,
 ) -> Result<web::Json<ServiceCredentialResponse>, ApiError> {
-    let updated = vault(&state)?.set_active(PLATFORM, id, true).await?;
-    let response = ServiceCredentialResponse::from(&updated);
-    audit(&admin, "enable", &response);
-    Ok(web::Json(response))
+    set_active(&admin, id, &state, true).await
 }
 
 /// Disable a platform credential: it is never decrypted until enabled again.
@@ -235,9 +233,19 @@ pub async fn disable_platform_key(
     CredentialIdPath(id): CredentialIdPath,
     state: web::Data<AppState>,
 ) -> Result<web::Json<ServiceCredentialResponse>, ApiError> {
-    let updated = vault(&state)?.set_active(PLATFORM, id, false).await?;
+    set_active(&admin, id, &state, false).await
+}
+
+/// Enables or disables a platform credential and audits it.
+async fn set_active(
+    admin: &AdminPrincipal,
+    id: CredentialId,
+    state: &AppState,
+    active: bool,
+) -> Result<web::Json<ServiceCredentialResponse>, ApiError> {
+    let updated = vault(state)?.set_active(PLATFORM, id, active).await?;
     let response = ServiceCredentialResponse::from(&updated);
-    audit(&admin, "disable", &response);
+    audit(admin, if active { "enable" } else { "disable" }, &response);
     Ok(web::Json(response))
 }
 
