@@ -301,6 +301,17 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    /// Rotates a key that must rotate (200) and returns the answer with the new `key`.
+    pub async fn rotated(&self, customer: &Customer, id: &str, body: Option<Value>) -> Value {
+        let response = self.rotate(customer, id, body).await;
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::OK,
+            "rotation refused"
+        );
+        response.json().await.unwrap()
+    }
+
     pub async fn flush_usage(&self) {
         self.flusher.flush().await.unwrap();
     }
