@@ -57,6 +57,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub log: LogSettings,
     pub usage: UsageSettings,
+    pub cache: CacheSettings,
     pub openkj: OpenKjSettings,
     pub public: PublicSettings,
     #[serde(default)]
@@ -195,6 +196,20 @@ pub enum LogFormat {
 #[serde(deny_unknown_fields)]
 pub struct UsageSettings {
     pub flush_interval_seconds: u64,
+}
+
+/// The in-memory verification and serial caches (SPEC §7, ADR 0050).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// `false` sends every verification and `getSerial` to the database.
+    pub enabled: bool,
+    /// Most key-hash lookups remembered (1 to 10 000 000).
+    pub max_keys: u64,
+    /// Most customers whose OpenKJ serial is remembered (1 to 10 000 000).
+    pub max_serials: u64,
+    /// Longest an entry is kept whatever the change feed says, in seconds (1 to 86 400).
+    pub ttl_seconds: u64,
 }
 
 /// The OpenKJ endpoint (SPEC §9, `docs/OPENKJ_INTEGRATION.md`).
@@ -354,7 +369,35 @@ impl Settings {
             ));
         }
         self.validated_openkj()?;
+        self.validated_cache()?;
         Ok(self)
+    }
+
+    fn validated_cache(&self) -> Result<(), SettingsError> {
+        for (setting, value) in [
+            ("cache.max_keys", self.cache.max_keys),
+            ("cache.max_serials", self.cache.max_serials),
+        ] {
+            if !(1..=10_000_000).contains(&value) {
+                return Err(SettingsError::invalid(setting, "must be 1 to 10000000"));
+            }
+        }
+        if !(1..=86_400).contains(&self.cache.ttl_seconds) {
+            return Err(SettingsError::invalid(
+                "cache.ttl_seconds",
+                "must be 1 to 86400",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The caches' sizes and lifetime, or `None` when `cache.enabled` is false.
+    pub fn cache_options(&self) -> Option<keyward_cache::CacheOptions> {
+        self.cache.enabled.then(|| keyward_cache::CacheOptions {
+            max_keys: self.cache.max_keys,
+            max_serials: self.cache.max_serials,
+            time_to_live: Duration::from_secs(self.cache.ttl_seconds),
+        })
     }
 
     fn validated_openkj(&self) -> Result<(), SettingsError> {

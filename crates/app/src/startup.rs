@@ -11,8 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
+use keyward_cache::{CachedKeys, CachedOpenKj, Caches};
 use keyward_domain::ports::{
-    ApiKeyRepository, Clock, CredentialRepository, OpenKjStore, OsSecretGenerator,
+    ApiKeyRepository, ChangeFeed, ChangeSubscription, Clock, CredentialRepository, OpenKjStore,
+    OsSecretGenerator,
 };
 use keyward_domain::services::{ApiKeyService, KaraokeServices, KeyPolicy, VaultService};
 use keyward_domain::usage::UsageBuffer;
@@ -32,6 +34,8 @@ pub struct Wiring {
     /// Venues, song books, requests and the serial (the same store as `keys`).
     pub openkj: Arc<dyn OpenKjStore>,
     pub credentials: Arc<dyn CredentialRepository>,
+    /// The changes committed to the same store, for the caches (the same store again).
+    pub changes: Arc<dyn ChangeFeed>,
     pub readiness: Arc<dyn ReadinessCheck>,
     pub clock: Arc<dyn Clock>,
 }
@@ -49,6 +53,8 @@ pub struct Application {
     server: Server,
     flusher: UsageFlusher,
     flush_interval: Duration,
+    /// Keeps the caches fresh while the server runs; `None` with `cache.enabled = false`.
+    changes: Option<ChangeSubscription>,
 }
 
 impl std::fmt::Debug for Application {
@@ -62,25 +68,40 @@ impl std::fmt::Debug for Application {
 
 impl Application {
     /// Binds `server.host:server.port` (port 0 picks a free one) and builds the server.
+    /// With `cache.enabled`, key verification and OpenKJ serials are answered from memory
+    /// in front of `wiring.keys` and `wiring.openkj`, kept fresh by `wiring.changes`
+    /// (whose follower task is started here: call this inside a tokio runtime).
     ///
     /// # Errors
     /// Invalid key or vault settings, or the address cannot be bound.
     pub fn build(settings: &Settings, jwt: &JwtSettings, wiring: Wiring) -> Result<Self, AppError> {
         let vault = vault_service(settings, &wiring)?;
+        let (keys, openkj, changes) = match settings.cache_options() {
+            Some(options) => {
+                let caches = Caches::new(options);
+                let keys: Arc<dyn ApiKeyRepository> =
+                    Arc::new(CachedKeys::new(wiring.keys.clone(), &caches));
+                let openkj: Arc<dyn OpenKjStore> =
+                    Arc::new(CachedOpenKj::new(wiring.openkj.clone(), &caches));
+                let changes = wiring.changes.subscribe(Arc::new(caches));
+                (keys, openkj, Some(changes))
+            }
+            None => (wiring.keys.clone(), wiring.openkj.clone(), None),
+        };
         let policy = KeyPolicy {
             prefix: settings.key_prefix()?,
             max_per_customer: settings.keys.max_per_customer,
         };
         let usage = Arc::new(UsageBuffer::new());
         let service = ApiKeyService::new(
-            wiring.keys.clone(),
+            keys,
             wiring.clock.clone(),
             Arc::new(OsSecretGenerator::default()),
             usage.clone(),
             policy,
         );
         let karaoke = KaraokeServices::new(
-            wiring.openkj,
+            openkj,
             wiring.clock.clone(),
             settings.openkj_policy(),
         );
@@ -116,6 +137,7 @@ impl Application {
             server,
             flusher: UsageFlusher::new(usage, wiring.keys),
             flush_interval: settings.flush_interval(),
+            changes,
         })
     }
 
@@ -162,6 +184,7 @@ impl Application {
         let _ = stop_flusher.send(true);
         let _ = periodic.await;
         self.flusher.flush_and_log().await;
+        drop(self.changes);
         tracing::info!("keyward stopped");
         match outcome {
             Ok(result) => result.map_err(AppError::Io),

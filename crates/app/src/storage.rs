@@ -57,6 +57,7 @@ pub fn wiring(store: DieselStore) -> Wiring {
         keys: Arc::new(store.clone()),
         openkj: Arc::new(store.clone()),
         credentials: Arc::new(store.clone()),
+        changes: Arc::new(store.clone()),
         readiness: Arc::new(StoreReadiness(store)),
         clock: Arc::new(SystemClock),
     }

@@ -22,6 +22,7 @@
 
 mod api_keys;
 mod blocking;
+mod changes;
 mod conn;
 mod credentials;
 mod customer_state;

@@ -57,3 +57,28 @@ mod openkj {
         keyward_domain::request_repository_contract!(super::setup);
     }
 }
+
+/// The change feed: written through one store, followed through another store on the same
+/// database (two pools, as two instances have).
+mod changes {
+    use std::sync::Arc;
+
+    use keyward_domain::testing::changes::FeedFixture;
+    use keyward_store_diesel::testing::TestDatabase;
+
+    async fn setup() -> Option<(Arc<FeedFixture>, TestDatabase)> {
+        let db = TestDatabase::sqlite();
+        let writer = Arc::new(db.migrated_store().await);
+        let follower = Arc::new(db.migrated_store().await);
+        Some((
+            Arc::new(FeedFixture {
+                keys: writer.clone(),
+                serials: writer,
+                feed: follower,
+            }),
+            db,
+        ))
+    }
+
+    keyward_domain::change_feed_contract!(setup);
+}

@@ -19,6 +19,8 @@ struct CustomerState {
 #[derive(Debug, Default)]
 pub(crate) struct Table {
     rows: HashMap<CustomerId, CustomerState>,
+    /// Customers whose serial moved under the current lock (see `StateGuard`).
+    moved: Vec<CustomerId>,
 }
 
 impl Table {
@@ -33,7 +35,13 @@ impl Table {
     pub(crate) fn bump(&mut self, customer: CustomerId) -> Serial {
         let state = self.rows.entry(customer).or_default();
         state.serial = state.serial.next();
+        self.moved.push(customer);
         state.serial
+    }
+
+    /// The customers whose serial moved since the last call.
+    pub(crate) fn take_moved(&mut self) -> Vec<CustomerId> {
+        std::mem::take(&mut self.moved)
     }
 
     /// The customer's next request id, reserved.
@@ -60,12 +68,9 @@ impl SerialRepository for MemoryStore {
     }
 
     async fn seed_serial(&self, customer: CustomerId, serial: Serial) -> Result<(), StorageError> {
-        self.state()
-            .customers
-            .rows
-            .entry(customer)
-            .or_default()
-            .serial = serial;
+        let mut state = self.state();
+        state.customers.rows.entry(customer).or_default().serial = serial;
+        state.customers.moved.push(customer);
         Ok(())
     }
 }

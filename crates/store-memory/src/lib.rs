@@ -1,5 +1,8 @@
 //! An in-memory adapter of every keyward storage port: thread-safe, fast, forgetful.
 //! Used by tests and demos; it passes the same contract suite as the Diesel adapters.
+//!
+//! Its [`ChangeFeed`] delivers every change to the subscribed sinks synchronously, when
+//! the write that made it releases the store's lock: there is no other process to miss.
 
 mod api_keys;
 mod credentials;
@@ -8,12 +11,24 @@ mod requests;
 mod songbook;
 mod venues;
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+
+use keyward_domain::ports::{Change, ChangeFeed, ChangeSink, ChangeSubscription};
 
 /// All of keyward's state, in memory. Cheap to create; one per test.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    sinks: Arc<Mutex<Vec<Weak<dyn ChangeSink>>>>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -24,6 +39,69 @@ struct State {
     songs: songbook::Table,
     requests: requests::Table,
     credentials: credentials::Table,
+    /// Changes made under the current lock, announced when it is released.
+    changes: Vec<Change>,
+}
+
+/// The locked state; announces the changes made under it when dropped.
+struct StateGuard<'a> {
+    guard: Option<MutexGuard<'a, State>>,
+    sinks: &'a Mutex<Vec<Weak<dyn ChangeSink>>>,
+}
+
+impl Deref for StateGuard<'_> {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        match &self.guard {
+            Some(guard) => guard,
+            None => unreachable!("the guard is taken only when dropped"),
+        }
+    }
+}
+
+impl DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        match &mut self.guard {
+            Some(guard) => guard,
+            None => unreachable!("the guard is taken only when dropped"),
+        }
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        let Some(mut guard) = self.guard.take() else {
+            return;
+        };
+        let mut changes = std::mem::take(&mut guard.changes);
+        changes.extend(
+            guard
+                .customers
+                .take_moved()
+                .into_iter()
+                .map(|customer| Change::Serial { customer }),
+        );
+        drop(guard);
+        if changes.is_empty() {
+            return;
+        }
+        let sinks: Vec<Arc<dyn ChangeSink>> = lock(self.sinks)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for sink in sinks {
+            for change in &changes {
+                sink.apply(*change);
+            }
+        }
+    }
+}
+
+/// A poisoned lock only means another thread panicked mid-test; the data is still
+/// consistent because every write below is a single step.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl MemoryStore {
@@ -31,9 +109,38 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// A poisoned lock only means another thread panicked mid-test; the data is still
-    /// consistent because every write below is a single step.
-    fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn state(&self) -> StateGuard<'_> {
+        StateGuard {
+            guard: Some(lock(&self.state)),
+            sinks: &self.sinks,
+        }
+    }
+}
+
+/// Unregisters its sink when dropped.
+struct Registration {
+    sinks: Weak<Mutex<Vec<Weak<dyn ChangeSink>>>>,
+    sink: Weak<dyn ChangeSink>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(sinks) = self.sinks.upgrade() {
+            lock(&sinks).retain(|other| !Weak::ptr_eq(other, &self.sink));
+        }
+    }
+}
+
+impl ChangeFeed for MemoryStore {
+    /// Registers `sink` and reports the feed healthy at once; changes are delivered
+    /// synchronously by the writer, after the store's lock is released.
+    fn subscribe(&self, sink: Arc<dyn ChangeSink>) -> ChangeSubscription {
+        let weak = Arc::downgrade(&sink);
+        lock(&self.sinks).push(weak.clone());
+        sink.set_feed_healthy(true);
+        ChangeSubscription::new(Registration {
+            sinks: Arc::downgrade(&self.sinks),
+            sink: weak,
+        })
     }
 }

@@ -6,6 +6,7 @@
 mod support;
 
 mod api_keys;
+mod instances;
 mod bad_input;
 mod isolation;
 mod lifecycle;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use keyward::storage::StoreReadiness;
 use keyward::{Application, Settings, Wiring};
 use keyward_domain::ports::{
-    ApiKeyRepository, Clock, CredentialRepository, OpenKjStore, truncate_to_micros,
+    ApiKeyRepository, ChangeFeed, Clock, CredentialRepository, OpenKjStore, truncate_to_micros,
 };
 use keyward_http::auth::{ActiveContext, Claims, JwtSecret, JwtSettings, JwtSigner};
 use keyward_http::{AlwaysReady, ReadinessCheck};
@@ -103,6 +103,7 @@ struct Stores {
     keys: Arc<dyn ApiKeyRepository>,
     credentials: Arc<dyn CredentialRepository>,
     openkj: Arc<dyn OpenKjStore>,
+    changes: Arc<dyn ChangeFeed>,
     readiness: Arc<dyn ReadinessCheck>,
 }
 
@@ -112,7 +113,8 @@ impl Stores {
         Self {
             keys: memory.clone(),
             credentials: memory.clone(),
-            openkj: memory,
+            openkj: memory.clone(),
+            changes: memory,
             readiness: Arc::new(AlwaysReady),
         }
     }
@@ -122,6 +124,7 @@ impl Stores {
             keys: Arc::new(store.clone()),
             credentials: Arc::new(store.clone()),
             openkj: Arc::new(store.clone()),
+            changes: Arc::new(store.clone()),
             readiness: Arc::new(StoreReadiness(store)),
         }
     }
@@ -132,8 +135,6 @@ async fn spawn(
     adjust: impl FnOnce(&mut Settings),
     readiness: Option<Arc<dyn ReadinessCheck>>,
 ) -> Option<TestApp> {
-    let mut settings = test_settings();
-    adjust(&mut settings);
     let database = match backend {
         Backend::Memory => None,
         Backend::Sqlite => Some(TestDatabase::sqlite()),
@@ -144,10 +145,38 @@ async fn spawn(
         None => Stores::memory(),
         Some(database) => Stores::diesel(database.migrated_store().await),
     };
+    Some(start(stores, adjust, readiness, database))
+}
+
+/// Two instances of the app on one database (each with its own pool and caches), as two
+/// servers behind a load balancer run; `None` on the memory backend, or when PostgreSQL is
+/// not reachable outside CI.
+pub async fn spawn_pair(backend: Backend) -> Option<(TestApp, TestApp)> {
+    let database = match backend {
+        Backend::Memory => return None,
+        Backend::Sqlite => TestDatabase::sqlite(),
+        Backend::Postgres => TestDatabase::postgres().await?,
+    };
+    let first = Stores::diesel(database.migrated_store().await);
+    let second = Stores::diesel(database.migrated_store().await);
+    let second = start(second, |_| {}, None, None);
+    let first = start(first, |_| {}, None, Some(database));
+    Some((first, second))
+}
+
+fn start(
+    stores: Stores,
+    adjust: impl FnOnce(&mut Settings),
+    readiness: Option<Arc<dyn ReadinessCheck>>,
+    database: Option<TestDatabase>,
+) -> TestApp {
+    let mut settings = test_settings();
+    adjust(&mut settings);
     let Stores {
         keys,
         credentials,
         openkj,
+        changes,
         readiness: backend_readiness,
     } = stores;
     let readiness = readiness.unwrap_or(backend_readiness);
@@ -161,6 +190,7 @@ async fn spawn(
         keys: keys.clone(),
         credentials: credentials.clone(),
         openkj,
+        changes,
         readiness,
         clock: clock.clone(),
     };
@@ -171,7 +201,7 @@ async fn spawn(
     let task = tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
     }));
-    Some(TestApp {
+    TestApp {
         address,
         client: reqwest::Client::new(),
         clock,
@@ -180,7 +210,7 @@ async fn spawn(
         shutdown: Some(shutdown),
         task: Some(task),
         _database: database,
-    })
+    }
 }
 
 /// A customer and a token carrying the given permissions.

@@ -2,6 +2,7 @@
 //! implement. Each method's `# Errors` section is the contract the contract tests check.
 
 pub mod api_keys;
+pub mod changes;
 pub mod cipher;
 pub mod credentials;
 pub mod requests;
@@ -12,6 +13,7 @@ pub mod system;
 pub mod venues;
 
 pub use api_keys::{ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError};
+pub use changes::{Change, ChangeFeed, ChangeSink, ChangeSubscription};
 pub use cipher::{AssociatedData, Cipher, CipherError};
 pub use credentials::{CredentialFilter, CredentialRepository, SecretWrite};
 pub use requests::{AddRequestError, RequestFilter, RequestRepository};

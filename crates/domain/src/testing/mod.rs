@@ -17,6 +17,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 pub mod api_keys;
+pub mod changes;
 pub mod credentials;
 pub mod fixtures;
 pub mod requests;
