@@ -82,6 +82,7 @@ pub struct DatabaseSettings {
     pub url: String,
     pub max_connections: usize,
     pub connect_timeout_seconds: u64,
+    pub statement_timeout_seconds: u64,
 }
 
 impl std::fmt::Debug for DatabaseSettings {
@@ -90,6 +91,7 @@ impl std::fmt::Debug for DatabaseSettings {
         f.debug_struct("DatabaseSettings")
             .field("max_connections", &self.max_connections)
             .field("connect_timeout_seconds", &self.connect_timeout_seconds)
+            .field("statement_timeout_seconds", &self.statement_timeout_seconds)
             .finish_non_exhaustive()
     }
 }
@@ -337,6 +339,12 @@ impl Settings {
                 "must be at least 1",
             ));
         }
+        if self.database.statement_timeout_seconds == 0 {
+            return Err(SettingsError::invalid(
+                "database.statement_timeout_seconds",
+                "must be at least 1",
+            ));
+        }
         self.key_prefix()?;
         if self.keys.max_per_customer == 0 {
             return Err(SettingsError::invalid(
@@ -524,6 +532,8 @@ mod tests {
         assert_eq!(settings.server.host, "127.0.0.1");
         assert_eq!(settings.server.port, 8080);
         assert_eq!(settings.database.url, "sqlite://data/keyward.db");
+        assert_eq!(settings.database.connect_timeout_seconds, 5);
+        assert_eq!(settings.database.statement_timeout_seconds, 30);
         assert_eq!(settings.keys.prefix, "kw");
         assert_eq!(settings.keys.max_per_customer, 10);
         assert!(settings.auth.jwt_secret.is_none());
@@ -582,6 +592,17 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "openkj.commands_per_minute: must be at least 1"
+        );
+    }
+
+    #[test]
+    fn zero_statement_timeout_names_the_setting() {
+        let err =
+            load_with_env(&[("KEYWARD__DATABASE__STATEMENT_TIMEOUT_SECONDS", "0")]).unwrap_err();
+
+        assert_eq!(
+            err.to_string(),
+            "database.statement_timeout_seconds: must be at least 1"
         );
     }
 

@@ -23,6 +23,7 @@ pub async fn open(settings: &Settings) -> Result<DieselStore, AppError> {
     let options = PoolOptions {
         max_size: settings.database.max_connections,
         connect_timeout: Duration::from_secs(settings.database.connect_timeout_seconds),
+        statement_timeout: Duration::from_secs(settings.database.statement_timeout_seconds),
     };
     DieselStore::connect(&settings.database.url, options)
         .await

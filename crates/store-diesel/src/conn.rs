@@ -52,6 +52,14 @@ where
     pub(crate) fn new(object: Object<C>) -> Self {
         Self(Some(object))
     }
+
+    /// Closes the connection instead of returning it to the pool: it was abandoned in an
+    /// unknown state (a statement may still be running, or its answer be on the way).
+    pub(crate) fn discard(mut self) {
+        if let Some(object) = self.0.take() {
+            drop(Object::take(object));
+        }
+    }
 }
 
 impl<C> Deref for Checkout<C>
@@ -149,41 +157,71 @@ impl BackendSql for SqliteConnection {
     }
 }
 
-/// Runs `$body` with `$conn: &mut <connection>` checked out of `$pools`, compiled once
-/// per backend. A pool failure returns early with `StorageError` (through `?`, so the
-/// enclosing function's error type needs `From<StorageError>`).
+/// Runs `$body` (the contents of an async block) with `$conn` borrowed from the PostgreSQL
+/// checkout `$pooled`, bounded by `$limit`. Past it the connection is closed, not returned
+/// to the pool, and the result is `Err(statement_timed_out(..).into())`, which classifies
+/// as `Unavailable`; so `$body`'s error type needs `From<diesel::result::Error>`.
+macro_rules! bounded_postgres {
+    ($pooled:ident, $limit:expr, |$conn:ident| $body:expr) => {{
+        let limit: ::std::time::Duration = $limit;
+        let outcome = {
+            let $conn: &mut ::diesel_async::AsyncPgConnection = &mut $pooled;
+            ::tokio::time::timeout(limit, async { $body }).await
+        };
+        match outcome {
+            Ok(result) => result,
+            Err(_) => {
+                ::tracing::warn!(
+                    ?limit,
+                    "closing a database connection whose operation got no answer in time"
+                );
+                $pooled.discard();
+                Err($crate::error::statement_timed_out(limit).into())
+            }
+        }
+    }};
+}
+
+/// Runs `$body` (the contents of an async block: `?` and `return` leave the body, not the
+/// enclosing function) with `$conn: &mut <connection>` checked out of `$pools`, compiled
+/// once per backend. A pool failure returns early with `StorageError` (through `?`, so the
+/// enclosing function's error type needs `From<StorageError>`). On PostgreSQL the body is
+/// bounded by the statement timeout ([`bounded_postgres!`]).
 macro_rules! with_connection {
-    ($pools:expr, |$conn:ident| $body:expr) => {
-        match $pools.get().await? {
+    ($pools:expr, |$conn:ident| $body:expr) => {{
+        let pools: &$crate::pool::Pools = &$pools;
+        match pools.get().await? {
             $crate::conn::PooledConnection::Postgres(mut pooled) => {
-                let $conn: &mut ::diesel_async::AsyncPgConnection = &mut pooled;
-                $body
+                $crate::conn::bounded_postgres!(pooled, pools.statement_timeout(), |$conn| $body)
             }
             $crate::conn::PooledConnection::Sqlite(mut pooled) => {
                 let $conn: &mut $crate::conn::SqliteConnection = &mut pooled;
-                $body
+                async { $body }.await
             }
         }
-    };
+    }};
 }
 
 /// Runs `$body` (returning `Result<T, TxError<E>>`) in a write transaction: `BEGIN
 /// IMMEDIATE` on SQLite (through [`crate::blocking`]), so the write lock is taken up front
 /// and concurrent writers queue
 /// on `busy_timeout` instead of failing; a plain transaction on PostgreSQL, where the body
-/// takes row locks (`BackendSql::lock_customer`) as needed. Commits on `Ok`, rolls back on
-/// `Err`. A transaction cut short by a dropped future is rolled back by the database when
-/// [`Checkout`] closes its connection.
+/// takes row locks (`BackendSql::lock_customer`) as needed, bounded as a whole by the
+/// statement timeout ([`bounded_postgres!`]). Commits on `Ok`, rolls back on `Err`. A
+/// transaction cut short by a dropped future or the statement timeout is rolled back by
+/// the database when its connection is closed ([`Checkout`]).
 macro_rules! write_transaction {
-    ($pools:expr, |$conn:ident| $body:expr) => {
-        match $pools.get().await? {
+    ($pools:expr, |$conn:ident| $body:expr) => {{
+        let pools: &$crate::pool::Pools = &$pools;
+        match pools.get().await? {
             $crate::conn::PooledConnection::Postgres(mut pooled) => {
-                let pg: &mut ::diesel_async::AsyncPgConnection = &mut pooled;
-                ::diesel_async::AsyncConnection::transaction(
-                    pg,
-                    async |$conn: &mut ::diesel_async::AsyncPgConnection| $body,
-                )
-                .await
+                $crate::conn::bounded_postgres!(pooled, pools.statement_timeout(), |pg| {
+                    ::diesel_async::AsyncConnection::transaction(
+                        pg,
+                        async |$conn: &mut ::diesel_async::AsyncPgConnection| $body,
+                    )
+                    .await
+                })
             }
             $crate::conn::PooledConnection::Sqlite(mut pooled) => {
                 let sqlite: &mut $crate::conn::SqliteConnection = &mut pooled;
@@ -200,10 +238,10 @@ macro_rules! write_transaction {
                 }
             }
         }
-    };
+    }};
 }
 
-pub(crate) use {with_connection, write_transaction};
+pub(crate) use {bounded_postgres, with_connection, write_transaction};
 
 #[cfg(test)]
 mod tests {
@@ -211,7 +249,7 @@ mod tests {
 
     use super::*;
     use crate::database_url::DatabaseUrl;
-    use crate::pool::{DedicatedConnection, PoolOptions, Pools};
+    use crate::pool::{BackendPool, DedicatedConnection, PoolOptions, Pools};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn connection_abandoned_inside_a_transaction_is_closed_and_its_write_lock_released() {
@@ -242,7 +280,7 @@ mod tests {
         drop(abandoned);
 
         // Assert: the connection left the pool, and another can write without waiting.
-        let Pools::Sqlite(pool) = &pools else {
+        let BackendPool::Sqlite(pool) = &pools.backend else {
             unreachable!("a SQLite URL gives a SQLite pool")
         };
         assert_eq!(pool.status().size, 0);

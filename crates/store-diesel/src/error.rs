@@ -108,6 +108,9 @@ const TRANSIENT_MESSAGES: &[&str] = &[
     "remaining connection slots are reserved",
     "canceling statement due to conflict with recovery",
     "connection closed",
+    // PostgreSQL's own `statement_timeout` (set on every pooled connection): the database
+    // is too slow right now.
+    "canceling statement due to statement timeout",
 ];
 
 /// Classifies a Diesel error for the domain.
@@ -130,17 +133,41 @@ pub(crate) fn storage_error(err: DieselError) -> StorageError {
 
 /// Classifies a failure to get a connection from the pool: every one of them means the
 /// database cannot be reached right now, except a misbuilt pool.
-pub(crate) fn pool_error(err: PoolError) -> StorageError {
+pub(crate) fn pool_error(err: CheckoutError) -> StorageError {
     match err {
-        deadpool::managed::PoolError::NoRuntimeSpecified => StorageError::other(err),
-        deadpool::managed::PoolError::Backend(
+        CheckoutError::Pool(deadpool::managed::PoolError::NoRuntimeSpecified) => {
+            StorageError::other(err)
+        }
+        CheckoutError::Pool(deadpool::managed::PoolError::Backend(
             diesel_async::pooled_connection::PoolError::QueryError(query),
-        ) => storage_error(query),
+        )) => storage_error(query),
         _ => StorageError::unavailable(err),
     }
 }
 
 pub(crate) type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
+
+/// Why no connection could be had from the pool.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CheckoutError {
+    /// deadpool's own failure, a timeout of one phase of the checkout included.
+    #[error(transparent)]
+    Pool(PoolError),
+    /// The checkout as a whole took longer than the connect timeout.
+    #[error("no database connection within {0:?} (connect timeout)")]
+    TimedOut(std::time::Duration),
+}
+
+/// What an operation that PostgreSQL did not finish within the statement timeout fails
+/// with: a closed connection (the caller closes it), so it is `Unavailable`.
+pub(crate) fn statement_timed_out(limit: std::time::Duration) -> DieselError {
+    DieselError::DatabaseError(
+        DatabaseErrorKind::ClosedConnection,
+        Box::new(format!(
+            "no answer from the database within {limit:?} (statement timeout); connection closed"
+        )),
+    )
+}
 
 /// `err` and its causes as one line (`a: b: c`), skipping causes its text already shows.
 pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
@@ -215,6 +242,11 @@ mod tests {
                 DatabaseErrorKind::Unknown,
                 "terminating connection due to administrator command",
             ),
+            database_error(
+                DatabaseErrorKind::Unknown,
+                "canceling statement due to statement timeout",
+            ),
+            statement_timed_out(std::time::Duration::from_secs(1)),
             DieselError::BrokenTransactionManager,
         ] {
             let shown = err.to_string();

@@ -1,6 +1,7 @@
 //! The connection pools: one deadpool pool per store, of SQLite or PostgreSQL
-//! connections, with per-connection setup (SQLite PRAGMAs), a checked reuse of pooled
-//! connections, and timeouts that turn an unreachable database into `Unavailable`.
+//! connections, with per-connection setup (SQLite PRAGMAs, PostgreSQL's
+//! `statement_timeout`), a checked reuse of pooled connections, and timeouts that turn an
+//! unreachable database into `Unavailable` (ADR 0016).
 
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use keyward_domain::ports::StorageError;
 
 use crate::conn::{Checkout, PooledConnection, SqliteConnection};
 use crate::database_url::{Backend, DatabaseUrl};
-use crate::error::{PoolError, error_chain, pool_error};
+use crate::error::{CheckoutError, error_chain, pool_error};
 
 /// Set on every new SQLite connection. `busy_timeout` first, so the others wait for a
 /// lock instead of failing. WAL lets readers run beside the one writer; NORMAL is the
@@ -31,24 +32,42 @@ PRAGMA foreign_keys = ON;";
 pub struct PoolOptions {
     /// Most connections open at once.
     pub max_size: usize,
-    /// Longest wait to open a connection, to get one from a busy pool, or to check a
-    /// pooled one before reuse. Past it the operation fails as `Unavailable`.
+    /// Longest wait for a connection, in total: waiting for a busy pool, checking a pooled
+    /// connection before reuse and opening a new one all count against it. Past it the
+    /// operation fails as `Unavailable`. (On SQLite a connection check or open already
+    /// running on a blocking thread is waited for; see ADR 0016.)
     pub connect_timeout: Duration,
+    /// PostgreSQL only: longest one storage operation (a query, or a whole write
+    /// transaction) may take once it has its connection. Past it the operation fails as
+    /// `Unavailable` and its connection is closed, not reused; the server also cancels
+    /// any single statement that runs longer (`statement_timeout`). Migrations are not
+    /// bounded. SQLite ignores it (its calls cannot be abandoned; `busy_timeout` bounds
+    /// their lock waits).
+    pub statement_timeout: Duration,
 }
 
 impl Default for PoolOptions {
-    /// 10 connections, 5 seconds.
+    /// 10 connections, 5 seconds to get one, 30 seconds per operation.
     fn default() -> Self {
         Self {
             max_size: 10,
             connect_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(30),
         }
     }
 }
 
-/// The store's pool, for whichever backend the URL chose. Cloning shares the pool.
+/// The store's pool, for whichever backend the URL chose, and its time limits. Cloning
+/// shares the pool.
 #[derive(Clone)]
-pub(crate) enum Pools {
+pub(crate) struct Pools {
+    pub(crate) backend: BackendPool,
+    options: PoolOptions,
+}
+
+/// The deadpool pool of one backend's connections.
+#[derive(Clone)]
+pub(crate) enum BackendPool {
     Sqlite(Pool<SqliteConnection>),
     Postgres(Pool<AsyncPgConnection>),
 }
@@ -65,30 +84,44 @@ impl Pools {
     /// query before reuse (`RecyclingMethod::Verified`), so one broken by a database
     /// restart is replaced instead of handed out.
     pub(crate) fn build(url: &DatabaseUrl, options: PoolOptions) -> Result<Self, String> {
-        match url {
+        let backend = match url {
             DatabaseUrl::Sqlite { path } => {
                 let mut config = ManagerConfig::<SqliteConnection>::default();
                 config.recycling_method = RecyclingMethod::Verified;
                 config.custom_setup = Box::new(|path| Box::pin(open_sqlite(path.to_owned())));
                 let manager =
                     AsyncDieselConnectionManager::new_with_config(path.to_string_lossy(), config);
-                pool(manager, options).map(Pools::Sqlite)
+                pool(manager, options).map(BackendPool::Sqlite)
             }
             DatabaseUrl::Postgres { url, .. } => {
                 let mut config = ManagerConfig::<AsyncPgConnection>::default();
                 config.recycling_method = RecyclingMethod::Verified;
-                config.custom_setup = Box::new(|url| Box::pin(open_postgres(url.to_owned())));
+                let statement_timeout = options.statement_timeout;
+                config.custom_setup = Box::new(move |url| {
+                    Box::pin(open_pooled_postgres(url.to_owned(), statement_timeout))
+                });
                 let manager = AsyncDieselConnectionManager::new_with_config(url, config);
-                pool(manager, options).map(Pools::Postgres)
+                pool(manager, options).map(BackendPool::Postgres)
             }
-        }
+        }?;
+        Ok(Self { backend, options })
     }
 
     pub(crate) fn backend(&self) -> Backend {
-        match self {
-            Pools::Sqlite(_) => Backend::Sqlite,
-            Pools::Postgres(_) => Backend::Postgres,
+        match self.backend {
+            BackendPool::Sqlite(_) => Backend::Sqlite,
+            BackendPool::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    /// The longest wait for a connection, in total.
+    pub(crate) fn connect_timeout(&self) -> Duration {
+        self.options.connect_timeout
+    }
+
+    /// The longest one PostgreSQL operation may take once it has its connection.
+    pub(crate) fn statement_timeout(&self) -> Duration {
+        self.options.statement_timeout
     }
 
     /// A connection, or `Unavailable` when none can be had within the connect timeout.
@@ -97,35 +130,77 @@ impl Pools {
     }
 
     /// Like [`Pools::get`], keeping the pool's own error (for start-up messages).
-    pub(crate) async fn get_raw(&self) -> Result<PooledConnection, PoolError> {
-        Ok(match self {
-            Pools::Sqlite(pool) => PooledConnection::Sqlite(Checkout::new(pool.get().await?)),
-            Pools::Postgres(pool) => PooledConnection::Postgres(Checkout::new(pool.get().await?)),
-        })
+    ///
+    /// deadpool bounds each phase of a checkout (waiting for a slot, checking a pooled
+    /// connection, opening a new one) by itself, and a checkout may go through several:
+    /// a stale connection's check times out, then the next one's, then an open. The
+    /// outer timeout caps the sum. Dropping deadpool's future at any point is safe: a
+    /// connection taken out for its check is closed and its slot freed, and an open in
+    /// progress is abandoned before it counts (tests/stall.rs checks the pool's size).
+    pub(crate) async fn get_raw(&self) -> Result<PooledConnection, CheckoutError> {
+        let limit = self.options.connect_timeout;
+        let checkout = async {
+            Ok(match &self.backend {
+                BackendPool::Sqlite(pool) => {
+                    PooledConnection::Sqlite(Checkout::new(pool.get().await?))
+                }
+                BackendPool::Postgres(pool) => {
+                    PooledConnection::Postgres(Checkout::new(pool.get().await?))
+                }
+            })
+        };
+        match tokio::time::timeout(limit, checkout).await {
+            Ok(outcome) => outcome.map_err(CheckoutError::Pool),
+            Err(_) => Err(CheckoutError::TimedOut(limit)),
+        }
     }
 
     /// A new connection outside the pool, set up like the pooled ones, bounded by the
-    /// pool's create timeout.
+    /// connect timeout. On PostgreSQL its `statement_timeout` is turned off: migrations
+    /// may legitimately run long, or wait for another instance's.
     pub(crate) async fn dedicated(&self) -> Result<DedicatedConnection, StorageError> {
-        async fn open<C>(pool: &Pool<C>) -> Result<C, StorageError>
+        async fn open<C>(pool: &Pool<C>) -> Result<C, ManagerError>
         where
             C: AsyncConnection + 'static,
             AsyncDieselConnectionManager<C>: Manager<Type = C, Error = ManagerError>,
         {
-            let timeout = pool.timeouts().create.unwrap_or(Duration::MAX);
-            match tokio::time::timeout(timeout, pool.manager().create()).await {
-                Ok(Ok(conn)) => Ok(conn),
-                Ok(Err(err)) => Err(StorageError::unavailable(err)),
-                Err(elapsed) => Err(StorageError::unavailable(elapsed)),
-            }
+            pool.manager().create().await
         }
-        Ok(match self {
-            Pools::Sqlite(pool) => DedicatedConnection::Sqlite(open(pool).await?),
-            Pools::Postgres(pool) => DedicatedConnection::Postgres(open(pool).await?),
-        })
+        let opening = async {
+            Ok::<_, ManagerError>(match &self.backend {
+                BackendPool::Sqlite(pool) => DedicatedConnection::Sqlite(open(pool).await?),
+                BackendPool::Postgres(pool) => {
+                    let mut conn = open(pool).await?;
+                    conn.batch_execute("SET statement_timeout = 0")
+                        .await
+                        .map_err(ManagerError::QueryError)?;
+                    DedicatedConnection::Postgres(conn)
+                }
+            })
+        };
+        match tokio::time::timeout(self.options.connect_timeout, opening).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(err)) => Err(StorageError::unavailable(err)),
+            Err(elapsed) => Err(StorageError::unavailable(elapsed)),
+        }
+    }
+
+    /// How many connections the pool holds, and how many of them are idle.
+    #[cfg(feature = "testing")]
+    pub(crate) fn status(&self) -> (usize, usize) {
+        let status = match &self.backend {
+            BackendPool::Sqlite(pool) => pool.status(),
+            BackendPool::Postgres(pool) => pool.status(),
+        };
+        (status.size, status.available)
     }
 }
 
+/// Each phase of a checkout gets the connect timeout, except the check of a pooled
+/// connection, which gets half: a trivial query on an open connection that has not
+/// answered by then is more likely dead (a failover leaves sockets that never answer)
+/// than slow, and the other half is left to open a new one. The total is capped in
+/// [`Pools::get_raw`].
 fn pool<C>(
     manager: AsyncDieselConnectionManager<C>,
     options: PoolOptions,
@@ -138,7 +213,7 @@ where
         .runtime(Runtime::Tokio1)
         .wait_timeout(Some(options.connect_timeout))
         .create_timeout(Some(options.connect_timeout))
-        .recycle_timeout(Some(options.connect_timeout))
+        .recycle_timeout(Some(options.connect_timeout / 2))
         .build()
         .map_err(|err| err.to_string())
 }
@@ -146,6 +221,20 @@ where
 async fn open_sqlite(path: String) -> Result<SqliteConnection, ConnectionError> {
     let mut conn = SqliteConnection::establish(&path).await?;
     conn.batch_execute(SQLITE_CONNECTION_PRAGMAS)
+        .await
+        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+    Ok(conn)
+}
+
+/// Opens a pooled PostgreSQL connection and sets its server-side `statement_timeout`, so
+/// the server, too, stops a statement the store has given up on (and frees its locks).
+async fn open_pooled_postgres(
+    url: String,
+    statement_timeout: Duration,
+) -> Result<AsyncPgConnection, ConnectionError> {
+    let mut conn = open_postgres(url).await?;
+    let millis = statement_timeout.as_millis().max(1);
+    conn.batch_execute(&format!("SET statement_timeout = {millis}"))
         .await
         .map_err(ConnectionError::CouldntSetupConfiguration)?;
     Ok(conn)

@@ -2,15 +2,16 @@
 //! names, and implements every storage port (one module per port beside this one).
 
 use std::fmt;
+use std::time::Instant;
 
 use diesel::IntoSql;
 use diesel::sql_types::Integer;
 use diesel_async::RunQueryDsl;
 use keyward_domain::ports::StorageError;
 
-use crate::conn::with_connection;
+use crate::conn::{PooledConnection, bounded_postgres};
 use crate::database_url::{Backend, DatabaseUrl};
-use crate::error::{ConnectError, PoolError, error_chain, storage_error};
+use crate::error::{CheckoutError, ConnectError, error_chain, storage_error};
 use crate::pool::{PoolOptions, Pools};
 
 /// keyward's storage on SQLite or PostgreSQL, chosen at run time from the database URL.
@@ -87,25 +88,44 @@ impl DieselStore {
     /// # Errors
     /// `Unavailable` when no connection can be had or the query fails to reach the
     /// database; `Other` for anything else.
+    ///
+    /// Bounded as a whole by the connect timeout on PostgreSQL (getting a connection and
+    /// the query share it), so `/ready` answers within it even when the database has
+    /// stopped answering. On SQLite a query already running is waited for (ADR 0016).
     pub async fn ping(&self) -> Result<(), StorageError> {
-        with_connection!(self.pools, |conn| {
-            diesel::select(1_i32.into_sql::<Integer>())
-                .get_result::<i32>(conn)
-                .await
-                .map(drop)
-                .map_err(storage_error)
-        })
+        let deadline = Instant::now() + self.pools.connect_timeout();
+        let one = || diesel::select(1_i32.into_sql::<Integer>());
+        match self.pools.get().await? {
+            PooledConnection::Postgres(mut pooled) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                bounded_postgres!(pooled, left, |conn| {
+                    one().get_result::<i32>(conn).await.map(drop)
+                })
+            }
+            PooledConnection::Sqlite(mut pooled) => {
+                one().get_result::<i32>(&mut *pooled).await.map(drop)
+            }
+        }
+        .map_err(storage_error)
+    }
+
+    /// How many connections the pool holds, and how many of them are idle (for tests
+    /// that check no connection is leaked or reused).
+    #[cfg(feature = "testing")]
+    pub fn pool_status(&self) -> (usize, usize) {
+        self.pools.status()
     }
 }
 
 /// The pool's failure to hand out the first connection, on one line, with its causes.
-fn describe_pool_error(err: &PoolError, options: PoolOptions) -> String {
+fn describe_pool_error(err: &CheckoutError, options: PoolOptions) -> String {
     match err {
-        deadpool::managed::PoolError::Timeout(_) => format!(
+        CheckoutError::Pool(deadpool::managed::PoolError::Timeout(_))
+        | CheckoutError::TimedOut(_) => format!(
             "no connection within {:?} (connect timeout)",
             options.connect_timeout
         ),
-        deadpool::managed::PoolError::Backend(cause) => error_chain(cause),
-        other => error_chain(other),
+        CheckoutError::Pool(deadpool::managed::PoolError::Backend(cause)) => error_chain(cause),
+        CheckoutError::Pool(other) => error_chain(other),
     }
 }

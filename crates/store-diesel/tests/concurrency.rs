@@ -25,6 +25,7 @@ async fn store_with_many_connections(db: &TestDatabase) -> DieselStore {
     let options = PoolOptions {
         max_size: 16,
         connect_timeout: StdDuration::from_secs(10),
+        ..PoolOptions::default()
     };
     let store = DieselStore::connect(db.url(), options).await.unwrap();
     store.migrate().await.unwrap();

@@ -23,6 +23,7 @@ fn quick() -> PoolOptions {
     PoolOptions {
         max_size: 2,
         connect_timeout: Duration::from_secs(2),
+        ..PoolOptions::default()
     }
 }
 

@@ -5,6 +5,10 @@
 
 mod support;
 
+/// The store's TCP proxy that can stall the test PostgreSQL server.
+#[path = "../../../store-diesel/tests/proxy/mod.rs"]
+mod proxy;
+
 mod api_keys;
 mod instances;
 mod bad_input;

@@ -1,15 +1,21 @@
 //! Operational endpoints: probes, the OpenAPI document, the bundled explorer, request ids.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use keyward::storage::StoreReadiness;
 use keyward_domain::ports::StorageError;
 use keyward_http::ReadinessCheck;
+use keyward_store_diesel::testing::TestDatabase;
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 
-use crate::support::{Backend, on_every_backend, problem, spawn_app, spawn_app_with_readiness};
+use crate::proxy::Proxy;
+use crate::support::{
+    Backend, on_every_backend, problem, spawn_app, spawn_app_with_readiness, test_settings,
+};
 
 on_every_backend!(
     health_and_ready_answer_200,
@@ -68,6 +74,50 @@ async fn ready_is_503_when_the_database_is_unreachable(backend: Backend) {
     .await;
     assert!(!body["detail"].as_str().unwrap().contains("db.internal"));
     assert_eq!(health.status(), StatusCode::OK);
+}
+
+/// ADR 0016: a database that stops answering (connections open, no bytes back) makes
+/// `/ready` a 503 within `database.connect_timeout_seconds`, not twice that or never.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_is_503_within_the_connect_timeout_when_postgres_stops_answering() {
+    // Arrange: readiness checks PostgreSQL through a proxy we can stall, with the store
+    // opened from settings as `keyward serve` opens it.
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let proxy = Proxy::start(db.url()).await;
+    let mut settings = test_settings();
+    settings.database.url = proxy.url();
+    settings.database.connect_timeout_seconds = 1;
+    let timeout = Duration::from_secs(1);
+    let store = keyward::storage::open_migrated(&settings).await.unwrap();
+    let Some(app) =
+        spawn_app_with_readiness(Backend::Memory, Arc::new(StoreReadiness(store))).await
+    else {
+        return;
+    };
+    let ready = app.client.get(app.url("/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+
+    // Act
+    proxy.stall();
+    let started = Instant::now();
+    let stalled = app.client.get(app.url("/ready")).send().await.unwrap();
+    let took = started.elapsed();
+
+    // Assert: one connect timeout, not two (the bound is on the timeout logic, not on
+    // speed); and the same process is ready again once the database answers.
+    problem(
+        stalled,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+    )
+    .await;
+    assert!(took < timeout.mul_f64(1.8), "took {took:?}");
+    assert!(took >= timeout.mul_f64(0.9), "took only {took:?}");
+    proxy.resume();
+    let ready = app.client.get(app.url("/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
 }
 
 async fn head_probes_answer_like_get_without_a_body(backend: Backend) {

@@ -21,7 +21,9 @@ use time::OffsetDateTime;
 use self::queries::{counted_keys, identity_clashes, owned_key};
 use self::row::{ApiKeyChanges, ApiKeyRow, NewApiKeyRow};
 use crate::DieselStore;
-use crate::conn::{BackendSql, PooledConnection, TxError, with_connection, write_transaction};
+use crate::conn::{
+    BackendSql, PooledConnection, TxError, bounded_postgres, with_connection, write_transaction,
+};
 use crate::error::storage_error;
 use crate::schema::{api_keys, customers};
 use crate::types::{DbInstant, DbUuid};
@@ -236,7 +238,11 @@ impl ApiKeyRepository for DieselStore {
             return Ok(0);
         }
         match self.pools.get().await? {
-            PooledConnection::Postgres(mut conn) => last_used::postgres(&mut conn, uses).await,
+            PooledConnection::Postgres(mut pooled) => {
+                bounded_postgres!(pooled, self.pools.statement_timeout(), |conn| {
+                    last_used::postgres(conn, uses).await
+                })
+            }
             PooledConnection::Sqlite(mut conn) => last_used::sqlite(&mut conn, uses).await,
         }
         .map_err(storage_error)

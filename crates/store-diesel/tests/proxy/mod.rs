@@ -1,12 +1,16 @@
-//! A TCP proxy in front of the test PostgreSQL server that a test can cut and restore,
-//! to play a database outage without touching the shared server.
+//! A TCP proxy in front of the test PostgreSQL server that a test can cut and restore, or
+//! stall and resume, to play a database outage without touching the shared server.
+
+#![allow(dead_code)] // each test file uses some of it
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
 use tokio::task::JoinSet;
 
 pub struct Proxy {
@@ -18,6 +22,8 @@ pub struct Proxy {
 
 struct State {
     open: AtomicBool,
+    /// `false` while stalled: nothing is forwarded, in either direction, not even a close.
+    flowing: watch::Sender<bool>,
     /// One task per forwarded connection. Held while deciding whether to forward a new
     /// connection, so `cut` cannot miss one.
     tunnels: Mutex<JoinSet<()>>,
@@ -35,6 +41,7 @@ impl Proxy {
         let listen = listener.local_addr().unwrap();
         let state = Arc::new(State {
             open: AtomicBool::new(true),
+            flowing: watch::Sender::new(true),
             tunnels: Mutex::new(JoinSet::new()),
         });
         let acceptor = tokio::spawn(accept(listener, server, state.clone()));
@@ -70,6 +77,18 @@ impl Proxy {
     pub fn restore(&self) {
         self.state.open.store(true, Ordering::SeqCst);
     }
+
+    /// Plays a database that stops answering: open connections stay open but nothing is
+    /// forwarded in either direction (bytes read are held back), and new connections are
+    /// accepted but not forwarded, until [`Proxy::resume`].
+    pub fn stall(&self) {
+        self.state.flowing.send_replace(false);
+    }
+
+    /// Forwards again, on every connection, whatever was held back first.
+    pub fn resume(&self) {
+        self.state.flowing.send_replace(true);
+    }
 }
 
 impl Drop for Proxy {
@@ -79,7 +98,7 @@ impl Drop for Proxy {
 }
 
 async fn accept(listener: TcpListener, server: String, state: Arc<State>) {
-    while let Ok((mut inbound, _)) = listener.accept().await {
+    while let Ok((inbound, _)) = listener.accept().await {
         let mut tunnels = state.tunnels.lock().await;
         if !state.open.load(Ordering::SeqCst) {
             // Refused: the client sees its connection closed at once.
@@ -87,10 +106,40 @@ async fn accept(listener: TcpListener, server: String, state: Arc<State>) {
             continue;
         }
         let server = server.clone();
+        let mut flowing = state.flowing.subscribe();
         tunnels.spawn(async move {
-            if let Ok(mut outbound) = TcpStream::connect(&server).await {
-                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            // Accepted while stalled: held until resumed.
+            if flowing.wait_for(|on| *on).await.is_err() {
+                return;
+            }
+            if let Ok(outbound) = TcpStream::connect(&server).await {
+                let (client_read, client_write) = inbound.into_split();
+                let (server_read, server_write) = outbound.into_split();
+                tokio::join!(
+                    pump(client_read, server_write, flowing.clone()),
+                    pump(server_read, client_write, flowing),
+                );
             }
         });
+    }
+}
+
+/// Copies `from` to `to` while the proxy is not stalled; what is read during a stall (an
+/// end of stream included) is held until it resumes.
+async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut flowing: watch::Receiver<bool>) {
+    let mut buffer = vec![0; 16 * 1024];
+    loop {
+        let read = from.read(&mut buffer).await;
+        if flowing.wait_for(|on| *on).await.is_err() {
+            return;
+        }
+        match read {
+            Ok(0) | Err(_) => return, // dropping `to` passes the close on
+            Ok(n) => {
+                if to.write_all(&buffer[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
     }
 }
