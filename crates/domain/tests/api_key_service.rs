@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use keyward_domain::keys::{ApiKey, ApiKeyParts, KeyPrefix, PlainKey};
+use keyward_domain::keys::{ApiKey, ApiKeyParts, KeyPrefix, KeyVersion, PlainKey};
 use keyward_domain::ports::{
     ActiveKeyCap, Clock, KeyWriteError, MockApiKeyRepository, MockSecretGenerator,
     MockUsageRecorder, RandomUnavailable,
@@ -117,6 +117,7 @@ async fn create_returns_the_secret_once_and_stores_only_its_hash() {
         .unwrap();
 
     let stored = stored.lock().unwrap().clone().unwrap();
+    assert_eq!(stored.version(), KeyVersion::FIRST);
     assert_eq!(stored.hash(), issued.secret.hash());
     assert_eq!(stored.display_prefix(), &issued.secret.display_prefix());
     assert!(stored.is_active());

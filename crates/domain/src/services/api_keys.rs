@@ -7,8 +7,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::ids::{CustomerId, KeyId};
 use crate::keys::{
-    ApiKey, ApiKeyParts, Description, KeyName, KeyPrefix, MalformedKey, PlainKey, RetiredSecret,
-    SecretMatch,
+    ApiKey, ApiKeyParts, Description, KeyName, KeyPrefix, KeyVersion, MalformedKey, PlainKey,
+    RetiredSecret, SecretMatch,
 };
 use crate::ports::{
     ActiveKeyCap, ApiKeyRepository, Clock, KeyFilter, KeyWriteError, Page, PageRequest,
@@ -231,6 +231,7 @@ impl ApiKeyService {
             created_by: request.created_by,
             retired: None,
             revoked_at: None,
+            version: KeyVersion::FIRST,
         });
         self.repo
             .insert(&key, self.cap(now))

@@ -4,7 +4,9 @@ use time::Duration;
 
 use super::NOW;
 use crate::ids::{CustomerId, KeyId};
-use crate::keys::{ApiKey, ApiKeyParts, Description, KeyName, KeyPrefix, PlainKey, RetiredSecret};
+use crate::keys::{
+    ApiKey, ApiKeyParts, Description, KeyName, KeyPrefix, KeyVersion, PlainKey, RetiredSecret,
+};
 use crate::ports::{
     ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError, PageRequest, StorageError,
 };
@@ -31,6 +33,7 @@ macro_rules! api_key_repository_contract {
             delete_expired_before_removes_only_keys_expired_before_cutoff,
             last_used_moves_forward_only,
             last_used_batch_ignores_unknown_ids_and_empty_batches,
+            insert_stores_the_first_version,
         );
     };
 }
@@ -63,6 +66,7 @@ pub fn sample_key(customer: CustomerId, created_at: time::OffsetDateTime) -> Api
         created_by: Some("user-42".to_owned()),
         retired: None,
         revoked_at: None,
+        version: KeyVersion::FIRST,
     })
 }
 
@@ -458,4 +462,18 @@ pub async fn last_used_batch_ignores_unknown_ids_and_empty_batches(repo: &dyn Ap
             .last_used_at(),
         Some(t)
     );
+}
+
+pub async fn insert_stores_the_first_version(repo: &dyn ApiKeyRepository) {
+    let key = sample_key(CustomerId::generate(), NOW);
+    assert_eq!(key.version(), KeyVersion::FIRST);
+    insert(repo, &key).await;
+    let stored = repo
+        .get(key.customer_id(), key.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.version(), KeyVersion::FIRST);
+    let found = repo.find_by_hash(key.hash()).await.unwrap().unwrap();
+    assert_eq!(found.version(), KeyVersion::FIRST);
 }
