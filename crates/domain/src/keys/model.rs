@@ -42,9 +42,9 @@ impl Description {
 
 /// How many times a key has been written: [`KeyVersion::FIRST`] when it is created, one
 /// more on every update (`lastUsedAt` bookkeeping does not count). A write names the
-/// version it read and storage refuses it when the key has moved on since (compare-and-swap),
-/// so concurrent changes cannot overwrite one another. Caches use it to keep the newest
-/// copy of a key and drop older ones.
+/// version it read and storage refuses it when the key has moved on since (compare-and-swap,
+/// [`crate::ports::KeyWriteError::Stale`]), so concurrent changes cannot overwrite one
+/// another. Caches use it to keep the newest copy of a key and drop older ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct KeyVersion(i64);
 

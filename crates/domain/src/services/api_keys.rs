@@ -99,6 +99,9 @@ pub enum ApiKeyError {
     NotRotatable,
     #[error("a revoked API key cannot be reactivated")]
     Revoked,
+    /// The key was changed by someone else between reading it and writing it back.
+    #[error("the API key was changed concurrently; try again")]
+    Conflict,
     #[error(transparent)]
     Random(#[from] RandomUnavailable),
     #[error(transparent)]
@@ -162,6 +165,7 @@ fn write_error(err: KeyWriteError, max: u32) -> ApiKeyError {
     match err {
         KeyWriteError::NotFound => ApiKeyError::NotFound,
         KeyWriteError::LimitReached => ApiKeyError::LimitReached { max },
+        KeyWriteError::Stale => ApiKeyError::Conflict,
         KeyWriteError::Storage(e) => ApiKeyError::Storage(e),
     }
 }
