@@ -4,13 +4,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use keyward_domain::keys::{ApiKey, ApiKeyParts, KeyPrefix, PlainKey};
+use keyward_domain::keys::{ApiKey, ApiKeyParts, KeyName, KeyPrefix, KeyVersion, PlainKey};
 use keyward_domain::ports::{
     ActiveKeyCap, Clock, KeyWriteError, MockApiKeyRepository, MockSecretGenerator,
     MockUsageRecorder, RandomUnavailable,
 };
 use keyward_domain::services::{
-    ApiKeyError, ApiKeyService, GracePeriod, KeyChanges, KeyPolicy, NewKey, VerifyError,
+    ApiKeyError, ApiKeyService, GracePeriod, KeyChanges, KeyPolicy, MAX_WRITE_ATTEMPTS, NewKey,
+    VerifyError,
 };
 use keyward_domain::testing::NOW;
 use keyward_domain::testing::api_keys::sample_key;
@@ -117,6 +118,7 @@ async fn create_returns_the_secret_once_and_stores_only_its_hash() {
         .unwrap();
 
     let stored = stored.lock().unwrap().clone().unwrap();
+    assert_eq!(stored.version(), KeyVersion::FIRST);
     assert_eq!(stored.hash(), issued.secret.hash());
     assert_eq!(stored.display_prefix(), &issued.secret.display_prefix());
     assert!(stored.is_active());
@@ -393,7 +395,8 @@ async fn deactivated_but_never_revoked_key_can_be_reactivated() {
     assert_eq!(reactivated.revoked_at(), None);
 }
 
-/// A repository that keeps one key in memory, for rotation scenarios.
+/// A repository that keeps one key in memory, for rotation scenarios. Like a real store,
+/// it writes only the version it is asked to replace, and bumps it.
 fn stateful_repo(key: ApiKey) -> (MockApiKeyRepository, Arc<Mutex<ApiKey>>) {
     let state = Arc::new(Mutex::new(key));
     let mut repo = MockApiKeyRepository::new();
@@ -405,7 +408,13 @@ fn stateful_repo(key: ApiKey) -> (MockApiKeyRepository, Arc<Mutex<ApiKey>>) {
         .returning(move |_| Ok(Some(find.lock().unwrap().clone())));
     let write = Arc::clone(&state);
     repo.expect_update().returning(move |key, _| {
-        *write.lock().unwrap() = key.clone();
+        let mut stored = write.lock().unwrap();
+        if stored.version() != key.version() {
+            return Err(KeyWriteError::Stale);
+        }
+        let mut parts = key.clone().into_parts();
+        parts.version = key.version().next();
+        *stored = ApiKey::from_parts(parts);
         Ok(())
     });
     (repo, state)
@@ -566,4 +575,253 @@ async fn cleanup_deletes_keys_expired_longer_than_the_retention() {
     let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), quiet_usage());
 
     assert_eq!(svc.cleanup_expired(Duration::days(30)).await.unwrap(), 4);
+}
+
+// ---- compare-and-swap: a change that finds the key changed is applied again --------
+
+/// A repository whose key `get` hands out `reads` in turn (the last one from then on),
+/// and whose `update` answers `writes` in turn, keeping every key it was asked to write.
+fn scripted_repo(
+    reads: Vec<ApiKey>,
+    writes: Vec<Result<(), KeyWriteError>>,
+) -> (MockApiKeyRepository, Arc<Mutex<Vec<ApiKey>>>) {
+    let mut repo = MockApiKeyRepository::new();
+    let reads = Mutex::new(reads);
+    repo.expect_get().returning(move |_, _| {
+        let mut reads = reads.lock().unwrap();
+        let next = if reads.len() > 1 {
+            reads.remove(0)
+        } else {
+            reads[0].clone()
+        };
+        Ok(Some(next))
+    });
+    let written = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&written);
+    let writes = Mutex::new(writes.into_iter());
+    repo.expect_update().returning(move |key, _| {
+        sink.lock().unwrap().push(key.clone());
+        writes
+            .lock()
+            .unwrap()
+            .next()
+            .unwrap_or(Err(KeyWriteError::Stale))
+    });
+    (repo, written)
+}
+
+/// `key` as someone else stored it in between: one version on, changed by `change`.
+fn written_by_someone_else(key: &ApiKey, change: impl FnOnce(&mut ApiKeyParts)) -> ApiKey {
+    let mut parts = key.clone().into_parts();
+    parts.version = key.version().next();
+    change(&mut parts);
+    ApiKey::from_parts(parts)
+}
+
+#[tokio::test]
+async fn stale_rotation_is_applied_again_to_the_fresh_key_with_the_same_secret() {
+    // Arrange: the key is renamed by someone else between our read and our write.
+    let (key, first) = stored_key_with_secret(30, |p| p.expires_at = None);
+    let fresh = written_by_someone_else(&key, |p| p.name = KeyName::new("Renamed").unwrap());
+    let (repo, written) = scripted_repo(
+        vec![key.clone(), fresh.clone()],
+        vec![Err(KeyWriteError::Stale), Ok(())],
+    );
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(31), quiet_usage());
+    let grace = GracePeriod::from_seconds(60).unwrap();
+
+    // Act
+    let issued = svc
+        .rotate(key.customer_id(), key.id(), grace)
+        .await
+        .unwrap();
+
+    // Assert
+    let written = written.lock().unwrap().clone();
+    assert_eq!(written.len(), 2);
+    assert_eq!(written[0].version(), KeyVersion::FIRST);
+    let retry = &written[1];
+    assert_eq!(
+        retry.version(),
+        fresh.version(),
+        "the retry names the fresh version"
+    );
+    assert_eq!(retry.name().as_str(), "Renamed", "the rename is kept");
+    assert_eq!(
+        retry.hash(),
+        issued.secret.hash(),
+        "the returned secret is the stored one"
+    );
+    assert_eq!(
+        retry.hash(),
+        written[0].hash(),
+        "one secret for every attempt"
+    );
+    assert_eq!(retry.retired().unwrap().hash, first.hash());
+    assert_eq!(issued.key.version(), fresh.version().next());
+    assert_eq!(issued.key.name().as_str(), "Renamed");
+}
+
+#[tokio::test]
+async fn stale_rotation_of_a_key_revoked_meanwhile_is_not_rotatable() {
+    let (key, _) = stored_key_with_secret(32, |_| {});
+    let revoked = written_by_someone_else(&key, |p| {
+        p.active = false;
+        p.revoked_at = Some(NOW);
+    });
+    let (repo, written) =
+        scripted_repo(vec![key.clone(), revoked], vec![Err(KeyWriteError::Stale)]);
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(33), quiet_usage());
+
+    let err = svc
+        .rotate(key.customer_id(), key.id(), GracePeriod::default())
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, ApiKeyError::NotRotatable), "got {err:?}");
+    assert_eq!(
+        written.lock().unwrap().len(),
+        1,
+        "nothing written after the revoke"
+    );
+}
+
+#[tokio::test]
+async fn stale_reactivation_of_a_key_revoked_meanwhile_is_refused() {
+    let (key, _) = stored_key_with_secret(34, |p| p.active = false);
+    let revoked = written_by_someone_else(&key, |p| p.revoked_at = Some(NOW));
+    let (repo, written) =
+        scripted_repo(vec![key.clone(), revoked], vec![Err(KeyWriteError::Stale)]);
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), quiet_usage());
+    let changes = KeyChanges {
+        active: Some(true),
+        ..KeyChanges::default()
+    };
+
+    let err = svc
+        .update(key.customer_id(), key.id(), changes)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, ApiKeyError::Revoked), "got {err:?}");
+    assert_eq!(written.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn stale_revoke_is_applied_again_and_ends_the_fresh_grace_period() {
+    // Arrange: the key was rotated with a grace period between our read and our write.
+    let (key, _) = stored_key_with_secret(35, |_| {});
+    let rotated = written_by_someone_else(&key, |p| {
+        p.retired = Some(keyward_domain::keys::RetiredSecret {
+            hash: key.hash(),
+            valid_until: NOW + Duration::hours(1),
+        });
+        p.hash = PlainKey::from_random(&KeyPrefix::default(), &[36; 32]).hash();
+    });
+    let (repo, written) = scripted_repo(
+        vec![key.clone(), rotated.clone()],
+        vec![Err(KeyWriteError::Stale), Ok(())],
+    );
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), quiet_usage());
+
+    // Act
+    let revoked = svc.revoke(key.customer_id(), key.id()).await.unwrap();
+
+    // Assert
+    let retry = written.lock().unwrap()[1].clone();
+    assert_eq!(retry.hash(), rotated.hash(), "the rotation is kept");
+    assert_eq!(retry.retired(), None, "its grace period ends");
+    assert!(!retry.is_active());
+    assert_eq!(retry.revoked_at(), Some(NOW));
+    assert_eq!(revoked.version(), rotated.version().next());
+}
+
+#[tokio::test]
+async fn update_of_a_key_deleted_meanwhile_is_not_found() {
+    let (key, _) = stored_key_with_secret(37, |_| {});
+    let mut repo = MockApiKeyRepository::new();
+    let mut reads = vec![Some(key.clone()), None].into_iter();
+    repo.expect_get()
+        .times(2)
+        .returning(move |_, _| Ok(reads.next().flatten()));
+    repo.expect_update()
+        .times(1)
+        .returning(|_, _| Err(KeyWriteError::Stale));
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), quiet_usage());
+    let changes = KeyChanges {
+        name: Some(KeyName::new("Late").unwrap()),
+        ..KeyChanges::default()
+    };
+
+    let err = svc
+        .update(key.customer_id(), key.id(), changes)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, ApiKeyError::NotFound), "got {err:?}");
+}
+
+#[tokio::test]
+async fn a_key_that_keeps_changing_is_a_conflict_after_a_bounded_number_of_attempts() {
+    let (key, _) = stored_key_with_secret(38, |_| {});
+    let (customer, id) = (key.customer_id(), key.id());
+    let mut repo = MockApiKeyRepository::new();
+    repo.expect_get()
+        .times(3 * MAX_WRITE_ATTEMPTS)
+        .returning(move |_, _| Ok(Some(key.clone())));
+    repo.expect_update()
+        .times(3 * MAX_WRITE_ATTEMPTS)
+        .returning(|_, _| Err(KeyWriteError::Stale));
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(39), quiet_usage());
+    let rename = KeyChanges {
+        name: Some(KeyName::new("Never").unwrap()),
+        ..KeyChanges::default()
+    };
+
+    let updated = svc.update(customer, id, rename).await;
+    let revoked = svc.revoke(customer, id).await;
+    let rotated = svc.rotate(customer, id, GracePeriod::default()).await;
+
+    assert!(
+        matches!(updated, Err(ApiKeyError::Conflict)),
+        "got {updated:?}"
+    );
+    assert!(
+        matches!(revoked, Err(ApiKeyError::Conflict)),
+        "got {revoked:?}"
+    );
+    assert!(
+        matches!(rotated, Err(ApiKeyError::Conflict)),
+        "got {rotated:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_successful_change_returns_the_key_with_its_stored_version() {
+    let (key, _) = stored_key_with_secret(40, |p| p.expires_at = None);
+    let (customer, id) = (key.customer_id(), key.id());
+    let (repo, state) = stateful_repo(key);
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(41), quiet_usage());
+
+    let rotated = svc
+        .rotate(customer, id, GracePeriod::default())
+        .await
+        .unwrap();
+    let renamed = svc
+        .update(
+            customer,
+            id,
+            KeyChanges {
+                name: Some(KeyName::new("Renamed").unwrap()),
+                ..KeyChanges::default()
+            },
+        )
+        .await
+        .unwrap();
+    let revoked = svc.revoke(customer, id).await.unwrap();
+
+    assert_eq!(rotated.key.version().get(), 2);
+    assert_eq!(renamed.version().get(), 3);
+    assert_eq!(revoked.version().get(), 4);
+    assert_eq!(*state.lock().unwrap(), revoked);
 }

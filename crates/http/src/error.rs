@@ -316,6 +316,9 @@ impl From<ApiKeyError> for ApiError {
                 ApiError::conflict("an inactive or expired API key cannot be rotated")
             }
             ApiKeyError::Revoked => ApiError::conflict("a revoked API key cannot be reactivated"),
+            ApiKeyError::Conflict => {
+                ApiError::conflict("the API key was changed concurrently; try again")
+            }
             ApiKeyError::Random(cause) => {
                 tracing::error!(error = %ErrorChain(&cause), "random source failed");
                 ApiError::internal()

@@ -17,11 +17,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    use diesel::sql_types::{Bool, Nullable, Text};
+    use diesel::sql_types::{BigInt, Bool, Nullable, Text};
     use crate::types::{PortableInstant, PortableUuid};
 
     /// API keys. `key_hash`/`retired_key_hash` are SHA-256 hex; `scopes` is canonical
-    /// scope names joined by commas.
+    /// scope names joined by commas; `version` counts the key's writes (compare-and-swap).
     api_keys (id) {
         id -> PortableUuid,
         customer_id -> PortableUuid,
@@ -39,6 +39,7 @@ diesel::table! {
         retired_key_hash -> Nullable<Text>,
         retired_valid_until -> Nullable<PortableInstant>,
         revoked_at -> Nullable<PortableInstant>,
+        version -> BigInt,
     }
 }
 

@@ -1,6 +1,8 @@
 //! Concurrent writers on one database: SQLite never surfaces "database is locked" (write
 //! transactions are `BEGIN IMMEDIATE` and wait on `busy_timeout`), `last_used_at` only
-//! moves forward, and the per-customer key cap holds under a race on both backends.
+//! moves forward, the per-customer key cap holds under a race on both backends, and
+//! concurrent service changes to one key (rotate, revoke, patch) never lose one another
+//! (the domain's `key_races`, on both backends).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -164,4 +166,37 @@ async fn postgres_racing_inserts_never_exceed_the_cap() {
         return;
     };
     racing_inserts_never_exceed_the_cap(store_with_many_connections(&db).await).await;
+}
+
+/// `ApiKeyService` changes racing on one key (the domain's `key_races` scenarios), on a
+/// pool with room for every racer.
+mod sqlite_key_races {
+    use std::sync::Arc;
+
+    use keyward_domain::ports::ApiKeyRepository;
+    use keyward_store_diesel::testing::TestDatabase;
+
+    async fn setup() -> Option<(Arc<dyn ApiKeyRepository>, TestDatabase)> {
+        let db = TestDatabase::sqlite();
+        let store = super::store_with_many_connections(&db).await;
+        Some((Arc::new(store), db))
+    }
+
+    keyward_domain::api_key_write_races!(setup);
+}
+
+/// As `sqlite_key_races`, on PostgreSQL.
+mod postgres_key_races {
+    use std::sync::Arc;
+
+    use keyward_domain::ports::ApiKeyRepository;
+    use keyward_store_diesel::testing::TestDatabase;
+
+    async fn setup() -> Option<(Arc<dyn ApiKeyRepository>, TestDatabase)> {
+        let db = TestDatabase::postgres().await?;
+        let store = super::store_with_many_connections(&db).await;
+        Some((Arc::new(store), db))
+    }
+
+    keyward_domain::api_key_write_races!(setup);
 }

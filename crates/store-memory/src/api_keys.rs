@@ -114,6 +114,10 @@ impl ApiKeyRepository for MemoryStore {
         else {
             return Err(KeyWriteError::NotFound);
         };
+        // Compare-and-swap: the check and the write below happen under the one lock.
+        if stored.version() != key.version() {
+            return Err(KeyWriteError::Stale);
+        }
         let kept = stored.parts().clone();
         if table.hash_taken(key.hash(), key.id()) {
             return Err(StorageError::Conflict("key_hash").into());
@@ -125,6 +129,7 @@ impl ApiKeyRepository for MemoryStore {
             created_at: kept.created_at,
             created_by: kept.created_by,
             last_used_at: kept.last_used_at,
+            version: key.version().next(),
             ..key.parts().clone()
         });
         table.rows.insert(key.id(), updated);

@@ -12,6 +12,11 @@ mod api_keys {
     }
 
     keyward_domain::api_key_repository_contract!(setup);
+
+    /// `ApiKeyService` changes racing on one key, over the memory store.
+    mod races {
+        keyward_domain::api_key_write_races!(super::setup);
+    }
 }
 
 mod credentials {

@@ -3,5 +3,8 @@
 pub mod model;
 pub mod secret;
 
-pub use model::{ApiKey, ApiKeyParts, Description, KeyName, RetiredSecret, SecretMatch};
+pub use model::{
+    ApiKey, ApiKeyParts, Description, InvalidKeyVersion, KeyName, KeyVersion, RetiredSecret,
+    SecretMatch,
+};
 pub use secret::{DisplayPrefix, KeyHash, KeyPrefix, MalformedKey, PlainKey};

@@ -40,6 +40,52 @@ impl Description {
     }
 }
 
+/// How many times a key has been written: [`KeyVersion::FIRST`] when it is created, one
+/// more on every update (`lastUsedAt` bookkeeping does not count). A write names the
+/// version it read and storage refuses it when the key has moved on since (compare-and-swap,
+/// [`crate::ports::KeyWriteError::Stale`]), so concurrent changes cannot overwrite one
+/// another. Caches use it to keep the newest copy of a key and drop older ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyVersion(i64);
+
+/// A key version below 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a key version must be at least 1")]
+pub struct InvalidKeyVersion;
+
+impl KeyVersion {
+    /// The version of a key that was never updated.
+    pub const FIRST: Self = Self(1);
+
+    /// A stored version.
+    ///
+    /// # Errors
+    /// `InvalidKeyVersion` when `version` is below 1.
+    pub fn new(version: i64) -> Result<Self, InvalidKeyVersion> {
+        if version < 1 {
+            return Err(InvalidKeyVersion);
+        }
+        Ok(Self(version))
+    }
+
+    /// The version as a number (1 or more).
+    pub fn get(self) -> i64 {
+        self.0
+    }
+
+    /// The version a key has after one more write (saturating at `i64::MAX`).
+    #[must_use]
+    pub fn next(self) -> Self {
+        Self(self.0.saturating_add(1))
+    }
+}
+
+impl std::fmt::Display for KeyVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// The secret a key had before its last rotation, still accepted until `valid_until`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetiredSecret {
@@ -67,6 +113,8 @@ pub struct ApiKeyParts {
     pub retired: Option<RetiredSecret>,
     /// When the key was revoked. A revoked key stays inactive for good.
     pub revoked_at: Option<OffsetDateTime>,
+    /// How many times the key has been written ([`KeyVersion::FIRST`] for a new key).
+    pub version: KeyVersion,
 }
 
 /// An API key as stored: everything but the secret.
@@ -155,6 +203,12 @@ impl ApiKey {
         self.0.revoked_at
     }
 
+    /// How many times the key has been written: the version a write of this copy must
+    /// find in storage (see [`KeyVersion`]).
+    pub fn version(&self) -> KeyVersion {
+        self.0.version
+    }
+
     /// Whether the key has been revoked (revocation cannot be undone).
     pub fn is_revoked(&self) -> bool {
         self.0.revoked_at.is_some()
@@ -185,5 +239,22 @@ impl ApiKey {
 
     pub(crate) fn parts_mut(&mut self) -> &mut ApiKeyParts {
         &mut self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{InvalidKeyVersion, KeyVersion};
+
+    #[test]
+    fn key_versions_start_at_one_and_count_up() {
+        assert_eq!(KeyVersion::new(0), Err(InvalidKeyVersion));
+        assert_eq!(KeyVersion::new(-5), Err(InvalidKeyVersion));
+        assert_eq!(KeyVersion::new(1), Ok(KeyVersion::FIRST));
+        assert_eq!(KeyVersion::FIRST.get(), 1);
+        assert_eq!(KeyVersion::FIRST.next().get(), 2);
+        assert!(KeyVersion::FIRST < KeyVersion::FIRST.next());
+        let last = KeyVersion::new(i64::MAX).unwrap();
+        assert_eq!(last.next(), last);
     }
 }

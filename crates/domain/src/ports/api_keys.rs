@@ -30,6 +30,10 @@ pub enum KeyWriteError {
     /// Writing would leave the customer with more than `cap.max` counted keys.
     #[error("active key limit reached")]
     LimitReached,
+    /// The key was changed since it was read: its stored version is no longer the one
+    /// the write names. Nothing was written; read the key again and re-apply the change.
+    #[error("the key was changed since it was read")]
+    Stale,
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -41,6 +45,8 @@ pub enum KeyWriteError {
 pub trait ApiKeyRepository: Send + Sync {
     /// Stores a new key, creating the customer's record on first use. The count of keys
     /// that are active and unexpired at `cap.now` is checked in the same transaction.
+    /// The key is stored with `key.version()` (services pass
+    /// [`KeyVersion::FIRST`](crate::keys::KeyVersion::FIRST)).
     ///
     /// # Errors
     /// `LimitReached` when the customer already has `cap.max` counted keys and the new key
@@ -73,17 +79,24 @@ pub trait ApiKeyRepository: Send + Sync {
         page: PageRequest,
     ) -> Result<Page<ApiKey>, StorageError>;
 
-    /// Replaces every mutable field of the stored key (name, description, display prefix,
-    /// hash, scopes, active, expiry, retired secret, `updated_at`) with `key`'s. `created_*`
-    /// and `last_used_at` are left as stored. With `cap`, the counted keys of the customer
-    /// other than this one must stay below `cap.max` when `key` is itself counted.
+    /// Compare-and-swap: replaces every mutable field of the stored key (name, description,
+    /// display prefix, hash, scopes, active, expiry, retired secret, revocation time,
+    /// `updated_at`) with `key`'s, but only if the stored key's version still equals
+    /// `key.version()`; the stored version becomes `key.version().next()`. `created_*` and
+    /// `last_used_at` are left as stored. With `cap`, the counted keys of the customer
+    /// other than this one must stay below `cap.max` when `key` is itself counted. The
+    /// version check, the checks below and the write happen atomically.
     ///
     /// # Errors
-    /// `NotFound` when the key does not exist for `key.customer_id()`; `LimitReached` as
-    /// above; `Storage(Conflict("key_hash"))` when the new hash is taken.
+    /// `NotFound` when the key does not exist for `key.customer_id()`; `Stale` when it
+    /// exists but its stored version differs from `key.version()` (someone else wrote it
+    /// since it was read; nothing is written); `LimitReached` as above;
+    /// `Storage(Conflict("key_hash"))` when the new hash is taken; `Storage(Unavailable)`
+    /// when the backend cannot be reached.
     async fn update(&self, key: &ApiKey, cap: Option<ActiveKeyCap>) -> Result<(), KeyWriteError>;
 
-    /// Deletes the key; `Ok(false)` when it did not exist for `customer`.
+    /// Deletes the key whatever its version; `Ok(false)` when it did not exist for
+    /// `customer`.
     ///
     /// # Errors
     /// `Unavailable`/`Other` on backend failure.
@@ -96,7 +109,8 @@ pub trait ApiKeyRepository: Send + Sync {
     async fn delete_expired_before(&self, cutoff: OffsetDateTime) -> Result<u64, StorageError>;
 
     /// Moves `last_used_at` forward for each `(id, at)`, never backward, in one statement
-    /// or transaction. Unknown ids are ignored. Returns how many keys changed.
+    /// or transaction. Unknown ids are ignored. Returns how many keys changed. The keys'
+    /// versions are left alone: usage bookkeeping never makes a change to a key stale.
     ///
     /// # Errors
     /// `Unavailable`/`Other` on backend failure; nothing is written then.

@@ -7,8 +7,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::ids::{CustomerId, KeyId};
 use crate::keys::{
-    ApiKey, ApiKeyParts, Description, KeyName, KeyPrefix, MalformedKey, PlainKey, RetiredSecret,
-    SecretMatch,
+    ApiKey, ApiKeyParts, Description, KeyName, KeyPrefix, KeyVersion, MalformedKey, PlainKey,
+    RetiredSecret, SecretMatch,
 };
 use crate::ports::{
     ActiveKeyCap, ApiKeyRepository, Clock, KeyFilter, KeyWriteError, Page, PageRequest,
@@ -18,6 +18,11 @@ use crate::scope::{Scope, ScopeSet};
 
 /// Longest grace period a rotation may grant (SPEC §6: 604 800 s, one week).
 pub const MAX_GRACE: Duration = Duration::seconds(604_800);
+
+/// How often a change to a key (update, revoke, rotate) is read, applied and written
+/// before it gives up with [`ApiKeyError::Conflict`]. Every `Stale` answer means another
+/// change was stored in between, so this many concurrent changes to one key all succeed.
+pub const MAX_WRITE_ATTEMPTS: usize = 8;
 
 /// Rules that come from configuration.
 #[derive(Debug, Clone)]
@@ -99,6 +104,10 @@ pub enum ApiKeyError {
     NotRotatable,
     #[error("a revoked API key cannot be reactivated")]
     Revoked,
+    /// The key kept changing under this change: every one of [`MAX_WRITE_ATTEMPTS`]
+    /// writes found that someone else had written the key since it was read.
+    #[error("the API key was changed concurrently; try again")]
+    Conflict,
     #[error(transparent)]
     Random(#[from] RandomUnavailable),
     #[error(transparent)]
@@ -162,6 +171,8 @@ fn write_error(err: KeyWriteError, max: u32) -> ApiKeyError {
     match err {
         KeyWriteError::NotFound => ApiKeyError::NotFound,
         KeyWriteError::LimitReached => ApiKeyError::LimitReached { max },
+        // The services retry a stale write; only a caller that does not would see this.
+        KeyWriteError::Stale => ApiKeyError::Conflict,
         KeyWriteError::Storage(e) => ApiKeyError::Storage(e),
     }
 }
@@ -231,6 +242,7 @@ impl ApiKeyService {
             created_by: request.created_by,
             retired: None,
             revoked_at: None,
+            version: KeyVersion::FIRST,
         });
         self.repo
             .insert(&key, self.cap(now))
@@ -260,79 +272,107 @@ impl ApiKeyService {
     }
 
     /// Applies `changes`. Re-activating a key counts against the cap; a revoked key can
-    /// never be re-activated (otherwise `api_keys:revoke` would mean nothing).
+    /// never be re-activated (otherwise `api_keys:revoke` would mean nothing). When the key
+    /// is changed concurrently, the changes are applied again to the fresh copy.
     ///
     /// # Errors
-    /// `NotFound`, `Revoked` (`active: true` on a revoked key), `LimitReached`, `Storage`.
+    /// `NotFound` (also when the key is deleted meanwhile), `Revoked` (`active: true` on a
+    /// revoked key), `LimitReached`, `Conflict` (the key kept changing concurrently),
+    /// `Storage`.
     pub async fn update(
         &self,
         customer: CustomerId,
         id: KeyId,
         changes: KeyChanges,
     ) -> Result<ApiKey, ApiKeyError> {
-        let key = self.get(customer, id).await?;
-        self.apply(key, changes, false).await
+        self.apply(customer, id, &changes, false).await
     }
 
-    /// Applies `changes` to `key` and stores it; `revoke` also marks it revoked (keeping
-    /// the first revocation time).
+    /// Applies `changes` to the stored key and writes it back; `revoke` also marks it
+    /// revoked (keeping the first revocation time). The rules are checked on every copy
+    /// read, so a change retried after a concurrent revoke cannot re-activate the key.
     async fn apply(
         &self,
-        mut key: ApiKey,
-        changes: KeyChanges,
+        customer: CustomerId,
+        id: KeyId,
+        changes: &KeyChanges,
         revoke: bool,
     ) -> Result<ApiKey, ApiKeyError> {
-        if key.is_revoked() && changes.active == Some(true) {
-            return Err(ApiKeyError::Revoked);
-        }
-        let now = self.clock.now();
-        let was_counted = key.counts_toward_cap(now);
-        {
-            let parts = key.parts_mut();
-            if let Some(name) = changes.name {
-                parts.name = name;
-            }
-            if let Some(description) = changes.description {
-                parts.description = description;
-            }
-            if let Some(scopes) = changes.scopes {
-                parts.scopes = scopes;
-            }
-            if let Some(active) = changes.active {
-                parts.active = active;
-                if !active {
-                    parts.retired = None;
+        let (key, ()) = self
+            .write_fresh(customer, id, |key, now| {
+                if key.is_revoked() && changes.active == Some(true) {
+                    return Err(ApiKeyError::Revoked);
                 }
-            }
-            if revoke && parts.revoked_at.is_none() {
-                parts.revoked_at = Some(now);
-            }
-            parts.updated_at = now;
-        }
-        let cap = (!was_counted && key.counts_toward_cap(now)).then(|| self.cap(now));
-        self.repo
-            .update(&key, cap)
-            .await
-            .map_err(|e| write_error(e, self.policy.max_per_customer))?;
+                let was_counted = key.counts_toward_cap(now);
+                let parts = key.parts_mut();
+                if let Some(name) = &changes.name {
+                    parts.name.clone_from(name);
+                }
+                if let Some(description) = &changes.description {
+                    parts.description.clone_from(description);
+                }
+                if let Some(scopes) = changes.scopes {
+                    parts.scopes = scopes;
+                }
+                if let Some(active) = changes.active {
+                    parts.active = active;
+                    if !active {
+                        parts.retired = None;
+                    }
+                }
+                if revoke && parts.revoked_at.is_none() {
+                    parts.revoked_at = Some(now);
+                }
+                parts.updated_at = now;
+                let cap = (!was_counted && key.counts_toward_cap(now)).then(|| self.cap(now));
+                Ok((cap, ()))
+            })
+            .await?;
         Ok(key)
+    }
+
+    /// Reads the key, lets `change` modify it (returning the cap to check and a value to
+    /// hand back) and writes it with compare-and-swap. When the write is `Stale` the key
+    /// is read again and `change` runs again on the fresh copy, at most
+    /// [`MAX_WRITE_ATTEMPTS`] times. The returned key carries its stored version.
+    async fn write_fresh<T>(
+        &self,
+        customer: CustomerId,
+        id: KeyId,
+        mut change: impl FnMut(
+            &mut ApiKey,
+            OffsetDateTime,
+        ) -> Result<(Option<ActiveKeyCap>, T), ApiKeyError>
+        + Send,
+    ) -> Result<(ApiKey, T), ApiKeyError> {
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let mut key = self.get(customer, id).await?;
+            let (cap, value) = change(&mut key, self.clock.now())?;
+            match self.repo.update(&key, cap).await {
+                Ok(()) => {
+                    let parts = key.parts_mut();
+                    parts.version = parts.version.next();
+                    return Ok((key, value));
+                }
+                Err(KeyWriteError::Stale) => {}
+                Err(err) => return Err(write_error(err, self.policy.max_per_customer)),
+            }
+        }
+        Err(ApiKeyError::Conflict)
     }
 
     /// Deactivates the key for good: its current and any retired secret stop working at
     /// once and it can never be re-activated. Revoking again keeps the first `revoked_at`.
+    /// A revoke is never undone by a change that read the key before it.
     ///
     /// # Errors
-    /// `NotFound`, `Storage`.
+    /// `NotFound`, `Conflict` (the key kept changing concurrently), `Storage`.
     pub async fn revoke(&self, customer: CustomerId, id: KeyId) -> Result<ApiKey, ApiKeyError> {
-        let key = self.get(customer, id).await?;
-        self.apply(
-            key,
-            KeyChanges {
-                active: Some(false),
-                ..KeyChanges::default()
-            },
-            true,
-        )
-        .await
+        let changes = KeyChanges {
+            active: Some(false),
+            ..KeyChanges::default()
+        };
+        self.apply(customer, id, &changes, true).await
     }
 
     /// Checks that the key exists and could be rotated now, without changing it. The HTTP
@@ -356,40 +396,45 @@ impl ApiKeyService {
 
     /// Replaces the key's secret. The old secret keeps working for `grace` (never past the
     /// key's own expiry); with no grace it fails at once. A secret retired by an earlier
-    /// rotation stops working now.
+    /// rotation stops working now. Concurrent rotations are applied one after another: the
+    /// one stored last retires the secret stored just before it. The returned secret is
+    /// the one stored.
     ///
     /// # Errors
-    /// `NotFound`, `NotRotatable` (inactive or expired key), `Random`, `Storage`.
+    /// `NotFound`, `NotRotatable` (inactive or expired key, also when it was revoked
+    /// meanwhile), `Random`, `Conflict` (the key kept changing concurrently), `Storage`.
     pub async fn rotate(
         &self,
         customer: CustomerId,
         id: KeyId,
         grace: GracePeriod,
     ) -> Result<IssuedKey, ApiKeyError> {
-        let mut key = self.get(customer, id).await?;
-        let now = self.clock.now();
-        if !key.counts_toward_cap(now) {
-            return Err(ApiKeyError::NotRotatable);
-        }
-        let secret = self.new_secret()?;
-        {
-            let parts = key.parts_mut();
-            let grace_end = now + grace.duration();
-            let valid_until = parts
-                .expires_at
-                .map_or(grace_end, |expiry| grace_end.min(expiry));
-            parts.retired = (valid_until > now).then_some(RetiredSecret {
-                hash: parts.hash,
-                valid_until,
-            });
-            parts.hash = secret.hash();
-            parts.display_prefix = secret.display_prefix();
-            parts.updated_at = now;
-        }
-        self.repo
-            .update(&key, None)
-            .await
-            .map_err(|e| write_error(e, self.policy.max_per_customer))?;
+        // One secret for every attempt: an attempt that was not stored left no trace.
+        let mut generated: Option<PlainKey> = None;
+        let (key, secret) = self
+            .write_fresh(customer, id, |key, now| {
+                if !key.counts_toward_cap(now) {
+                    return Err(ApiKeyError::NotRotatable);
+                }
+                let secret = match &generated {
+                    Some(secret) => secret.clone(),
+                    None => generated.insert(self.new_secret()?).clone(),
+                };
+                let parts = key.parts_mut();
+                let grace_end = now + grace.duration();
+                let valid_until = parts
+                    .expires_at
+                    .map_or(grace_end, |expiry| grace_end.min(expiry));
+                parts.retired = (valid_until > now).then_some(RetiredSecret {
+                    hash: parts.hash,
+                    valid_until,
+                });
+                parts.hash = secret.hash();
+                parts.display_prefix = secret.display_prefix();
+                parts.updated_at = now;
+                Ok((None, secret))
+            })
+            .await?;
         Ok(IssuedKey { key, secret })
     }
 

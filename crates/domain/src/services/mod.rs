@@ -11,7 +11,7 @@ pub mod venues;
 
 pub use api_keys::{
     ApiKeyError, ApiKeyService, GracePeriod, InvalidGracePeriod, IssuedKey, KeyChanges, KeyPolicy,
-    MAX_GRACE, NewKey, VerifiedKey, VerifyError,
+    MAX_GRACE, MAX_WRITE_ATTEMPTS, NewKey, VerifiedKey, VerifyError,
 };
 pub use karaoke::KaraokeServices;
 pub use openkj::{Alert, OpenKjError, OpenKjPolicy, OpenKjService};

@@ -4,7 +4,9 @@ use time::Duration;
 
 use super::NOW;
 use crate::ids::{CustomerId, KeyId};
-use crate::keys::{ApiKey, ApiKeyParts, Description, KeyName, KeyPrefix, PlainKey, RetiredSecret};
+use crate::keys::{
+    ApiKey, ApiKeyParts, Description, KeyName, KeyPrefix, KeyVersion, PlainKey, RetiredSecret,
+};
 use crate::ports::{
     ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError, PageRequest, StorageError,
 };
@@ -31,6 +33,10 @@ macro_rules! api_key_repository_contract {
             delete_expired_before_removes_only_keys_expired_before_cutoff,
             last_used_moves_forward_only,
             last_used_batch_ignores_unknown_ids_and_empty_batches,
+            insert_stores_the_first_version,
+            update_bumps_the_version_by_one,
+            update_with_a_stale_version_is_refused_and_changes_nothing,
+            last_used_leaves_the_version_alone,
         );
     };
 }
@@ -63,6 +69,7 @@ pub fn sample_key(customer: CustomerId, created_at: time::OffsetDateTime) -> Api
         created_by: Some("user-42".to_owned()),
         retired: None,
         revoked_at: None,
+        version: KeyVersion::FIRST,
     })
 }
 
@@ -315,6 +322,7 @@ pub async fn update_replaces_mutable_fields_only(repo: &dyn ApiKeyRepository) {
         p.created_at = NOW;
         p.created_by = Some("user-42".to_owned());
         p.last_used_at = Some(used_at);
+        p.version = KeyVersion::FIRST.next();
     });
     assert_eq!(
         repo.get(key.customer_id(), key.id()).await.unwrap(),
@@ -357,13 +365,10 @@ pub async fn update_with_cap_refuses_reactivation_beyond_limit(repo: &dyn ApiKey
     );
 
     repo.update(&revived, Some(cap(2))).await.unwrap();
-    assert!(
-        repo.get(customer, revived.id())
-            .await
-            .unwrap()
-            .unwrap()
-            .is_active()
-    );
+    let stored = repo.get(customer, revived.id()).await.unwrap().unwrap();
+    assert!(stored.is_active());
+    // The refused write did not count as one.
+    assert_eq!(stored.version(), KeyVersion::FIRST.next());
 }
 
 pub async fn delete_removes_only_the_customers_own_key(repo: &dyn ApiKeyRepository) {
@@ -458,4 +463,121 @@ pub async fn last_used_batch_ignores_unknown_ids_and_empty_batches(repo: &dyn Ap
             .last_used_at(),
         Some(t)
     );
+}
+
+pub async fn insert_stores_the_first_version(repo: &dyn ApiKeyRepository) {
+    let key = sample_key(CustomerId::generate(), NOW);
+    assert_eq!(key.version(), KeyVersion::FIRST);
+    insert(repo, &key).await;
+    let stored = repo
+        .get(key.customer_id(), key.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.version(), KeyVersion::FIRST);
+    let found = repo.find_by_hash(key.hash()).await.unwrap().unwrap();
+    assert_eq!(found.version(), KeyVersion::FIRST);
+}
+
+pub async fn update_bumps_the_version_by_one(repo: &dyn ApiKeyRepository) {
+    let key = sample_key(CustomerId::generate(), NOW);
+    insert(repo, &key).await;
+
+    let renamed = with(&key, |p| p.name = KeyName::new("Renamed").unwrap());
+    repo.update(&renamed, None).await.unwrap();
+    let first_write = repo
+        .get(key.customer_id(), key.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first_write.version(), KeyVersion::new(2).unwrap());
+    assert_eq!(first_write.name().as_str(), "Renamed");
+
+    // The next write names the version it read; an unchanged copy is a write too.
+    repo.update(&first_write, None).await.unwrap();
+    let second_write = repo
+        .get(key.customer_id(), key.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second_write.version(), KeyVersion::new(3).unwrap());
+    let listed = repo
+        .list(
+            key.customer_id(),
+            KeyFilter::default(),
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.items, vec![second_write]);
+}
+
+pub async fn update_with_a_stale_version_is_refused_and_changes_nothing(
+    repo: &dyn ApiKeyRepository,
+) {
+    let key = sample_key(CustomerId::generate(), NOW);
+    insert(repo, &key).await;
+    // Two writers read version 1; the first one stores its change.
+    let first = with(&key, |p| p.name = KeyName::new("First writer").unwrap());
+    let second = with(&key, |p| {
+        p.name = KeyName::new("Second writer").unwrap();
+        p.active = false;
+        p.revoked_at = Some(NOW);
+    });
+    repo.update(&first, None).await.unwrap();
+    let after_first = repo
+        .get(key.customer_id(), key.id())
+        .await
+        .unwrap()
+        .unwrap();
+
+    let err = repo.update(&second, None).await.unwrap_err();
+    assert!(matches!(err, KeyWriteError::Stale), "got {err:?}");
+    let err = repo.update(&second, Some(cap(GENEROUS))).await.unwrap_err();
+    assert!(matches!(err, KeyWriteError::Stale), "got {err:?}");
+    // A version from the future is just as stale.
+    let ahead = with(&second, |p| p.version = KeyVersion::new(7).unwrap());
+    let err = repo.update(&ahead, None).await.unwrap_err();
+    assert!(matches!(err, KeyWriteError::Stale), "got {err:?}");
+
+    assert_eq!(
+        repo.get(key.customer_id(), key.id()).await.unwrap(),
+        Some(after_first.clone())
+    );
+    assert_eq!(after_first.name().as_str(), "First writer");
+    assert_eq!(after_first.version(), KeyVersion::FIRST.next());
+
+    // A missing key is still `NotFound`, whatever version the write names.
+    let missing = with(&sample_key(key.customer_id(), NOW), |p| {
+        p.version = KeyVersion::new(2).unwrap();
+    });
+    let err = repo.update(&missing, None).await.unwrap_err();
+    assert!(matches!(err, KeyWriteError::NotFound), "got {err:?}");
+}
+
+pub async fn last_used_leaves_the_version_alone(repo: &dyn ApiKeyRepository) {
+    let key = sample_key(CustomerId::generate(), NOW);
+    insert(repo, &key).await;
+    assert_eq!(
+        repo.record_last_used(&[(key.id(), NOW + Duration::minutes(1))])
+            .await
+            .unwrap(),
+        1
+    );
+    let stored = repo
+        .get(key.customer_id(), key.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.version(), KeyVersion::FIRST);
+    // A change read before the use was recorded is not stale because of it.
+    let renamed = with(&key, |p| p.name = KeyName::new("Renamed").unwrap());
+    repo.update(&renamed, None).await.unwrap();
+    let stored = repo
+        .get(key.customer_id(), key.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.version(), KeyVersion::FIRST.next());
+    assert_eq!(stored.last_used_at(), Some(NOW + Duration::minutes(1)));
 }

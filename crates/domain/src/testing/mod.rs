@@ -9,6 +9,8 @@
 //! keyward_domain::api_key_repository_contract!(setup);
 //! // and, with `setup` returning `Arc<dyn CredentialRepository>`:
 //! keyward_domain::credential_repository_contract!(setup);
+//! // and the service-level races on one key (`key_races`), with the first `setup`:
+//! keyward_domain::api_key_write_races!(setup);
 //! ```
 //!
 //! `setup` returns `None` to skip (e.g. no PostgreSQL reachable outside CI); the guard
@@ -20,6 +22,7 @@ pub mod api_keys;
 pub mod changes;
 pub mod credentials;
 pub mod fixtures;
+pub mod key_races;
 pub mod requests;
 pub mod serial;
 pub mod songbook;

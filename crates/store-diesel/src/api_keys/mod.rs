@@ -2,7 +2,8 @@
 //! PostgreSQL through the macros of [`crate::conn`]. Writes that check the customer's
 //! key cap count and write in one transaction, with the customer's writers serialised
 //! (`BEGIN IMMEDIATE` on SQLite, the customer row locked on PostgreSQL), so concurrent
-//! creations can never exceed the cap.
+//! creations can never exceed the cap. Updates are compare-and-swap on the `version`
+//! column: they write only the version they read and bump it.
 
 mod last_used;
 mod queries;
@@ -176,17 +177,34 @@ impl ApiKeyRepository for DieselStore {
     async fn update(&self, key: &ApiKey, cap: Option<ActiveKeyCap>) -> Result<(), KeyWriteError> {
         let customer = DbUuid(key.customer_id().as_uuid());
         let id = DbUuid(key.id().as_uuid());
+        let read_version = key.version().get();
         let hashes = hashes_of(key);
         write_transaction!(self.pools, |conn| {
             if cap.is_some() {
                 conn.lock_customer(customer).await?;
             }
-            let exists: bool = diesel::select(diesel::dsl::exists(owned_key(customer, id)))
-                .get_result(conn)
-                .await?;
-            if !exists {
-                return refused(KeyWriteError::NotFound);
+            // Compare-and-swap in one statement: PostgreSQL re-checks the version after
+            // waiting for a concurrent writer's row lock; SQLite holds the write lock.
+            let written =
+                diesel::update(owned_key(customer, id).filter(api_keys::version.eq(read_version)))
+                    .set((
+                        ApiKeyChanges::from(key),
+                        api_keys::version.eq(api_keys::version + 1),
+                    ))
+                    .execute(conn)
+                    .await?;
+            if written == 0 {
+                let exists: bool = diesel::select(diesel::dsl::exists(owned_key(customer, id)))
+                    .get_result(conn)
+                    .await?;
+                return refused(if exists {
+                    KeyWriteError::Stale
+                } else {
+                    KeyWriteError::NotFound
+                });
             }
+            // The checks below leave this key out, so they see the same whether they run
+            // before or after its row changed; refusing rolls the update back.
             let clash: Option<DbUuid> = identity_clashes(id, hashes.clone())
                 .first(conn)
                 .await
@@ -202,10 +220,6 @@ impl ApiKeyRepository for DieselStore {
                     return refused(err);
                 }
             }
-            diesel::update(owned_key(customer, id))
-                .set(ApiKeyChanges::from(key))
-                .execute(conn)
-                .await?;
             Ok(())
         })
         .map_err(write_error)

@@ -4,7 +4,7 @@
 
 use diesel::prelude::*;
 use keyward_domain::keys::{
-    ApiKey, ApiKeyParts, Description, DisplayPrefix, KeyHash, KeyName, RetiredSecret,
+    ApiKey, ApiKeyParts, Description, DisplayPrefix, KeyHash, KeyName, KeyVersion, RetiredSecret,
 };
 use keyward_domain::ports::StorageError;
 use keyward_domain::scope::ScopeSet;
@@ -37,6 +37,7 @@ pub(crate) struct ApiKeyRow {
     retired_key_hash: Option<String>,
     retired_valid_until: Option<DbInstant>,
     revoked_at: Option<DbInstant>,
+    version: i64,
 }
 
 /// Every column of `api_keys`, as inserted.
@@ -48,12 +49,13 @@ pub(crate) struct NewApiKeyRow<'a> {
     created_at: DbInstant,
     created_by: Option<&'a str>,
     last_used_at: Option<DbInstant>,
+    version: i64,
     #[diesel(embed)]
     changes: ApiKeyChanges<'a>,
 }
 
-/// The columns an update replaces: everything but `id`, `customer_id`, `created_*` and
-/// `last_used_at`. `None` writes NULL.
+/// The columns an update replaces: everything but `id`, `customer_id`, `created_*`,
+/// `last_used_at` and `version` (which the update bumps in SQL). `None` writes NULL.
 #[derive(Debug, Insertable, AsChangeset)]
 #[diesel(table_name = api_keys, treat_none_as_null = true)]
 pub(crate) struct ApiKeyChanges<'a> {
@@ -97,6 +99,7 @@ impl<'a> From<&'a ApiKey> for NewApiKeyRow<'a> {
             created_at: DbInstant(key.created_at()),
             created_by: key.created_by(),
             last_used_at: key.last_used_at().map(DbInstant),
+            version: key.version().get(),
             changes: ApiKeyChanges::from(key),
         }
     }
@@ -149,6 +152,7 @@ impl TryFrom<ApiKeyRow> for ApiKey {
             created_by: row.created_by,
             retired,
             revoked_at: row.revoked_at.map(|at| at.0),
+            version: KeyVersion::new(row.version).map_err(|_| corrupt("version"))?,
         }))
     }
 }

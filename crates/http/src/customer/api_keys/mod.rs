@@ -173,7 +173,7 @@ pub async fn create_api_key(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a customer context or missing api_keys:write", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such key for this customer", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Re-activating would exceed keys.max_per_customer, or the key was revoked (revocation is permanent)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Re-activating would exceed keys.max_per_customer, the key was revoked (revocation is permanent), or the key kept changing concurrently (try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_api_key(
@@ -203,6 +203,7 @@ pub async fn update_api_key(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a customer context or missing api_keys:revoke", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such key for this customer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The key kept changing concurrently; try again", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn revoke_api_key(
@@ -231,7 +232,7 @@ pub async fn revoke_api_key(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a customer context or missing api_keys:write", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such key for this customer", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The key is inactive or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The key is inactive or expired (also when revoked meanwhile), or it kept changing concurrently (try again)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "More than 5 rotations in an hour; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
