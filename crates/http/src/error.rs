@@ -464,6 +464,18 @@ mod tests {
     }
 
     #[test]
+    fn a_key_that_kept_changing_is_a_409_conflict_asking_to_try_again() {
+        let err: ApiError = ApiKeyError::Conflict.into();
+
+        assert_eq!(err.kind(), ProblemType::Conflict);
+        assert_eq!(err.status_code(), StatusCode::CONFLICT);
+        assert_eq!(
+            err.detail(),
+            "the API key was changed concurrently; try again"
+        );
+    }
+
+    #[test]
     fn malformed_and_unknown_keys_read_the_same() {
         let malformed: ApiError =
             VerifyError::Malformed(keyward_domain::keys::MalformedKey::BadChecksum).into();
