@@ -100,11 +100,7 @@ impl Application {
             usage.clone(),
             policy,
         );
-        let karaoke = KaraokeServices::new(
-            openkj,
-            wiring.clock.clone(),
-            settings.openkj_policy(),
-        );
+        let karaoke = KaraokeServices::new(openkj, wiring.clock.clone(), settings.openkj_policy());
         let mut state = AppState::new(service, karaoke, jwt)
             .with_readiness(wiring.readiness)
             .with_body_limit(settings.server.max_body_bytes)

@@ -28,6 +28,17 @@ use time::OffsetDateTime;
 use crate::freshness::Freshness;
 use crate::{CacheOptions, Caches};
 
+/// What the cache knows of a presented hash.
+#[derive(Debug)]
+enum Lookup {
+    /// The key it belongs to, as last read.
+    Known(Arc<ApiKey>),
+    /// No key has it.
+    NoSuchKey,
+    /// Nothing usable: ask the database.
+    Miss,
+}
+
 /// What a key hash was found to be.
 #[derive(Debug, Clone, Copy)]
 enum Owner {
@@ -72,18 +83,18 @@ impl KeyCache {
         }
     }
 
-    /// The remembered answer for `hash`: `Some(None)` for "no such key", `None` when the
-    /// database must be asked.
-    fn lookup(&self, hash: KeyHash) -> Option<Option<ApiKey>> {
+    /// The remembered answer for `hash`.
+    fn lookup(&self, hash: KeyHash) -> Lookup {
         if !self.freshness.usable() {
-            return None;
+            return Lookup::Miss;
         }
-        match self.by_hash.get(&hash)? {
-            Owner::NoSuchKey => Some(None),
-            Owner::Key(id) => {
-                let key = self.by_id.get(&id)?;
-                holds(&key, hash).then(|| Some(ApiKey::clone(&key)))
-            }
+        match self.by_hash.get(&hash) {
+            None => Lookup::Miss,
+            Some(Owner::NoSuchKey) => Lookup::NoSuchKey,
+            Some(Owner::Key(id)) => match self.by_id.get(&id) {
+                Some(key) if holds(&key, hash) => Lookup::Known(key),
+                _ => Lookup::Miss,
+            },
         }
     }
 
@@ -113,10 +124,12 @@ impl KeyCache {
 
     /// Drops the copy of key `id` if it is older than `version`.
     fn drop_older_than(&self, id: KeyId, version: KeyVersion) {
-        self.by_id.entry(id).and_compute_with(|current| match current {
-            Some(entry) if entry.value().version() < version => Op::Remove,
-            _ => Op::Nop,
-        });
+        self.by_id
+            .entry(id)
+            .and_compute_with(|current| match current {
+                Some(entry) if entry.value().version() < version => Op::Remove,
+                _ => Op::Nop,
+            });
     }
 
     /// Key `id` changed: it now has `version`, or was deleted (`None`). Drops any older
@@ -205,8 +218,10 @@ impl ApiKeyRepository for CachedKeys {
     }
 
     async fn find_by_hash(&self, hash: KeyHash) -> Result<Option<ApiKey>, StorageError> {
-        if let Some(known) = self.cache.lookup(hash) {
-            return Ok(known);
+        match self.cache.lookup(hash) {
+            Lookup::Known(key) => return Ok(Some(ApiKey::clone(&key))),
+            Lookup::NoSuchKey => return Ok(None),
+            Lookup::Miss => {}
         }
         let ticket = self.cache.freshness.ticket();
         let found = self.store.find_by_hash(hash).await?;

@@ -10,9 +10,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use keyward_domain::ports::{
-    AddRequestError, NewVenue, OpenKjStore, Page, PageRequest, RequestFilter,
-    RequestRepository, SerialRepository, SongBookRepository, StorageError, VenueRepository,
-    VenueWriteError,
+    AddRequestError, NewVenue, OpenKjStore, Page, PageRequest, RequestFilter, RequestRepository,
+    SerialRepository, SongBookRepository, StorageError, VenueRepository, VenueWriteError,
 };
 use keyward_domain::requests::{NewRequest, RequestId, SongRequest};
 use keyward_domain::serial::{Serial, WithSerial};

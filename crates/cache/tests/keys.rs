@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use keyward_cache::{CacheOptions, CachedKeys, Caches};
 use keyward_domain::keys::{ApiKey, ApiKeyParts, KeyHash, RetiredSecret};
 use keyward_domain::ports::{
-    ActiveKeyCap, ApiKeyRepository, Change, ChangeFeed, ChangeSink, ChangeSubscription,
-    KeyFilter, KeyWriteError, Page, PageRequest, StorageError,
+    ActiveKeyCap, ApiKeyRepository, Change, ChangeFeed, ChangeSink, ChangeSubscription, KeyFilter,
+    KeyWriteError, Page, PageRequest, StorageError,
 };
 use keyward_domain::testing::NOW;
 use keyward_domain::testing::api_keys::sample_key;
@@ -168,7 +168,14 @@ async fn deactivation_through_the_cache_is_seen_by_the_next_lookup() {
     let store = Arc::new(MemoryStore::new());
     let key = stored_key(&store).await;
     let app = instance(&store);
-    assert!(app.keys.find_by_hash(key.hash()).await.unwrap().unwrap().is_active());
+    assert!(
+        app.keys
+            .find_by_hash(key.hash())
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active()
+    );
 
     app.keys
         .update(&changed(&key, |parts| parts.active = false), None)
@@ -185,7 +192,15 @@ async fn a_change_made_by_another_instance_is_seen() {
     let store = Arc::new(MemoryStore::new());
     let key = stored_key(&store).await;
     let (one, other) = (instance(&store), instance(&store));
-    assert!(other.keys.find_by_hash(key.hash()).await.unwrap().unwrap().is_active());
+    assert!(
+        other
+            .keys
+            .find_by_hash(key.hash())
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active()
+    );
 
     one.keys
         .update(&changed(&key, |parts| parts.active = false), None)
@@ -261,7 +276,11 @@ async fn own_change_heard_back_keeps_the_newer_copy() {
     });
     app.keys.find_by_hash(key.hash()).await.unwrap();
 
-    assert_eq!(app.counting.lookups(), lookups, "the copy was already that new");
+    assert_eq!(
+        app.counting.lookups(),
+        lookups,
+        "the copy was already that new"
+    );
 }
 
 #[tokio::test]
@@ -309,8 +328,15 @@ async fn nothing_is_answered_from_memory_while_the_feed_is_down() {
     app.keys.find_by_hash(key.hash()).await.unwrap();
     app.keys.find_by_hash(key.hash()).await.unwrap();
 
-    assert_eq!(while_down, 3, "every lookup reached the store while the feed was down");
-    assert_eq!(app.counting.lookups(), 4, "emptied when the feed came back, then cached");
+    assert_eq!(
+        while_down, 3,
+        "every lookup reached the store while the feed was down"
+    );
+    assert_eq!(
+        app.counting.lookups(),
+        4,
+        "emptied when the feed came back, then cached"
+    );
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use keyward_store_memory::MemoryStore;
 struct Instance {
     caches: Caches,
     openkj: CachedOpenKj,
-    _subscription: ChangeSubscription,
+    subscription: ChangeSubscription,
 }
 
 fn instance(store: &Arc<MemoryStore>) -> Instance {
@@ -28,7 +28,7 @@ fn instance(store: &Arc<MemoryStore>) -> Instance {
     Instance {
         openkj: CachedOpenKj::new(store.clone(), &caches),
         caches,
-        _subscription: subscription,
+        subscription,
     }
 }
 
@@ -41,7 +41,7 @@ async fn a_poll_is_answered_from_memory_until_the_serial_moves() {
     let app = instance(&store);
     let cached = app.openkj.current_serial(customer).await.unwrap();
     let unwatched: &MemoryStore = &store;
-    drop(app._subscription);
+    drop(app.subscription);
     unwatched
         .seed_serial(customer, Serial::new(500).unwrap())
         .await
@@ -69,7 +69,10 @@ async fn a_request_added_here_moves_the_next_polled_serial() {
         .await
         .unwrap();
 
-    assert_eq!(app.openkj.current_serial(customer).await.unwrap(), added.serial);
+    assert_eq!(
+        app.openkj.current_serial(customer).await.unwrap(),
+        added.serial
+    );
     assert_ne!(added.serial, before);
 }
 
@@ -97,7 +100,7 @@ async fn no_serial_is_remembered_while_the_feed_is_down() {
     let store = Arc::new(MemoryStore::new());
     let customer = CustomerId::generate();
     let app = instance(&store);
-    drop(app._subscription);
+    drop(app.subscription);
     app.caches.set_feed_healthy(false);
     app.openkj.current_serial(customer).await.unwrap();
 

@@ -64,6 +64,7 @@ async fn lost_listener_is_reported_within_a_second_and_recovers() {
     let options = PoolOptions {
         max_size: 2,
         connect_timeout: Duration::from_secs(2),
+        ..PoolOptions::default()
     };
     let follower = DieselStore::connect(&proxy.url(), options).await.unwrap();
     let recorder = Arc::new(Recorder::default());

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use keyward_domain::keys::{ApiKey, ApiKeyParts, KeyHash};
 use keyward_domain::ports::{
-    ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError, Page, PageRequest, StorageError,
+    ActiveKeyCap, ApiKeyRepository, Change, KeyFilter, KeyWriteError, Page, PageRequest,
+    StorageError,
 };
 use keyward_domain::{CustomerId, KeyId};
 use time::OffsetDateTime;
@@ -51,6 +52,10 @@ impl ApiKeyRepository for MemoryStore {
         }
         table.check_cap(key, cap)?;
         table.rows.insert(key.id(), key.clone());
+        state.changes.push(Change::Key {
+            id: key.id(),
+            version: Some(key.version()),
+        });
         Ok(())
     }
 
@@ -133,6 +138,10 @@ impl ApiKeyRepository for MemoryStore {
             ..key.parts().clone()
         });
         table.rows.insert(key.id(), updated);
+        state.changes.push(Change::Key {
+            id: key.id(),
+            version: Some(key.version().next()),
+        });
         Ok(())
     }
 
@@ -141,6 +150,7 @@ impl ApiKeyRepository for MemoryStore {
         let rows = &mut state.api_keys.rows;
         if rows.get(&id).is_some_and(|k| k.customer_id() == customer) {
             rows.remove(&id);
+            state.changes.push(Change::Key { id, version: None });
             return Ok(true);
         }
         Ok(false)
@@ -148,10 +158,21 @@ impl ApiKeyRepository for MemoryStore {
 
     async fn delete_expired_before(&self, cutoff: OffsetDateTime) -> Result<u64, StorageError> {
         let mut state = self.state();
-        let rows = &mut state.api_keys.rows;
-        let before = rows.len();
-        rows.retain(|_, k| k.expires_at().is_none_or(|expiry| expiry >= cutoff));
-        Ok((before - rows.len()) as u64)
+        let expired: Vec<KeyId> = state
+            .api_keys
+            .rows
+            .values()
+            .filter(|k| k.expires_at().is_some_and(|expiry| expiry < cutoff))
+            .map(ApiKey::id)
+            .collect();
+        for id in &expired {
+            state.api_keys.rows.remove(id);
+            state.changes.push(Change::Key {
+                id: *id,
+                version: None,
+            });
+        }
+        Ok(expired.len() as u64)
     }
 
     async fn record_last_used(

@@ -12,6 +12,7 @@ mod songbook;
 mod venues;
 
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use keyward_domain::ports::{Change, ChangeFeed, ChangeSink, ChangeSubscription};
@@ -20,8 +21,14 @@ use keyward_domain::ports::{Change, ChangeFeed, ChangeSink, ChangeSubscription};
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
-    sinks: Arc<Mutex<Vec<Weak<dyn ChangeSink>>>>,
+    sinks: Arc<Mutex<Sinks>>,
 }
+
+/// The subscribed sinks, by registration number.
+type Sinks = Vec<(u64, Arc<dyn ChangeSink>)>;
+
+/// Registration numbers.
+static NEXT_REGISTRATION: AtomicU64 = AtomicU64::new(0);
 
 impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -46,7 +53,7 @@ struct State {
 /// The locked state; announces the changes made under it when dropped.
 struct StateGuard<'a> {
     guard: Option<MutexGuard<'a, State>>,
-    sinks: &'a Mutex<Vec<Weak<dyn ChangeSink>>>,
+    sinks: &'a Mutex<Sinks>,
 }
 
 impl Deref for StateGuard<'_> {
@@ -88,7 +95,7 @@ impl Drop for StateGuard<'_> {
         }
         let sinks: Vec<Arc<dyn ChangeSink>> = lock(self.sinks)
             .iter()
-            .filter_map(Weak::upgrade)
+            .map(|(_, sink)| sink.clone())
             .collect();
         for sink in sinks {
             for change in &changes {
@@ -119,14 +126,14 @@ impl MemoryStore {
 
 /// Unregisters its sink when dropped.
 struct Registration {
-    sinks: Weak<Mutex<Vec<Weak<dyn ChangeSink>>>>,
-    sink: Weak<dyn ChangeSink>,
+    sinks: Weak<Mutex<Sinks>>,
+    number: u64,
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
         if let Some(sinks) = self.sinks.upgrade() {
-            lock(&sinks).retain(|other| !Weak::ptr_eq(other, &self.sink));
+            lock(&sinks).retain(|(number, _)| *number != self.number);
         }
     }
 }
@@ -135,12 +142,12 @@ impl ChangeFeed for MemoryStore {
     /// Registers `sink` and reports the feed healthy at once; changes are delivered
     /// synchronously by the writer, after the store's lock is released.
     fn subscribe(&self, sink: Arc<dyn ChangeSink>) -> ChangeSubscription {
-        let weak = Arc::downgrade(&sink);
-        lock(&self.sinks).push(weak.clone());
+        let number = NEXT_REGISTRATION.fetch_add(1, Ordering::Relaxed);
         sink.set_feed_healthy(true);
+        lock(&self.sinks).push((number, sink));
         ChangeSubscription::new(Registration {
             sinks: Arc::downgrade(&self.sinks),
-            sink: weak,
+            number,
         })
     }
 }

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use keyward_domain::testing::changes::FeedFixture;
 use keyward_store_memory::MemoryStore;
 
+// The contract macro awaits `setup`, whichever store it builds.
+#[allow(clippy::unused_async)]
 async fn setup() -> Option<(Arc<FeedFixture>, ())> {
     let store = Arc::new(MemoryStore::new());
     Some((

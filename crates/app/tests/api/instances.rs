@@ -44,9 +44,7 @@ async fn until_validate_answers(app: &TestApp, key: &str, expected: StatusCode) 
 
 /// A key created on `one` and verified (so cached) on `other`.
 async fn key_cached_on_other(one: &TestApp, other: &TestApp, customer: &Customer) -> Value {
-    let key = one
-        .create_key_with_scopes(customer, &["songdb:read"])
-        .await;
+    let key = one.create_key_with_scopes(customer, &["songdb:read"]).await;
     let secret = key["key"].as_str().unwrap();
     for _ in 0..2 {
         assert_eq!(other.validate(secret).await.status(), StatusCode::OK);
@@ -64,13 +62,24 @@ async fn revocation_on_one_instance_fails_verification_on_the_other_within_a_sec
     let key = key_cached_on_other(&one, &other, &customer).await;
 
     let revoked = one
-        .post(&format!("/v1/customer/api-keys/{}/revoke", key["id"].as_str().unwrap()), &customer)
+        .post(
+            &format!(
+                "/v1/customer/api-keys/{}/revoke",
+                key["id"].as_str().unwrap()
+            ),
+            &customer,
+        )
         .send()
         .await
         .unwrap();
 
     assert_eq!(revoked.status(), StatusCode::OK);
-    until_validate_answers(&other, key["key"].as_str().unwrap(), StatusCode::UNAUTHORIZED).await;
+    until_validate_answers(
+        &other,
+        key["key"].as_str().unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
 }
 
 async fn rotation_without_grace_on_one_instance_retires_the_old_secret_on_the_other(
@@ -86,9 +95,17 @@ async fn rotation_without_grace_on_one_instance_retires_the_old_secret_on_the_ot
         .rotated(&customer, key["id"].as_str().unwrap(), None)
         .await;
 
-    until_validate_answers(&other, key["key"].as_str().unwrap(), StatusCode::UNAUTHORIZED).await;
+    until_validate_answers(
+        &other,
+        key["key"].as_str().unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
     assert_eq!(
-        other.validate(rotated["key"].as_str().unwrap()).await.status(),
+        other
+            .validate(rotated["key"].as_str().unwrap())
+            .await
+            .status(),
         StatusCode::OK
     );
 }
@@ -103,13 +120,21 @@ async fn deletion_on_one_instance_fails_verification_on_the_other_within_a_secon
     let key = key_cached_on_other(&one, &other, &customer).await;
 
     let deleted = one
-        .delete(&format!("/v1/customer/api-keys/{}", key["id"].as_str().unwrap()), &customer)
+        .delete(
+            &format!("/v1/customer/api-keys/{}", key["id"].as_str().unwrap()),
+            &customer,
+        )
         .send()
         .await
         .unwrap();
 
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    until_validate_answers(&other, key["key"].as_str().unwrap(), StatusCode::UNAUTHORIZED).await;
+    until_validate_answers(
+        &other,
+        key["key"].as_str().unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
 }
 
 async fn deactivation_on_one_instance_fails_verification_on_the_other_within_a_second(
@@ -122,19 +147,25 @@ async fn deactivation_on_one_instance_fails_verification_on_the_other_within_a_s
     let key = key_cached_on_other(&one, &other, &customer).await;
 
     let patched = one
-        .patch(&format!("/v1/customer/api-keys/{}", key["id"].as_str().unwrap()), &customer)
+        .patch(
+            &format!("/v1/customer/api-keys/{}", key["id"].as_str().unwrap()),
+            &customer,
+        )
         .json(&json!({"active": false}))
         .send()
         .await
         .unwrap();
 
     assert_eq!(patched.status(), StatusCode::OK);
-    until_validate_answers(&other, key["key"].as_str().unwrap(), StatusCode::UNAUTHORIZED).await;
+    until_validate_answers(
+        &other,
+        key["key"].as_str().unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
 }
 
-async fn serial_moved_on_one_instance_is_polled_from_the_other_within_a_second(
-    backend: Backend,
-) {
+async fn serial_moved_on_one_instance_is_polled_from_the_other_within_a_second(backend: Backend) {
     // Arrange: the other instance has answered getSerial (so remembers it).
     let Some((one, other)) = spawn_pair(backend).await else {
         return;
@@ -145,7 +176,10 @@ async fn serial_moved_on_one_instance_is_polled_from_the_other_within_a_second(
 
     // Act: the host opens the venue for requests through the first instance.
     host.openkj(&one)
-        .ok("setAccepting", json!({"venue_id": host.venue, "accepting": true}))
+        .ok(
+            "setAccepting",
+            json!({"venue_id": host.venue, "accepting": true}),
+        )
         .await;
     let after = host.openkj(&one).serial().await;
 

@@ -10,8 +10,8 @@ mod support;
 mod proxy;
 
 mod api_keys;
-mod instances;
 mod bad_input;
+mod instances;
 mod isolation;
 mod lifecycle;
 mod openkj_client;

@@ -44,13 +44,17 @@ pub trait ChangeSink: Send + Sync {
 
 /// A running subscription; dropping it stops the delivery (the feed's task ends, its
 /// database connection closes).
-pub struct ChangeSubscription(Box<dyn Send + Sync>);
+pub struct ChangeSubscription {
+    _guard: Box<dyn Send + Sync>,
+}
 
 impl ChangeSubscription {
     /// Wraps whatever keeps the delivery running (a task handle that aborts on drop, a
     /// registration that unregisters on drop).
     pub fn new(guard: impl Send + Sync + 'static) -> Self {
-        Self(Box::new(guard))
+        Self {
+            _guard: Box::new(guard),
+        }
     }
 }
 

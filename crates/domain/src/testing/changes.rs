@@ -31,7 +31,8 @@ macro_rules! change_feed_contract {
     };
 }
 
-/// Two handles on one database: `writer` writes, `feed` is subscribed to.
+/// Two handles on one database: `keys` and `serials` write, `feed` is subscribed to.
+#[allow(missing_debug_implementations)]
 pub struct FeedFixture {
     pub keys: Arc<dyn ApiKeyRepository>,
     pub serials: Arc<dyn SerialRepository>,
@@ -44,7 +45,7 @@ pub struct FeedFixture {
 const PATIENCE: Duration = Duration::from_secs(10);
 
 /// A sink that records what it hears.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct RecordingSink {
     changes: Mutex<Vec<Change>>,
     healthy: Mutex<Option<bool>>,
@@ -79,7 +80,9 @@ async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-async fn subscribed(fixture: &FeedFixture) -> (Arc<RecordingSink>, crate::ports::ChangeSubscription) {
+async fn subscribed(
+    fixture: &FeedFixture,
+) -> (Arc<RecordingSink>, crate::ports::ChangeSubscription) {
     let sink = Arc::new(RecordingSink::default());
     let subscription = fixture.feed.subscribe(sink.clone());
     eventually("the feed reports healthy", || sink.healthy() == Some(true)).await;
@@ -138,7 +141,13 @@ pub async fn deleted_key_is_announced_without_version(fixture: &FeedFixture) {
     let key = stored_key(fixture).await;
     let (sink, _subscription) = subscribed(fixture).await;
 
-    assert!(fixture.keys.delete(key.customer_id(), key.id()).await.unwrap());
+    assert!(
+        fixture
+            .keys
+            .delete(key.customer_id(), key.id())
+            .await
+            .unwrap()
+    );
 
     let expected = Change::Key {
         id: key.id(),

@@ -21,7 +21,7 @@ use keyward_domain::{CustomerId, KeyId};
 use tokio::task::JoinHandle;
 
 use crate::DieselStore;
-use crate::pool::Pools;
+use crate::pool::BackendPool;
 
 /// The PostgreSQL channel the triggers notify.
 const CHANNEL: &str = "keyward_changes";
@@ -35,8 +35,8 @@ const RECONNECT_DELAY: Duration = Duration::from_millis(500);
 fn parse(payload: &str) -> Change {
     let mut parts = payload.split(':');
     let parsed = match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("k"), Some(id), Some(version), None) => id.parse::<KeyId>().ok().and_then(|id| {
-            match version {
+        (Some("k"), Some(id), Some(version), None) => {
+            id.parse::<KeyId>().ok().and_then(|id| match version {
                 "-" => Some(Change::Key { id, version: None }),
                 number => number
                     .parse::<i64>()
@@ -46,8 +46,8 @@ fn parse(payload: &str) -> Change {
                         id,
                         version: Some(version),
                     }),
-            }
-        }),
+            })
+        }
         (Some("s"), Some(id), None, None) => id
             .parse::<CustomerId>()
             .ok()
@@ -77,9 +77,9 @@ impl ChangeFeed for DieselStore {
     /// `tokio::spawn`). The sink hears `set_feed_healthy(true)` once the follower's
     /// connection is up, and `false` whenever it is lost.
     fn subscribe(&self, sink: Arc<dyn ChangeSink>) -> ChangeSubscription {
-        let task = match &self.pools {
-            Pools::Postgres(_) => tokio::spawn(postgres::follow(self.pools.clone(), sink)),
-            Pools::Sqlite(_) => tokio::spawn(sqlite::follow(self.pools.clone(), sink)),
+        let task = match &self.pools.backend {
+            BackendPool::Postgres(_) => tokio::spawn(postgres::follow(self.pools.clone(), sink)),
+            BackendPool::Sqlite(_) => tokio::spawn(sqlite::follow(self.pools.clone(), sink)),
         };
         ChangeSubscription::new(AbortOnDrop(task))
     }
@@ -146,7 +146,14 @@ mod tests {
 
     #[test]
     fn anything_unrecognised_drops_everything() {
-        for payload in ["", "k", "k:not-a-uuid:1", "k:0190c3a4-0000-7000-8000-000000000000:0", "x:y", "s:a:b"] {
+        for payload in [
+            "",
+            "k",
+            "k:not-a-uuid:1",
+            "k:0190c3a4-0000-7000-8000-000000000000:0",
+            "x:y",
+            "s:a:b",
+        ] {
             assert_eq!(parse(payload), Change::Everything, "{payload:?}");
         }
     }

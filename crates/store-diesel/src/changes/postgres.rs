@@ -28,16 +28,26 @@ pub(super) async fn follow(pools: Pools, sink: Arc<dyn ChangeSink>) {
 async fn follow_once(pools: Pools, sink: Arc<dyn ChangeSink>) -> String {
     let mut conn = match pools.dedicated().await {
         Ok(DedicatedConnection::Postgres(conn)) => conn,
-        Ok(DedicatedConnection::Sqlite(_)) => unreachable!("a PostgreSQL store opens PostgreSQL connections"),
+        Ok(DedicatedConnection::Sqlite(_)) => {
+            unreachable!("a PostgreSQL store opens PostgreSQL connections")
+        }
         Err(err) => return err.to_string(),
     };
-    match timeout(HEARTBEAT_TIMEOUT, conn.batch_execute(&format!("LISTEN {CHANNEL}"))).await {
+    match timeout(
+        HEARTBEAT_TIMEOUT,
+        conn.batch_execute(&format!("LISTEN {CHANNEL}")),
+    )
+    .await
+    {
         Ok(Ok(())) => {}
         Ok(Err(err)) => return format!("LISTEN failed: {err}"),
         Err(_) => return format!("LISTEN got no answer within {HEARTBEAT_TIMEOUT:?}"),
     }
     sink.set_feed_healthy(true);
-    tracing::info!(channel = CHANNEL, "change feed: listening for changes on PostgreSQL");
+    tracing::info!(
+        channel = CHANNEL,
+        "change feed: listening for changes on PostgreSQL"
+    );
     let mut heartbeat = interval(HEARTBEAT_INTERVAL);
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
@@ -55,7 +65,9 @@ async fn follow_once(pools: Pools, sink: Arc<dyn ChangeSink>) -> String {
             None => match timeout(HEARTBEAT_TIMEOUT, conn.batch_execute("SELECT 1")).await {
                 Ok(Ok(())) => {}
                 Ok(Err(err)) => return format!("heartbeat failed: {err}"),
-                Err(_) => return format!("no answer to the heartbeat within {HEARTBEAT_TIMEOUT:?}"),
+                Err(_) => {
+                    return format!("no answer to the heartbeat within {HEARTBEAT_TIMEOUT:?}");
+                }
             },
         }
     }

@@ -51,7 +51,9 @@ pub(super) async fn follow(pools: Pools, sink: Arc<dyn ChangeSink>) {
 async fn follow_once(pools: Pools, sink: Arc<dyn ChangeSink>) -> String {
     let mut conn = match pools.dedicated().await {
         Ok(DedicatedConnection::Sqlite(conn)) => conn,
-        Ok(DedicatedConnection::Postgres(_)) => unreachable!("a SQLite store opens SQLite connections"),
+        Ok(DedicatedConnection::Postgres(_)) => {
+            unreachable!("a SQLite store opens SQLite connections")
+        }
         Err(err) => return err.to_string(),
     };
     match poll(&mut conn, &*sink).await {
@@ -66,10 +68,12 @@ async fn poll(
 ) -> diesel::QueryResult<std::convert::Infallible> {
     // data_version first: a commit after it moves it, and is read at the next poll.
     let mut version = data_version(conn).await?;
-    let mut seen = diesel::sql_query("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'change_log'), 0) AS seq")
-        .get_result::<LastSeq>(conn)
-        .await?
-        .seq;
+    let mut seen = diesel::sql_query(
+        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'change_log'), 0) AS seq",
+    )
+    .get_result::<LastSeq>(conn)
+    .await?
+    .seq;
     sink.set_feed_healthy(true);
     tracing::info!("change feed: following change_log on SQLite");
     let mut ticks = interval(POLL_INTERVAL);
@@ -107,13 +111,14 @@ async fn catch_up(
     sink: &dyn ChangeSink,
 ) -> diesel::QueryResult<i64> {
     loop {
-        let rows: Vec<Logged> =
-            diesel::sql_query("SELECT seq, change FROM change_log WHERE seq > ? ORDER BY seq LIMIT ?")
-                .bind::<BigInt, _>(seen)
-                .bind::<BigInt, _>(BATCH)
-                .get_results(conn)
-                .await?;
-        let Some(first) = rows.first() else {
+        let rows: Vec<Logged> = diesel::sql_query(
+            "SELECT seq, change FROM change_log WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind::<BigInt, _>(seen)
+        .bind::<BigInt, _>(BATCH)
+        .get_results(conn)
+        .await?;
+        let Some(first) = <[Logged]>::first(&rows) else {
             return Ok(seen);
         };
         if first.seq != seen + 1 {
