@@ -103,6 +103,40 @@ async fn lost_listener_is_reported_within_a_second_and_recovers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silently_stalled_listener_is_reported_within_a_second() {
+    // Arrange: a healthy follower through a proxy.
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let proxy = Proxy::start(db.url()).await;
+    db.migrated_store().await;
+    let follower = DieselStore::connect(&proxy.url(), PoolOptions::default())
+        .await
+        .unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let _subscription = follower.subscribe(recorder.clone());
+    within(Duration::from_secs(10), "healthy at start", || {
+        recorder.healthy() == Some(true)
+    })
+    .await;
+
+    // Act: the connection stays open but nothing comes back (a partition, a hung
+    // server): only the heartbeat can tell.
+    proxy.stall();
+
+    // Assert
+    within(Duration::from_secs(1), "the stall is reported", || {
+        recorder.healthy() == Some(false)
+    })
+    .await;
+    proxy.resume();
+    within(Duration::from_secs(10), "healthy again after the stall", || {
+        recorder.healthy() == Some(true)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_change_from_another_store_on_the_file_is_heard_within_a_second() {
     // Arrange: two stores on one file, as `keyward keys revoke` and a running server are.
     let db = TestDatabase::sqlite();
