@@ -607,6 +607,52 @@ mod tests {
     }
 
     #[test]
+    fn cache_defaults_are_the_documented_ones() {
+        let settings = load_with_env(&[]).unwrap();
+
+        assert_eq!(
+            settings.cache_options(),
+            Some(keyward_cache::CacheOptions {
+                max_keys: 100_000,
+                max_serials: 10_000,
+                time_to_live: Duration::from_secs(60),
+            })
+        );
+    }
+
+    #[test]
+    fn cache_can_be_turned_off() {
+        let settings = load_with_env(&[("KEYWARD__CACHE__ENABLED", "false")]).unwrap();
+
+        assert_eq!(settings.cache_options(), None);
+    }
+
+    #[test]
+    fn out_of_range_cache_settings_name_the_setting() {
+        for (variable, value, message) in [
+            (
+                "KEYWARD__CACHE__TTL_SECONDS",
+                "0",
+                "cache.ttl_seconds: must be 1 to 86400",
+            ),
+            (
+                "KEYWARD__CACHE__MAX_KEYS",
+                "0",
+                "cache.max_keys: must be 1 to 10000000",
+            ),
+            (
+                "KEYWARD__CACHE__MAX_SERIALS",
+                "10000001",
+                "cache.max_serials: must be 1 to 10000000",
+            ),
+        ] {
+            let err = load_with_env(&[(variable, value)]).unwrap_err();
+
+            assert_eq!(err.to_string(), message);
+        }
+    }
+
+    #[test]
     fn unknown_setting_is_refused() {
         let err = load_with_env(&[("KEYWARD__SERVER__PROT", "1")]).unwrap_err();
 

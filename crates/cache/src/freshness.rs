@@ -46,7 +46,16 @@ impl Freshness {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
-    pub(crate) fn set_feed_healthy(&self, healthy: bool) {
-        self.feed_healthy.store(healthy, Ordering::SeqCst);
+    /// Records whether the feed vouches for the cache, emptying it with `forget_everything`
+    /// on either change: before answering from it again (changes made while the feed was
+    /// down were not delivered), and after it stops being answered from.
+    pub(crate) fn set_feed_healthy(&self, healthy: bool, forget_everything: impl Fn()) {
+        if healthy {
+            forget_everything();
+            self.feed_healthy.store(true, Ordering::SeqCst);
+        } else {
+            self.feed_healthy.store(false, Ordering::SeqCst);
+            forget_everything();
+        }
     }
 }

@@ -64,13 +64,8 @@ impl SerialCache {
 
     /// See [`keyward_domain::ports::ChangeSink::set_feed_healthy`].
     pub fn set_feed_healthy(&self, healthy: bool) {
-        if healthy {
-            self.forget_everything();
-            self.freshness.set_feed_healthy(true);
-        } else {
-            self.freshness.set_feed_healthy(false);
-            self.forget_everything();
-        }
+        self.freshness
+            .set_feed_healthy(healthy, || self.forget_everything());
     }
 }
 

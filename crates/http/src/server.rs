@@ -31,12 +31,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &web::Data<AppState>) {
         )
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
+        // actix tries resources in this order, and a pattern with a `{segment}` is a regex
+        // match: the hot paths (probes, verification, OpenKJ polling) go first, so they
+        // never pay for the regexes of the routes below.
         .configure(health::configure)
-        .configure(customer::configure)
         .configure(validate::configure)
+        .configure(openkj::configure)
+        .configure(customer::configure)
         .configure(integration::configure)
         .configure(public::configure)
-        .configure(openkj::configure)
         .configure(admin::configure)
         .configure(vault::configure)
         .configure(openapi::configure);

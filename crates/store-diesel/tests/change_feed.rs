@@ -130,9 +130,11 @@ async fn silently_stalled_listener_is_reported_within_a_second() {
     })
     .await;
     proxy.resume();
-    within(Duration::from_secs(10), "healthy again after the stall", || {
-        recorder.healthy() == Some(true)
-    })
+    within(
+        Duration::from_secs(10),
+        "healthy again after the stall",
+        || recorder.healthy() == Some(true),
+    )
     .await;
 }
 
