@@ -85,20 +85,34 @@ impl ChangeFeed for DieselStore {
     }
 }
 
-/// Runs `follow_once` again and again: each run returns when its connection fails, with
-/// the reason; the sink is then told the feed is unhealthy until the next run is up.
+/// How one run of a follower ended.
+struct Lost {
+    /// Whether it got as far as following (the sink had been told the feed is healthy).
+    was_following: bool,
+    /// Why it ended, for the log.
+    reason: String,
+}
+
+/// Runs `follow_once` again and again: each run returns when its connection fails; the
+/// sink is then told the feed is unhealthy until the next run is up. The loss is logged
+/// at WARN once; failed attempts to reconnect after it at DEBUG, so an outage does not
+/// flood the log (each new run logs at INFO when it is following again).
 async fn keep_following<F, Fut>(sink: Arc<dyn ChangeSink>, mut follow_once: F)
 where
     F: FnMut(Arc<dyn ChangeSink>) -> Fut,
-    Fut: Future<Output = String>,
+    Fut: Future<Output = Lost>,
 {
     loop {
-        let reason = follow_once(sink.clone()).await;
+        let lost = follow_once(sink.clone()).await;
         sink.set_feed_healthy(false);
-        tracing::warn!(
-            reason = %reason,
-            "change feed lost: verification and serials are read from the database until it is back"
-        );
+        if lost.was_following {
+            tracing::warn!(
+                reason = %lost.reason,
+                "change feed lost: verification and serials are read from the database until it is back"
+            );
+        } else {
+            tracing::debug!(reason = %lost.reason, "change feed: reconnecting failed");
+        }
         tokio::time::sleep(RECONNECT_DELAY).await;
     }
 }

@@ -9,12 +9,13 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel_async::SimpleAsyncConnection;
+use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 use futures::StreamExt;
 use keyward_domain::ports::ChangeSink;
 use tokio::time::{MissedTickBehavior, interval, timeout};
 
-use super::{CHANNEL, keep_following, parse};
+use super::{CHANNEL, Lost, keep_following, parse};
+use crate::error::error_chain;
 use crate::pool::{DedicatedConnection, Pools};
 
 const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(250);
@@ -25,29 +26,37 @@ pub(super) async fn follow(pools: Pools, sink: Arc<dyn ChangeSink>) {
 }
 
 /// Listens until the connection fails; returns why.
-async fn follow_once(pools: Pools, sink: Arc<dyn ChangeSink>) -> String {
+async fn follow_once(pools: Pools, sink: Arc<dyn ChangeSink>) -> Lost {
+    let not_yet = |reason: String| Lost {
+        was_following: false,
+        reason,
+    };
     let mut conn = match pools.dedicated().await {
         Ok(DedicatedConnection::Postgres(conn)) => conn,
         Ok(DedicatedConnection::Sqlite(_)) => {
             unreachable!("a PostgreSQL store opens PostgreSQL connections")
         }
-        Err(err) => return err.to_string(),
+        Err(err) => return not_yet(error_chain(&err)),
     };
-    match timeout(
-        HEARTBEAT_TIMEOUT,
-        conn.batch_execute(&format!("LISTEN {CHANNEL}")),
-    )
-    .await
-    {
+    let statement = format!("LISTEN {CHANNEL}");
+    match timeout(HEARTBEAT_TIMEOUT, conn.batch_execute(&statement)).await {
         Ok(Ok(())) => {}
-        Ok(Err(err)) => return format!("LISTEN failed: {err}"),
-        Err(_) => return format!("LISTEN got no answer within {HEARTBEAT_TIMEOUT:?}"),
+        Ok(Err(err)) => return not_yet(format!("LISTEN failed: {err}")),
+        Err(_) => return not_yet(format!("LISTEN got no answer within {HEARTBEAT_TIMEOUT:?}")),
     }
     sink.set_feed_healthy(true);
     tracing::info!(
         channel = CHANNEL,
         "change feed: listening for changes on PostgreSQL"
     );
+    Lost {
+        was_following: true,
+        reason: listen(&mut conn, &*sink).await,
+    }
+}
+
+/// Delivers notifications and sends heartbeats until one fails; returns why.
+async fn listen(conn: &mut AsyncPgConnection, sink: &dyn ChangeSink) -> String {
     let mut heartbeat = interval(HEARTBEAT_INTERVAL);
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {

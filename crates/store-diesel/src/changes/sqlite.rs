@@ -11,8 +11,9 @@ use diesel_async::RunQueryDsl;
 use keyward_domain::ports::{Change, ChangeSink};
 use tokio::time::{MissedTickBehavior, interval};
 
-use super::{keep_following, parse};
+use super::{Lost, keep_following, parse};
 use crate::conn::SqliteConnection;
+use crate::error::error_chain;
 use crate::pool::{DedicatedConnection, Pools};
 
 /// How often `data_version` is asked: a change reaches the caches within about this.
@@ -48,23 +49,34 @@ pub(super) async fn follow(pools: Pools, sink: Arc<dyn ChangeSink>) {
 }
 
 /// Polls until a query fails; returns why.
-async fn follow_once(pools: Pools, sink: Arc<dyn ChangeSink>) -> String {
+async fn follow_once(pools: Pools, sink: Arc<dyn ChangeSink>) -> Lost {
     let mut conn = match pools.dedicated().await {
         Ok(DedicatedConnection::Sqlite(conn)) => conn,
         Ok(DedicatedConnection::Postgres(_)) => {
             unreachable!("a SQLite store opens SQLite connections")
         }
-        Err(err) => return err.to_string(),
+        Err(err) => {
+            return Lost {
+                was_following: false,
+                reason: error_chain(&err),
+            };
+        }
     };
-    match poll(&mut conn, &*sink).await {
+    let mut was_following = false;
+    match poll(&mut conn, &*sink, &mut was_following).await {
         Ok(never) => match never {},
-        Err(err) => format!("reading change_log failed: {err}"),
+        Err(err) => Lost {
+            was_following,
+            reason: format!("reading change_log failed: {err}"),
+        },
     }
 }
 
+/// Follows `change_log`; sets `was_following` once the sink has been told it is healthy.
 async fn poll(
     conn: &mut SqliteConnection,
     sink: &dyn ChangeSink,
+    was_following: &mut bool,
 ) -> diesel::QueryResult<std::convert::Infallible> {
     // data_version first: a commit after it moves it, and is read at the next poll.
     let mut version = data_version(conn).await?;
@@ -75,6 +87,7 @@ async fn poll(
     .await?
     .seq;
     sink.set_feed_healthy(true);
+    *was_following = true;
     tracing::info!("change feed: following change_log on SQLite");
     let mut ticks = interval(POLL_INTERVAL);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
