@@ -163,3 +163,69 @@ async fn sqlite_change_from_another_store_on_the_file_is_heard_within_a_second()
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncating_the_keys_is_announced_as_everything() {
+    // Arrange: row triggers do not fire for TRUNCATE; a statement trigger must.
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let store = db.migrated_store().await;
+    let recorder = Arc::new(Recorder::default());
+    let _subscription = store.subscribe(recorder.clone());
+    within(Duration::from_secs(10), "healthy at start", || {
+        recorder.healthy() == Some(true)
+    })
+    .await;
+    let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+
+    // Act: an operator empties the table by hand.
+    client.batch_execute("TRUNCATE api_keys").await.unwrap();
+
+    // Assert
+    within(
+        Duration::from_secs(1),
+        "the truncation is announced",
+        || recorder.heard(Change::Everything),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_customer_row_deleted_by_hand_is_announced_as_a_serial_change() {
+    // Arrange: a customer row (its serial seeded), and a follower.
+    let db = TestDatabase::sqlite();
+    let store = db.migrated_store().await;
+    let customer = CustomerId::generate();
+    store
+        .seed_serial(customer, Serial::new(8).unwrap())
+        .await
+        .unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let _subscription = store.subscribe(recorder.clone());
+    within(Duration::from_secs(10), "healthy at start", || {
+        recorder.healthy() == Some(true)
+    })
+    .await;
+    let path = db.url().trim_start_matches("sqlite://").to_owned();
+
+    // Act: the row goes (its serial reads 1 again), outside keyward.
+    tokio::task::spawn_blocking(move || {
+        use diesel::{Connection, RunQueryDsl};
+        let mut conn = diesel::SqliteConnection::establish(&path).unwrap();
+        diesel::sql_query(format!("DELETE FROM customers WHERE id = '{customer}'"))
+            .execute(&mut conn)
+            .unwrap();
+    })
+    .await
+    .unwrap();
+
+    // Assert
+    within(Duration::from_secs(1), "the deletion is announced", || {
+        recorder.heard(Change::Serial { customer })
+    })
+    .await;
+}

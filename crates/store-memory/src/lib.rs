@@ -143,8 +143,9 @@ impl ChangeFeed for MemoryStore {
     /// synchronously by the writer, after the store's lock is released.
     fn subscribe(&self, sink: Arc<dyn ChangeSink>) -> ChangeSubscription {
         let number = NEXT_REGISTRATION.fetch_add(1, Ordering::Relaxed);
+        // Registered before it hears it is healthy, so no write falls in between.
+        lock(&self.sinks).push((number, sink.clone()));
         sink.set_feed_healthy(true);
-        lock(&self.sinks).push((number, sink));
         ChangeSubscription::new(Registration {
             sinks: Arc::downgrade(&self.sinks),
             number,

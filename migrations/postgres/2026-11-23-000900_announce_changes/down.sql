@@ -1,3 +1,8 @@
+DROP TRIGGER customers_announce_truncate ON customers;
+DROP TRIGGER api_keys_announce_truncate ON api_keys;
+DROP FUNCTION keyward_announce_truncate();
+DROP TRIGGER customers_announce_insert_delete ON customers;
+DROP FUNCTION keyward_announce_customer_row();
 DROP TRIGGER customers_announce_serial ON customers;
 DROP FUNCTION keyward_announce_serial_change();
 DROP TRIGGER api_keys_announce_update ON api_keys;

@@ -6,7 +6,8 @@
 -- Payloads name ids and versions, never key material:
 --   k:<key id>:<version>   a key was created or changed and now has that version
 --   k:<key id>:-           a key was deleted, or changed without a new version
---   s:<customer id>        the customer's OpenKJ serial moved
+--   s:<customer id>        the customer's OpenKJ serial moved (or its row came or went)
+--   *                      too much changed to name (TRUNCATE): drop everything
 -- Last-used bookkeeping (only last_used_at changes) is not announced.
 
 CREATE FUNCTION keyward_announce_key_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -54,3 +55,35 @@ CREATE TRIGGER customers_announce_serial
     FOR EACH ROW
     WHEN (OLD.openkj_serial IS DISTINCT FROM NEW.openkj_serial)
     EXECUTE FUNCTION keyward_announce_serial_change();
+
+-- A customer without a row has serial 1: a row that comes or goes can change the answer.
+CREATE FUNCTION keyward_announce_customer_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        PERFORM pg_notify('keyward_changes', 's:' || OLD.id);
+        RETURN OLD;
+    END IF;
+    PERFORM pg_notify('keyward_changes', 's:' || NEW.id);
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER customers_announce_insert_delete
+    AFTER INSERT OR DELETE ON customers
+    FOR EACH ROW EXECUTE FUNCTION keyward_announce_customer_row();
+
+-- TRUNCATE fires no row triggers.
+CREATE FUNCTION keyward_announce_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('keyward_changes', '*');
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER api_keys_announce_truncate
+    AFTER TRUNCATE ON api_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION keyward_announce_truncate();
+
+CREATE TRIGGER customers_announce_truncate
+    AFTER TRUNCATE ON customers
+    FOR EACH STATEMENT EXECUTE FUNCTION keyward_announce_truncate();

@@ -8,7 +8,7 @@
 -- NOTIFY payloads carry):
 --   k:<key id>:<version>   a key was created or changed and now has that version
 --   k:<key id>:-           a key was deleted, or changed without a new version
---   s:<customer id>        the customer's OpenKJ serial moved
+--   s:<customer id>        the customer's OpenKJ serial moved (or its row came or went)
 -- Last-used bookkeeping (only last_used_at changes) is not logged. Rows older than a few
 -- minutes are pruned by the running instances; AUTOINCREMENT keeps `seq` growing, so a
 -- reader that finds a gap knows it missed rows.
@@ -51,4 +51,16 @@ CREATE TRIGGER customers_log_serial AFTER UPDATE OF openkj_serial ON customers
 WHEN OLD.openkj_serial IS NOT NEW.openkj_serial
 BEGIN
     INSERT INTO change_log (change) VALUES ('s:' || NEW.id);
+END;
+
+-- A customer without a row has serial 1: a row that comes or goes can change the answer.
+-- (SQLite has no TRUNCATE: a DELETE without WHERE on a table with triggers fires them.)
+CREATE TRIGGER customers_log_insert AFTER INSERT ON customers
+BEGIN
+    INSERT INTO change_log (change) VALUES ('s:' || NEW.id);
+END;
+
+CREATE TRIGGER customers_log_delete AFTER DELETE ON customers
+BEGIN
+    INSERT INTO change_log (change) VALUES ('s:' || OLD.id);
 END;

@@ -29,10 +29,13 @@ const CHANNEL: &str = "keyward_changes";
 /// Pause between attempts to re-establish a lost feed.
 const RECONNECT_DELAY: Duration = Duration::from_millis(500);
 
-/// Parses a change as the triggers write it: `k:<key id>:<version>`, `k:<key id>:-` or
-/// `s:<customer id>`. Anything else (a payload from a newer version of keyward, say) is
+/// Parses a change as the triggers write it: `k:<key id>:<version>`, `k:<key id>:-`,
+/// `s:<customer id>` or `*` (a TRUNCATE: everything). Anything else (a payload from a newer version of keyward, say) is
 /// `Change::Everything`: dropping everything is always safe.
 fn parse(payload: &str) -> Change {
+    if payload == "*" {
+        return Change::Everything;
+    }
     let mut parts = payload.split(':');
     let parsed = match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some("k"), Some(id), Some(version), None) => {
@@ -156,6 +159,11 @@ mod tests {
                 customer: CustomerId::from_uuid(id),
             }
         );
+    }
+
+    #[test]
+    fn truncation_drops_everything() {
+        assert_eq!(parse("*"), Change::Everything);
     }
 
     #[test]

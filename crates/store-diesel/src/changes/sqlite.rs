@@ -23,6 +23,8 @@ const BATCH: i64 = 1000;
 /// How often old rows are pruned, and how old (in seconds) a row must be to go.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 const KEEP_SECONDS: i64 = 300;
+/// The follower connection's `busy_timeout`, in ms (the pool's connections wait 5 s).
+const FOLLOWER_BUSY_TIMEOUT_MS: u32 = 100;
 
 #[derive(QueryableByName)]
 struct DataVersion {
@@ -78,6 +80,11 @@ async fn poll(
     sink: &dyn ChangeSink,
     was_following: &mut bool,
 ) -> diesel::QueryResult<std::convert::Infallible> {
+    // The pruning DELETE must not wait for another writer's lock for long: the next poll
+    // waits for it (WAL readers never wait for a writer).
+    diesel::sql_query(format!("PRAGMA busy_timeout = {FOLLOWER_BUSY_TIMEOUT_MS}"))
+        .execute(conn)
+        .await?;
     // data_version first: a commit after it moves it, and is read at the next poll.
     let mut version = data_version(conn).await?;
     let mut seen = diesel::sql_query(
@@ -100,10 +107,15 @@ async fn poll(
             seen = catch_up(conn, seen, sink).await?;
         }
         if pruned.elapsed() >= PRUNE_EVERY {
-            diesel::sql_query("DELETE FROM change_log WHERE at < unixepoch() - ?")
+            // Best effort: with the short busy timeout a busy database skips this round
+            // rather than holding up the next poll.
+            if let Err(err) = diesel::sql_query("DELETE FROM change_log WHERE at < unixepoch() - ?")
                 .bind::<BigInt, _>(KEEP_SECONDS)
                 .execute(conn)
-                .await?;
+                .await
+            {
+                tracing::debug!(error = %err, "change_log not pruned this time");
+            }
             pruned = Instant::now();
         }
     }
