@@ -83,6 +83,14 @@ async fn insert(repo: &dyn ApiKeyRepository, key: &ApiKey) {
     repo.insert(key, cap(GENEROUS)).await.unwrap();
 }
 
+/// The stored copy of `key`, which must exist.
+async fn stored_copy(repo: &dyn ApiKeyRepository, key: &ApiKey) -> ApiKey {
+    repo.get(key.customer_id(), key.id())
+        .await
+        .unwrap()
+        .expect("the key is stored")
+}
+
 pub async fn inserted_key_reads_back_unchanged(repo: &dyn ApiKeyRepository) {
     let customer = CustomerId::generate();
     let key = sample_key(customer, NOW);
@@ -469,11 +477,7 @@ pub async fn insert_stores_the_first_version(repo: &dyn ApiKeyRepository) {
     let key = sample_key(CustomerId::generate(), NOW);
     assert_eq!(key.version(), KeyVersion::FIRST);
     insert(repo, &key).await;
-    let stored = repo
-        .get(key.customer_id(), key.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored_copy(repo, &key).await;
     assert_eq!(stored.version(), KeyVersion::FIRST);
     let found = repo.find_by_hash(key.hash()).await.unwrap().unwrap();
     assert_eq!(found.version(), KeyVersion::FIRST);
@@ -485,21 +489,13 @@ pub async fn update_bumps_the_version_by_one(repo: &dyn ApiKeyRepository) {
 
     let renamed = with(&key, |p| p.name = KeyName::new("Renamed").unwrap());
     repo.update(&renamed, None).await.unwrap();
-    let first_write = repo
-        .get(key.customer_id(), key.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let first_write = stored_copy(repo, &key).await;
     assert_eq!(first_write.version(), KeyVersion::new(2).unwrap());
     assert_eq!(first_write.name().as_str(), "Renamed");
 
     // The next write names the version it read; an unchanged copy is a write too.
     repo.update(&first_write, None).await.unwrap();
-    let second_write = repo
-        .get(key.customer_id(), key.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let second_write = stored_copy(repo, &key).await;
     assert_eq!(second_write.version(), KeyVersion::new(3).unwrap());
     let listed = repo
         .list(
@@ -525,11 +521,7 @@ pub async fn update_with_a_stale_version_is_refused_and_changes_nothing(
         p.revoked_at = Some(NOW);
     });
     repo.update(&first, None).await.unwrap();
-    let after_first = repo
-        .get(key.customer_id(), key.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let after_first = stored_copy(repo, &key).await;
 
     let err = repo.update(&second, None).await.unwrap_err();
     assert!(matches!(err, KeyWriteError::Stale), "got {err:?}");
@@ -564,20 +556,12 @@ pub async fn last_used_leaves_the_version_alone(repo: &dyn ApiKeyRepository) {
             .unwrap(),
         1
     );
-    let stored = repo
-        .get(key.customer_id(), key.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored_copy(repo, &key).await;
     assert_eq!(stored.version(), KeyVersion::FIRST);
     // A change read before the use was recorded is not stale because of it.
     let renamed = with(&key, |p| p.name = KeyName::new("Renamed").unwrap());
     repo.update(&renamed, None).await.unwrap();
-    let stored = repo
-        .get(key.customer_id(), key.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored_copy(repo, &key).await;
     assert_eq!(stored.version(), KeyVersion::FIRST.next());
     assert_eq!(stored.last_used_at(), Some(NOW + Duration::minutes(1)));
 }
