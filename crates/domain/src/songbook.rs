@@ -10,6 +10,11 @@ use std::fmt;
 pub const MAX_SONG_TEXT_CHARS: usize = 255;
 /// Most terms a search uses; later ones are ignored.
 pub const MAX_SEARCH_TERMS: usize = 10;
+/// A song search counts matches up to this many: `total` is exact below it and equals it
+/// when a search finds this many or more (see [`total_is_capped`]). Counting
+/// every match of a word found in every title of a 200,000-song book would cost a scan of
+/// the whole book on every keystroke (ADR 0052).
+pub const SONG_SEARCH_TOTAL_CAP: u64 = 1000;
 
 /// An artist/title pair, verbatim. The artist may be empty (OpenKJ uploads such rows), but
 /// not both fields; neither may exceed 255 characters or contain NUL (PostgreSQL text
@@ -67,9 +72,37 @@ impl Song {
     }
 }
 
-/// Case folding used by song search: Unicode lowercase.
+/// Which [`fold`] the stored folded columns were computed with. Storage records it and
+/// refolds every stored song when it is older (1: lower case only; 2: NFKC, then lower
+/// case).
+pub const FOLD_VERSION: i32 = 2;
+
+/// Folding used by song search and its ordering (SPEC §8: case- and
+/// normalization-insensitive): Unicode compatibility normalization (NFKC, so
+/// `Beyonce\u{301}`, `Beyoncé` and a full-width `Ｂｅｙｏｎｃé` fold alike), then Unicode
+/// lower case, then NFKC again because lower-casing can leave text unnormalized (e.g.
+/// `İ` becomes `i` and a combining dot). Idempotent: `fold(&fold(s)) == fold(s)`.
+///
+/// ASCII text skips the normalizer (NFKC leaves it unchanged); uploads are mostly ASCII.
 pub fn fold(text: &str) -> String {
-    text.to_lowercase()
+    use unicode_normalization::UnicodeNormalization;
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
+    let lowered: String = text.nfkc().flat_map(char::to_lowercase).collect();
+    lowered.nfkc().collect()
+}
+
+/// The `total` a song search reports for `matches` matching songs: `matches` below
+/// [`SONG_SEARCH_TOTAL_CAP`], the cap from there on.
+pub fn capped_total(matches: u64) -> u64 {
+    matches.min(SONG_SEARCH_TOTAL_CAP)
+}
+
+/// Whether a song search's `total` is the cap (there may be more matches), i.e. what the
+/// HTTP APIs report as `totalCapped`.
+pub fn total_is_capped(total: u64) -> bool {
+    total >= SONG_SEARCH_TOTAL_CAP
 }
 
 /// A stored song's id: assigned by storage, only used by singer-side commands.
@@ -186,10 +219,43 @@ mod tests {
     }
 
     #[test]
+    fn fold_normalizes_and_lowercases() {
+        assert_eq!(fold("Beyonce\u{301}"), fold("BEYONCÉ"));
+        assert_eq!(fold("Beyonce\u{301}"), "beyonc\u{e9}");
+        // Compatibility forms: full-width letters and the "ﬁ" ligature.
+        assert_eq!(fold("ＡＢＢＡ"), "abba");
+        assert_eq!(fold("Ｂｅｙｏｎｃé"), "beyoncé");
+        assert_eq!(fold("ﬁre"), "fire");
+        assert_eq!(fold("Mötley CRÜE"), "mötley crüe");
+        assert_eq!(fold("AC/DC 50% A_B"), "ac/dc 50% a_b");
+    }
+
+    #[test]
+    fn fold_is_idempotent() {
+        for text in ["İstanbul", "ΣΊΣΥΦΟΣ", "Beyonce\u{301}", "ǅemal", "ẞ", "x\u{345}\u{301}"] {
+            let once = fold(text);
+            assert_eq!(fold(&once), once, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn totals_saturate_at_the_cap() {
+        assert_eq!(capped_total(0), 0);
+        assert_eq!(capped_total(999), 999);
+        assert!(!total_is_capped(999));
+        assert_eq!(capped_total(1000), 1000);
+        assert_eq!(capped_total(200_000), 1000);
+        assert!(total_is_capped(capped_total(200_000)));
+    }
+
+    #[test]
     fn every_term_must_occur_in_artist_or_title() {
         let song = Song::new("Björk", "Army of Me").unwrap();
         assert!(SongQuery::parse("BJÖRK army").matches(&song));
         assert!(SongQuery::all().matches(&song));
         assert!(!SongQuery::parse("björk waterloo").matches(&song));
+        let decomposed = Song::new("Beyonce\u{301}", "Halo").unwrap();
+        assert!(SongQuery::parse("beyoncé").matches(&decomposed));
+        assert!(SongQuery::parse("BEYONCE\u{301}").matches(&Song::new("Beyoncé", "x").unwrap()));
     }
 }

@@ -37,16 +37,26 @@ enum Direction {
 }
 
 impl DieselStore {
-    /// Applies every pending migration; returns how many ran (0 when up to date).
+    /// Applies every pending migration, then the data steps SQL cannot do (refolding
+    /// stored songs when [`keyward_domain::songbook::FOLD_VERSION`] moved on, see
+    /// [`DieselStore::refold_songs`]); returns how many migrations ran (0 when up to date).
+    /// On SQLite it also starts the song search indexer, which catches up on songs not
+    /// indexed yet.
     ///
     /// # Errors
     /// `Unavailable` when the database cannot be reached; `Other` when a migration fails
     /// (each runs in its own transaction, so a failed one leaves nothing half-applied).
+    /// A PostgreSQL that refuses the `pg_trgm` extension fails with a message naming it.
     pub async fn migrate(&self) -> Result<usize, StorageError> {
-        let applied = self.run_migrations(Direction::Up).await?;
+        let applied = self
+            .run_migrations(Direction::Up)
+            .await
+            .map_err(name_refused_extension)?;
         if applied > 0 {
             tracing::info!(backend = %self.backend(), applied, "database migrated");
         }
+        self.refold_songs().await?;
+        self.songs_added();
         Ok(applied)
     }
 
@@ -116,6 +126,24 @@ where
     })
     .await
     .unwrap_or_else(|join| Err(Box::new(join)))
+}
+
+/// PostgreSQL's own message for a refused `CREATE EXTENSION pg_trgm` ("permission denied
+/// to create extension", "extension … is not available") does not say why keyward wants
+/// it or what to do; this one does.
+fn name_refused_extension(err: StorageError) -> StorageError {
+    let message = crate::error::error_chain(&err);
+    if message.contains("pg_trgm") || message.contains("gin_trgm_ops") {
+        return StorageError::Other(
+            format!(
+                "PostgreSQL refused the pg_trgm extension, which song search needs \
+                 (it ships with PostgreSQL's contrib package; the database role needs CREATE \
+                 on the database, or a superuser runs `CREATE EXTENSION pg_trgm` once): {message}"
+            )
+            .into(),
+        );
+    }
+    err
 }
 
 fn migration_error(err: Box<dyn StdError + Send + Sync>) -> StorageError {

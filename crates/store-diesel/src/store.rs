@@ -24,6 +24,8 @@ use crate::pool::{PoolOptions, Pools};
 pub struct DieselStore {
     pub(crate) pools: Pools,
     target: String,
+    /// SQLite's song search indexer, shared by clones (`songbook::index`).
+    pub(crate) indexer: crate::songbook::IndexerSlot,
 }
 
 impl fmt::Debug for DieselStore {
@@ -75,6 +77,7 @@ impl DieselStore {
         Ok(Self {
             pools,
             target: url.target(),
+            indexer: crate::songbook::IndexerSlot::default(),
         })
     }
 

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use keyward_domain::CustomerId;
 use keyward_domain::ports::{Page, PageRequest, SongBookRepository, StorageError};
 use keyward_domain::serial::WithSerial;
-use keyward_domain::songbook::{Song, SongId, SongQuery, StoredSong};
+use keyward_domain::songbook::{Song, SongId, SongQuery, StoredSong, capped_total};
 use keyward_domain::venues::SystemId;
 
 use crate::MemoryStore;
@@ -86,7 +86,7 @@ impl SongBookRepository for MemoryStore {
         matching.sort_by(|a, b| (&a.0, &a.1, a.2.id).cmp(&(&b.0, &b.1, b.2.id)));
         let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
         Ok(Page {
-            total: matching.len() as u64,
+            total: capped_total(matching.len() as u64),
             items: matching
                 .into_iter()
                 .skip(offset)

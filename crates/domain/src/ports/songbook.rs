@@ -40,7 +40,13 @@ pub trait SongBookRepository: Send + Sync {
 
     /// One page of the songs of (`customer`, `system`) that match `query` (see
     /// [`SongQuery::matches`]), ordered by folded artist, then folded title (byte order
-    /// of [`crate::songbook::fold`]), then id; with the total number of matches.
+    /// of [`crate::songbook::fold`]), then id; with the number of matches counted up to
+    /// [`crate::songbook::SONG_SEARCH_TOTAL_CAP`] ([`crate::songbook::capped_total`]):
+    /// exact below the cap, the cap itself when there are that many or more.
+    ///
+    /// Adapters answer from a text index (SQLite FTS5 trigram, PostgreSQL `pg_trgm`) but
+    /// must return exactly what the reference semantics select, short terms (below the
+    /// index's three characters) included.
     ///
     /// # Errors
     /// `Unavailable`/`Other` on backend failure.

@@ -3,7 +3,7 @@
 use super::fixtures::song;
 use crate::ids::CustomerId;
 use crate::ports::{OpenKjStore, PageRequest};
-use crate::songbook::{Song, SongId, SongQuery, StoredSong};
+use crate::songbook::{SONG_SEARCH_TOTAL_CAP, Song, SongId, SongQuery, StoredSong, fold};
 use crate::venues::SystemId;
 
 /// Stamps out every scenario below for an adapter; `setup` returns
@@ -24,6 +24,11 @@ macro_rules! song_book_repository_contract {
             search_treats_like_wildcards_as_plain_characters,
             search_orders_by_folded_artist_then_title_and_pages,
             get_song_finds_only_the_customers_own_songs,
+            search_folds_unicode_normalization_and_case,
+            search_finds_terms_shorter_than_a_trigram,
+            search_total_counts_up_to_the_cap,
+            search_agrees_with_the_reference_on_a_large_book,
+            search_stays_inside_one_song_book,
         );
     };
 }
@@ -345,4 +350,200 @@ pub async fn get_song_finds_only_the_customers_own_songs(store: &dyn OpenKjStore
     assert_eq!(mine, Some(stored));
     assert_eq!(foreign, None);
     assert_eq!(missing, None);
+}
+
+pub async fn search_folds_unicode_normalization_and_case(store: &dyn OpenKjStore) {
+    let customer = CustomerId::generate();
+    store
+        .add_songs(
+            customer,
+            ONE,
+            &[
+                // "é" precomposed (U+00E9) and decomposed (e + U+0301).
+                song("Beyonc\u{e9}", "Halo"),
+                song("Beyonce\u{301}", "Halo"),
+                // Full-width letters and a ligature (compatibility forms).
+                song("\u{ff21}\u{ff22}\u{ff22}\u{ff21}", "Waterloo"),
+                song("Florence", "\u{fb01}re"),
+                song("Beyonce", "Plain e, no accent"),
+            ],
+        )
+        .await
+        .unwrap();
+
+    let composed = search(store, customer, "BEYONC\u{c9}").await;
+    let decomposed = search(store, customer, "beyonce\u{301} halo").await;
+
+    let accented = |found: &[(String, String)]| found.iter().filter(|(_, t)| t == "Halo").count();
+    assert_eq!(composed.len(), 2, "{composed:?}");
+    assert_eq!(accented(&composed), 2);
+    assert_eq!(decomposed.len(), 2, "{decomposed:?}");
+    assert_eq!(search(store, customer, "abba").await.len(), 1);
+    assert_eq!(search(store, customer, "FIRE").await.len(), 1);
+    // Accents are not removed: "beyonce" without one finds only the plain song.
+    assert_eq!(
+        search(store, customer, "beyonce").await,
+        [("Beyonce".into(), "Plain e, no accent".into())]
+    );
+}
+
+pub async fn search_finds_terms_shorter_than_a_trigram(store: &dyn OpenKjStore) {
+    let customer = CustomerId::generate();
+    store
+        .add_songs(
+            customer,
+            ONE,
+            &[
+                song("U2", "One"),
+                song("Queen", "Bohemian Rhapsody"),
+                song("AC/DC", "T.N.T."),
+                song("Toto", "Africa"),
+            ],
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(search(store, customer, "u2").await, [("U2".into(), "One".into())]);
+    assert_eq!(search(store, customer, "u").await.len(), 2); // U2, Queen
+    assert_eq!(search(store, customer, "/").await, [("AC/DC".into(), "T.N.T.".into())]);
+    // A short term beside an indexable one.
+    assert_eq!(
+        search(store, customer, "t. ac/dc").await,
+        [("AC/DC".into(), "T.N.T.".into())]
+    );
+    assert_eq!(search(store, customer, "to ca").await, [("Toto".into(), "Africa".into())]);
+    assert!(search(store, customer, "zq").await.is_empty());
+}
+
+/// `count` songs "Artist NNNN" / "Common song NNNN".
+fn numbered_songs(count: usize) -> Vec<Song> {
+    (0..count)
+        .map(|i| song(&format!("Artist {i:04}"), &format!("Common song {i:04}")))
+        .collect()
+}
+
+pub async fn search_total_counts_up_to_the_cap(store: &dyn OpenKjStore) {
+    let cap = usize::try_from(SONG_SEARCH_TOTAL_CAP).unwrap();
+    let customer = CustomerId::generate();
+    store
+        .add_songs(customer, ONE, &numbered_songs(cap + 50))
+        .await
+        .unwrap();
+    let find = |text: &str, page: u32| {
+        let query = SongQuery::parse(text);
+        async move {
+            store
+                .search_songs(customer, ONE, &query, PageRequest::new(page, 100).unwrap())
+                .await
+                .unwrap()
+        }
+    };
+
+    let everything = find("common", 1).await;
+    let past_the_cap = find("song", 11).await;
+    // "Artist 0xxx" and "Artist 1000".."Artist 1049": 1,000 + 50 songs hold "artist";
+    // "0" occurs in 1,000 + 50 numbers; "04" in "00x4".."09x4" style numbers only.
+    let below = find("artist 10", 1).await;
+
+    assert_eq!(everything.total, SONG_SEARCH_TOTAL_CAP);
+    assert_eq!(everything.items.len(), 100);
+    assert_eq!(everything.items[0].song.artist(), "Artist 0000");
+    assert_eq!(past_the_cap.total, SONG_SEARCH_TOTAL_CAP);
+    assert_eq!(past_the_cap.items.len(), 50, "pages past the cap still list songs");
+    assert_eq!(past_the_cap.items[0].song.artist(), "Artist 1000");
+    // "10" occurs in 0010, 0100..0109, 0110, 0210, …, 0910, 1000..1049 (fewer than the cap).
+    let expected = numbered_songs(cap + 50)
+        .into_iter()
+        .filter(|s| SongQuery::parse("artist 10").matches(s))
+        .count() as u64;
+    assert!(expected < SONG_SEARCH_TOTAL_CAP);
+    assert_eq!(below.total, expected);
+}
+
+/// A book big enough that a word in every song and a word in a few need different plans
+/// on the SQL backends; every answer must equal the reference semantics.
+pub async fn search_agrees_with_the_reference_on_a_large_book(store: &dyn OpenKjStore) {
+    let customer = CustomerId::generate();
+    let mut songs: Vec<Song> = (0..6000)
+        .map(|i| {
+            let artist = format!("Band {:03}", i % 600);
+            let title = if i % 1000 == 7 {
+                format!("Rare Jewel {i}")
+            } else {
+                format!("Track {i} of the Book")
+            };
+            song(&artist, &title)
+        })
+        .collect();
+    songs.push(song("Ünïcode Band", "Crème Brûlée 50%"));
+    for batch in songs.chunks(1000) {
+        store.add_songs(customer, ONE, batch).await.unwrap();
+    }
+
+    for text in [
+        "book",
+        "track book",
+        "jewel",
+        "rare 1",
+        "band 05",
+        "band 059 track",
+        "crème 50%",
+        "e",
+        "7 of",
+        "nothing-like-this",
+        "book jewel",
+    ] {
+        let query = SongQuery::parse(text);
+        let mut expected: Vec<&Song> = songs.iter().filter(|s| query.matches(s)).collect();
+        expected.sort_by_key(|s| (fold(s.artist()), fold(s.title())));
+        for page in [1, 2, 30] {
+            let request = PageRequest::new(page, 100).unwrap();
+            let found = store
+                .search_songs(customer, ONE, &query, request)
+                .await
+                .unwrap();
+            let want: Vec<(String, String)> = expected
+                .iter()
+                .skip(usize::try_from(request.offset()).unwrap())
+                .take(100)
+                .map(|s| (s.artist().to_owned(), s.title().to_owned()))
+                .collect();
+            let got: Vec<(String, String)> = found
+                .items
+                .iter()
+                .map(|s| (s.song.artist().to_owned(), s.song.title().to_owned()))
+                .collect();
+            assert_eq!(got, want, "query {text:?}, page {page}");
+            assert_eq!(
+                found.total,
+                (expected.len() as u64).min(SONG_SEARCH_TOTAL_CAP),
+                "query {text:?}"
+            );
+        }
+    }
+}
+
+pub async fn search_stays_inside_one_song_book(store: &dyn OpenKjStore) {
+    let (mine, theirs) = (CustomerId::generate(), CustomerId::generate());
+    store
+        .add_songs(mine, ONE, &[song("Shared Artist", "Mine")])
+        .await
+        .unwrap();
+    store
+        .add_songs(mine, system(2), &[song("Shared Artist", "Other system")])
+        .await
+        .unwrap();
+    store
+        .add_songs(theirs, ONE, &[song("Shared Artist", "Theirs")])
+        .await
+        .unwrap();
+
+    for text in ["shared artist", "shared", "sh", "artist mine", "theirs", "other"] {
+        let found = search(store, mine, text).await;
+        assert!(
+            found.iter().all(|(_, title)| title == "Mine"),
+            "{text:?} leaked: {found:?}"
+        );
+    }
+    assert_eq!(search(store, mine, "shared").await.len(), 1);
 }

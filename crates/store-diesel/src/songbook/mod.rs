@@ -1,11 +1,15 @@
 //! `SongBookRepository` on Diesel. Uploads are bulk inserts (see [`insert`]) in one
 //! transaction, so a 200,000-song library is a couple of hundred statements, not
-//! 200,000 round trips. Search matches the
-//! folded columns with escaped `LIKE` patterns and orders by them bytewise, which both
-//! backends do identically (ADR 0033).
+//! 200,000 round trips. Search uses each engine's trigram index and re-checks candidates
+//! against the folded columns, ordering by them bytewise, which both backends do
+//! identically ([`search`], ADR 0033 and 0052); [`index`] keeps the index true.
 
+mod index;
 mod insert;
 mod row;
+mod search;
+
+pub(crate) use index::IndexerSlot;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
@@ -17,7 +21,8 @@ use keyward_domain::songbook::{Song, SongId, SongQuery, StoredSong};
 use keyward_domain::venues::SystemId;
 
 use self::insert::{InsertSongs, SongValues};
-use self::row::{LIKE_ESCAPE, SongRow, contains_pattern};
+use self::row::SongRow;
+use self::search::{FoundSong, SearchRequest, SearchSongs};
 use crate::DieselStore;
 use crate::conn::{TxError, with_connection, write_transaction};
 use crate::customer_state::{CustomerRows, finish, now, tx_storage_error};
@@ -25,9 +30,6 @@ use crate::error::storage_error;
 use crate::schema::songs;
 use crate::types::DbUuid;
 
-fn to_songs(rows: Vec<SongRow>) -> Result<Vec<StoredSong>, StorageError> {
-    rows.into_iter().map(StoredSong::try_from).collect()
-}
 
 #[async_trait]
 impl SongBookRepository for DieselStore {
@@ -50,12 +52,16 @@ impl SongBookRepository for DieselStore {
                 title_folded: song.title_folded(),
             })
             .collect();
-        write_transaction!(self.pools, |conn| {
+        let added = write_transaction!(self.pools, |conn| {
             conn.ensure_customer(customer, now()).await?;
             let added = conn.insert_songs(customer, system.get(), &values).await?;
             Ok::<_, TxError<StorageError>>(added)
         })
-        .map_err(tx_storage_error)
+        .map_err(tx_storage_error)?;
+        if added > 0 {
+            self.songs_added();
+        }
+        Ok(added)
     }
 
     async fn clear_song_book(
@@ -86,49 +92,30 @@ impl SongBookRepository for DieselStore {
         query: &SongQuery,
         page: PageRequest,
     ) -> Result<Page<StoredSong>, StorageError> {
-        let customer = DbUuid(customer.as_uuid());
-        let patterns: Vec<String> = query.terms().iter().map(|t| contains_pattern(t)).collect();
-        let limit = i64::from(page.limit());
-        let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
-        let (total, rows): (i64, Vec<SongRow>) = with_connection!(self.pools, |conn| {
-            let matching = || {
-                let mut query = songs::table
-                    .filter(songs::customer_id.eq(customer))
-                    .filter(songs::system_id.eq(system.get()))
-                    .into_boxed();
-                for pattern in &patterns {
-                    query = query.filter(
-                        songs::artist_folded
-                            .like(pattern.clone())
-                            .escape(LIKE_ESCAPE)
-                            .or(songs::title_folded
-                                .like(pattern.clone())
-                                .escape(LIKE_ESCAPE)),
-                    );
-                }
-                query
-            };
-            async {
-                let total: i64 = matching().count().get_result(conn).await?;
-                let rows = matching()
-                    .order((
-                        songs::artist_folded.asc(),
-                        songs::title_folded.asc(),
-                        songs::id.asc(),
-                    ))
-                    .limit(limit)
-                    .offset(offset)
-                    .select(SongRow::as_select())
-                    .load(conn)
-                    .await?;
-                QueryResult::Ok((total, rows))
-            }
-            .await
+        let request = SearchRequest {
+            customer: DbUuid(customer.as_uuid()),
+            system: system.get(),
+            terms: query.terms(),
+            limit: i64::from(page.limit()),
+            offset: i64::try_from(page.offset()).unwrap_or(i64::MAX),
+        };
+        let (total, rows): (u64, Vec<FoundSong>) = with_connection!(self.pools, |conn| {
+            conn.search_songs(&request).await
         })
         .map_err(storage_error)?;
+        let items = rows
+            .into_iter()
+            .map(|row| {
+                StoredSong::try_from(SongRow {
+                    id: row.id,
+                    artist: row.artist,
+                    title: row.title,
+                })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Page {
-            items: to_songs(rows)?,
-            total: u64::try_from(total).unwrap_or(0),
+            items,
+            total,
             request: page,
         })
     }

@@ -12,9 +12,9 @@ use crate::schema::songs;
 #[diesel(table_name = songs)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub(crate) struct SongRow {
-    id: i64,
-    artist: String,
-    title: String,
+    pub(crate) id: i64,
+    pub(crate) artist: String,
+    pub(crate) title: String,
 }
 
 impl TryFrom<SongRow> for StoredSong {
@@ -29,7 +29,8 @@ impl TryFrom<SongRow> for StoredSong {
     }
 }
 
-/// The escape character of every LIKE pattern below.
+/// The escape character of every LIKE pattern below: PostgreSQL's default, so patterns
+/// need no `ESCAPE` clause (which would keep `pg_trgm` from using its index).
 pub(crate) const LIKE_ESCAPE: char = '\\';
 
 /// `%term%` with `%`, `_` and the escape character itself matched literally.

@@ -1,0 +1,277 @@
+//! Keeping the song search index true (ADR 0052):
+//!
+//! * **Refold** ([`DieselStore::refold_songs`], run by [`DieselStore::migrate`]): when
+//!   `song_search_state.fold_version` is older than
+//!   [`keyward_domain::songbook::FOLD_VERSION`], every stored song's folded columns are
+//!   recomputed in batches, then the version is recorded (SQLite also empties its index,
+//!   which the indexer rebuilds). Idempotent, so an interrupted refold just runs again.
+//! * **Indexer** (SQLite only; PostgreSQL's GIN index is maintained by the insert itself):
+//!   uploads do not touch the FTS5 table, which would cost them most of their speed.
+//!   A task adds songs with `id > indexed_through` to `songs_search` in transactions of
+//!   [`INDEX_BATCH`] songs once uploads have paused for [`QUIET`] (and every [`TICK`], which
+//!   also catches songs another process added), and search scans the not-yet-indexed tail
+//!   itself, so results never depend on the indexer having caught up.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer};
+use diesel_async::RunQueryDsl;
+use keyward_domain::ports::StorageError;
+use keyward_domain::songbook::{FOLD_VERSION, fold};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::DieselStore;
+use crate::conn::{TxError, with_connection, write_transaction};
+use crate::customer_state::tx_storage_error;
+use crate::error::{error_chain, storage_error};
+use crate::pool::{BackendPool, Pools};
+use crate::schema::songs;
+
+/// Songs per indexing transaction: short enough (tens of milliseconds) that other
+/// writers barely wait for SQLite's write lock.
+const INDEX_BATCH: i64 = 1000;
+/// How long uploads must pause before the indexer starts.
+const QUIET: Duration = Duration::from_millis(300);
+/// How often the indexer looks for songs nobody told it about (another process).
+const TICK: Duration = Duration::from_secs(5);
+/// Songs per refold batch.
+const REFOLD_BATCH: i64 = 2000;
+
+#[derive(Debug, QueryableByName)]
+struct FoldVersion {
+    #[diesel(sql_type = Integer)]
+    fold_version: i32,
+}
+
+#[derive(Debug, QueryableByName)]
+struct Indexed {
+    #[diesel(sql_type = BigInt)]
+    through: i64,
+}
+
+/// The SQLite indexer task; aborted when the last clone of its store is dropped.
+#[derive(Debug)]
+pub(crate) struct SongIndexer {
+    wake: Arc<Notify>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for SongIndexer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The store's indexer slot: empty until the first upload or migration of this process
+/// (PostgreSQL never fills it).
+pub(crate) type IndexerSlot = Arc<OnceLock<SongIndexer>>;
+
+impl DieselStore {
+    /// Tells the SQLite indexer that songs were added (starting it if needed). Needs a
+    /// tokio runtime. No-op on PostgreSQL.
+    pub(crate) fn songs_added(&self) {
+        if let Some(indexer) = self.song_indexer() {
+            indexer.wake.notify_one();
+        }
+    }
+
+    fn song_indexer(&self) -> Option<&SongIndexer> {
+        if !matches!(self.pools.backend, BackendPool::Sqlite(_)) {
+            return None;
+        }
+        Some(self.indexer.get_or_init(|| {
+            let wake = Arc::new(Notify::new());
+            let task = tokio::spawn(run_indexer(self.pools.clone(), Arc::clone(&wake)));
+            SongIndexer { wake, task }
+        }))
+    }
+
+    /// Adds every song not yet in SQLite's search index to it, now, and returns how many
+    /// were added (0 on PostgreSQL, whose index is always current). Searches are exact
+    /// without this; it only makes them use the index for every song. For tests,
+    /// benchmarks and operators who want the index built before traffic arrives.
+    ///
+    /// # Errors
+    /// `Unavailable`/`Other` on backend failure; what was indexed before it stays.
+    pub async fn index_songs_now(&self) -> Result<u64, StorageError> {
+        index_pending(&self.pools).await
+    }
+
+    /// Recomputes every song's folded columns when they were folded by an older
+    /// [`FOLD_VERSION`] (see the module docs); returns how many songs changed. Run by
+    /// [`DieselStore::migrate`].
+    ///
+    /// # Errors
+    /// `Unavailable`/`Other` on backend failure; batches already refolded stay, and the
+    /// next run finishes the job.
+    pub async fn refold_songs(&self) -> Result<u64, StorageError> {
+        let version: FoldVersion = with_connection!(self.pools, |conn| {
+            diesel::sql_query("SELECT fold_version FROM song_search_state WHERE id = 1")
+                .get_result(conn)
+                .await
+        })
+        .map_err(storage_error)?;
+        if version.fold_version >= FOLD_VERSION {
+            return Ok(0);
+        }
+        tracing::info!(
+            from = version.fold_version,
+            to = FOLD_VERSION,
+            "refolding stored songs for search"
+        );
+        let mut after = 0_i64;
+        let mut changed = 0_u64;
+        let mut seen = 0_u64;
+        loop {
+            let rows: Vec<(i64, String, String, String, String)> =
+                with_connection!(self.pools, |conn| {
+                    songs::table
+                        .filter(songs::id.gt(after))
+                        .order(songs::id.asc())
+                        .limit(REFOLD_BATCH)
+                        .select((
+                            songs::id,
+                            songs::artist,
+                            songs::title,
+                            songs::artist_folded,
+                            songs::title_folded,
+                        ))
+                        .load(conn)
+                        .await
+                })
+                .map_err(storage_error)?;
+            let Some(last) = rows.last() else { break };
+            after = last.0;
+            seen += rows.len() as u64;
+            let stale: Vec<(i64, String, String)> = rows
+                .into_iter()
+                .filter_map(|(id, artist, title, artist_folded, title_folded)| {
+                    let (artist, title) = (fold(&artist), fold(&title));
+                    (artist != artist_folded || title != title_folded)
+                        .then_some((id, artist, title))
+                })
+                .collect();
+            if !stale.is_empty() {
+                changed += write_transaction!(self.pools, |conn| {
+                    for (id, artist, title) in &stale {
+                        diesel::update(songs::table.find(*id))
+                            .set((
+                                songs::artist_folded.eq(artist),
+                                songs::title_folded.eq(title),
+                            ))
+                            .execute(conn)
+                            .await?;
+                    }
+                    Ok::<_, TxError<StorageError>>(stale.len() as u64)
+                })
+                .map_err(tx_storage_error)?;
+            }
+            if seen % 50_000 < REFOLD_BATCH as u64 {
+                tracing::info!(seen, changed, "refolding stored songs");
+            }
+        }
+        finish_refold(&self.pools).await?;
+        tracing::info!(seen, changed, "stored songs refolded");
+        Ok(changed)
+    }
+}
+
+/// Records [`FOLD_VERSION`]; on SQLite also empties the index so the indexer rebuilds it
+/// from the refolded columns.
+async fn finish_refold(pools: &Pools) -> Result<(), StorageError> {
+    let record = format!("UPDATE song_search_state SET fold_version = {FOLD_VERSION} WHERE id = 1");
+    match pools.backend {
+        BackendPool::Postgres(_) => with_connection!(pools, |conn| {
+            diesel::sql_query(record.as_str()).execute(conn).await
+        })
+        .map(drop)
+        .map_err(storage_error),
+        BackendPool::Sqlite(_) => write_transaction!(pools, |conn| {
+            diesel::sql_query("INSERT INTO songs_search (songs_search) VALUES ('delete-all')")
+                .execute(conn)
+                .await?;
+            diesel::sql_query("UPDATE song_search_state SET indexed_through = 0 WHERE id = 1")
+                .execute(conn)
+                .await?;
+            diesel::sql_query(record.as_str()).execute(conn).await?;
+            Ok::<_, TxError<StorageError>>(())
+        })
+        .map_err(tx_storage_error),
+    }
+}
+
+/// Indexes every pending song in batches; returns how many (SQLite; 0 on PostgreSQL).
+async fn index_pending(pools: &Pools) -> Result<u64, StorageError> {
+    if !matches!(pools.backend, BackendPool::Sqlite(_)) {
+        return Ok(0);
+    }
+    let mut indexed = 0;
+    loop {
+        let batch = index_batch(pools).await?;
+        if batch == 0 {
+            return Ok(indexed);
+        }
+        indexed += batch;
+    }
+}
+
+/// One transaction: the next [`INDEX_BATCH`] songs past the watermark into the index, and
+/// the watermark past them. SQLite's single writer means every song with a smaller id
+/// than the batch's last has committed, and later ones get larger ids (AUTOINCREMENT).
+async fn index_batch(pools: &Pools) -> Result<u64, StorageError> {
+    write_transaction!(pools, |conn| {
+        let from: Indexed = diesel::sql_query(
+            "SELECT indexed_through AS through FROM song_search_state WHERE id = 1",
+        )
+        .get_result(conn)
+        .await?;
+        let added = diesel::sql_query(
+            "INSERT INTO songs_search (rowid, artist_folded, title_folded) \
+             SELECT id, artist_folded, title_folded FROM songs WHERE id > ? ORDER BY id LIMIT ?",
+        )
+        .bind::<BigInt, _>(from.through)
+        .bind::<BigInt, _>(INDEX_BATCH)
+        .execute(conn)
+        .await?;
+        if added > 0 {
+            diesel::sql_query(
+                "UPDATE song_search_state SET indexed_through = \
+                 (SELECT max(id) FROM (SELECT id FROM songs WHERE id > ? ORDER BY id LIMIT ?)) \
+                 WHERE id = 1",
+            )
+            .bind::<BigInt, _>(from.through)
+            .bind::<BigInt, _>(INDEX_BATCH)
+            .execute(conn)
+            .await?;
+        }
+        Ok::<_, TxError<StorageError>>(added as u64)
+    })
+    .map_err(tx_storage_error)
+}
+
+/// The indexer loop: catch up, then wait for news (or the tick) and for uploads to pause.
+async fn run_indexer(pools: Pools, wake: Arc<Notify>) {
+    loop {
+        match index_pending(&pools).await {
+            Ok(0) => {}
+            Ok(indexed) => tracing::debug!(indexed, "songs added to the search index"),
+            Err(err) => tracing::warn!(
+                error = %error_chain(&err),
+                "indexing songs for search failed; searches stay exact, retrying later"
+            ),
+        }
+        tokio::select! {
+            () = wake.notified() => {}
+            () = tokio::time::sleep(TICK) => {}
+        }
+        loop {
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(QUIET) => break,
+            }
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! Song search from the engines' own text indexes (ADR 0052), per backend:
+//!
+//! * SQLite: the FTS5 trigram table `songs_search` (rowid = song id) plus the songs not
+//!   indexed yet (`id > song_search_state.indexed_through`, see [`super::index`]).
+//! * PostgreSQL: the `pg_trgm` GIN index `songs_search_idx` on
+//!   `artist_folded || E'\n' || title_folded`, used through `LIKE '%term%'`.
+//!
+//! Both pick one of two plans, because no single one is fast for every query on a
+//! 200,000-song book:
+//!
+//! * **Candidates** (selective queries): the index yields the songs holding the query's
+//!   terms of three or more characters (trigram indexes cannot find shorter ones); at
+//!   most [`CANDIDATE_LIMIT`] of them are re-checked against every term with
+//!   `instr`/`strpos` on the folded columns (exact substring tests, so the index only
+//!   narrows, never decides), sorted and paged.
+//! * **Ordered scan** (a word in most songs, or only short terms): the book is walked in
+//!   search order along `songs_book_order_idx`, testing every term, until the page is
+//!   full; the total stops counting at [`SONG_SEARCH_TOTAL_CAP`].
+//!
+//! Either way the result is exactly [`keyward_domain::songbook::SongQuery::matches`] in
+//! the port's order, with the total of [`keyward_domain::songbook::capped_total`].
+
+use diesel::QueryResult;
+use diesel::query_builder::BoxedSqlQuery;
+use diesel::sql_types::{BigInt, Integer, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use keyward_domain::songbook::SONG_SEARCH_TOTAL_CAP;
+
+use super::row::contains_pattern;
+use crate::conn::SqliteConnection;
+use crate::types::{DbUuid, PortableUuid};
+
+/// Most index candidates the candidate plan sorts; a query whose most selective term
+/// occurs in more songs than this walks the book in order instead. Sorting 5,000 rows is
+/// a few milliseconds on either backend; the walk finds a common word's first page at
+/// once.
+pub(crate) const CANDIDATE_LIMIT: i64 = 5000;
+
+/// Shortest term a trigram index can look up.
+const MIN_INDEXED_CHARS: usize = 3;
+
+/// A song as a search returns it.
+#[derive(Debug, diesel::QueryableByName)]
+pub(crate) struct FoundSong {
+    #[diesel(sql_type = BigInt)]
+    pub(crate) id: i64,
+    #[diesel(sql_type = Text)]
+    pub(crate) artist: String,
+    #[diesel(sql_type = Text)]
+    pub(crate) title: String,
+}
+
+#[derive(Debug, diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// What a search asks for: one book, the folded terms, one page.
+#[derive(Debug)]
+pub(crate) struct SearchRequest<'a> {
+    pub(crate) customer: DbUuid,
+    pub(crate) system: i32,
+    pub(crate) terms: &'a [String],
+    pub(crate) limit: i64,
+    pub(crate) offset: i64,
+}
+
+impl SearchRequest<'_> {
+    fn indexable_terms(&self) -> impl Iterator<Item = &String> {
+        self.terms
+            .iter()
+            .filter(|term| term.chars().count() >= MIN_INDEXED_CHARS)
+    }
+}
+
+/// One page of a search and its capped total (see the module docs).
+pub(crate) trait SearchSongs {
+    async fn search_songs(&mut self, request: &SearchRequest<'_>) -> QueryResult<(u64, Vec<FoundSong>)>;
+}
+
+fn capped(count: i64) -> u64 {
+    u64::try_from(count).unwrap_or(0).min(SONG_SEARCH_TOTAL_CAP)
+}
+
+fn cap_limit() -> i64 {
+    i64::try_from(SONG_SEARCH_TOTAL_CAP).unwrap_or(i64::MAX)
+}
+
+/// `AND (<artist> > 0 OR <title> > 0)` per term, `$f` naming the substring function
+/// (`instr(haystack, needle)` on SQLite, `strpos(haystack, needle)` on PostgreSQL).
+fn every_term_condition(terms: &[String], function: &str, prefix: &str) -> String {
+    terms
+        .iter()
+        .map(|_| {
+            format!(
+                " AND ({function}({prefix}artist_folded, ?) > 0 OR {function}({prefix}title_folded, ?) > 0)"
+            )
+        })
+        .collect()
+}
+
+/// A term as an FTS5 string (a phrase in double quotes, inner quotes doubled): with the
+/// trigram tokenizer a phrase matches wherever it occurs as a substring.
+fn fts_phrase(term: &str) -> String {
+    format!("\"{}\"", term.replace('"', "\"\""))
+}
+
+// --------------------------------------------------------------------------------------
+// SQLite
+// --------------------------------------------------------------------------------------
+
+type SqliteQuery = BoxedSqlQuery<'static, diesel::sqlite::Sqlite, diesel::query_builder::SqlQuery>;
+
+fn bind_terms_sqlite(mut query: SqliteQuery, terms: &[String]) -> SqliteQuery {
+    for term in terms {
+        query = query
+            .bind::<Text, _>(term.clone())
+            .bind::<Text, _>(term.clone());
+    }
+    query
+}
+
+/// The songs an ordered scan or the candidate plan selects, as SQL after `FROM`, with
+/// `?` for customer, system and then two per term (SQLite).
+fn sqlite_scan_from(terms: &[String]) -> String {
+    format!(
+        "songs WHERE customer_id = ? AND system_id = ?{}",
+        every_term_condition(terms, "instr", "")
+    )
+}
+
+fn sqlite_candidates_from(terms: &[String]) -> String {
+    format!(
+        "(SELECT rowid AS id FROM songs_search WHERE songs_search MATCH ? \
+         UNION SELECT id FROM songs WHERE id > (SELECT indexed_through FROM song_search_state)) AS hits \
+         CROSS JOIN songs AS s ON s.id = hits.id \
+         WHERE s.customer_id = ? AND s.system_id = ?{}",
+        every_term_condition(terms, "instr", "s.")
+    )
+}
+
+/// Index entries holding `term`, counted up to [`CANDIDATE_LIMIT`] + 1.
+async fn fts_candidates(conn: &mut SqliteConnection, term: &str) -> QueryResult<i64> {
+        let count: Count = diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM songs_search WHERE songs_search MATCH ? LIMIT {}) AS candidates",
+            CANDIDATE_LIMIT + 1
+        ))
+        .bind::<Text, _>(fts_phrase(term))
+        .get_result(conn)
+        .await?;
+    Ok(count.n)
+}
+
+/// The indexable term with the fewest index entries, if it has at most
+/// [`CANDIDATE_LIMIT`].
+async fn most_selective_term<'t>(
+    conn: &mut SqliteConnection,
+    request: &'t SearchRequest<'_>,
+) -> QueryResult<Option<&'t String>> {
+    let mut best: Option<(&String, i64)> = None;
+    for term in request.indexable_terms() {
+        let candidates = fts_candidates(conn, term).await?;
+        if best.is_none_or(|(_, fewest)| candidates < fewest) {
+            best = Some((term, candidates));
+        }
+        if candidates == 0 {
+            break;
+        }
+    }
+    Ok(best
+        .filter(|(_, candidates)| *candidates <= CANDIDATE_LIMIT)
+        .map(|(term, _)| term))
+}
+
+impl SearchSongs for SqliteConnection {
+    async fn search_songs(&mut self, request: &SearchRequest<'_>) -> QueryResult<(u64, Vec<FoundSong>)> {
+        let terms = request.terms;
+        let (from, columns, order, phrase) = match most_selective_term(self, request).await? {
+            Some(term) => (
+                sqlite_candidates_from(terms),
+                "s.id AS id, s.artist AS artist, s.title AS title",
+                "s.artist_folded, s.title_folded, s.id",
+                Some(fts_phrase(term)),
+            ),
+            None => (
+                sqlite_scan_from(terms),
+                "id, artist, title",
+                "artist_folded, title_folded, id",
+                None,
+            ),
+        };
+        let start = |sql: String| -> SqliteQuery {
+            let mut query = diesel::sql_query(sql).into_boxed();
+            if let Some(phrase) = &phrase {
+                query = query.bind::<Text, _>(phrase.clone());
+            }
+            let query = query
+                .bind::<PortableUuid, _>(request.customer)
+                .bind::<Integer, _>(request.system);
+            bind_terms_sqlite(query, terms)
+        };
+        let rows: Vec<FoundSong> = start(format!(
+            "SELECT {columns} FROM {from} ORDER BY {order} LIMIT ? OFFSET ?"
+        ))
+        .bind::<BigInt, _>(request.limit)
+        .bind::<BigInt, _>(request.offset)
+        .load(self)
+        .await?;
+        let total: Count = start(format!(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM {from} LIMIT {}) AS counted",
+            cap_limit()
+        ))
+        .get_result(self)
+        .await?;
+        Ok((capped(total.n), rows))
+    }
+}
+
+// --------------------------------------------------------------------------------------
+// PostgreSQL
+// --------------------------------------------------------------------------------------
+
+type PgQuery = BoxedSqlQuery<'static, diesel::pg::Pg, diesel::query_builder::SqlQuery>;
+
+/// The indexed expression of `songs_search_idx`, verbatim (the planner matches it by
+/// its text).
+const PG_INDEXED: &str = "(artist_folded || E'\\n' || title_folded)";
+
+/// `$n` placeholders in order, starting after `used`.
+struct Placeholders(usize);
+
+impl Placeholders {
+    fn next(&mut self) -> String {
+        self.0 += 1;
+        format!("${}", self.0)
+    }
+}
+
+/// `WHERE` of songs of one book holding every term: `LIKE` on the indexed expression for
+/// the indexable terms when `use_index`, `strpos` for every term (the exact test).
+fn pg_condition(terms: &[String], indexable: &[&String], params: &mut Placeholders) -> String {
+    let mut sql = format!(
+        "customer_id = {} AND system_id = {}",
+        params.next(),
+        params.next()
+    );
+    for _ in indexable {
+        sql.push_str(&format!(" AND {PG_INDEXED} LIKE {}", params.next()));
+    }
+    for _ in terms {
+        let (artist, title) = (params.next(), params.next());
+        sql.push_str(&format!(
+            " AND (strpos(artist_folded, {artist}) > 0 OR strpos(title_folded, {title}) > 0)"
+        ));
+    }
+    sql
+}
+
+fn bind_pg(request: &SearchRequest<'_>, indexable: &[&String], sql: String) -> PgQuery {
+    let mut query = diesel::sql_query(sql)
+        .into_boxed()
+        .bind::<PortableUuid, _>(request.customer)
+        .bind::<Integer, _>(request.system);
+    for term in indexable {
+        query = query.bind::<Text, _>(contains_pattern(term));
+    }
+    for term in request.terms {
+        query = query
+            .bind::<Text, _>(term.clone())
+            .bind::<Text, _>(term.clone());
+    }
+    query
+}
+
+/// Songs of the book the trigram index finds for every indexable term, re-checked,
+/// counted up to [`CANDIDATE_LIMIT`] + 1.
+async fn trigram_candidates(
+    conn: &mut AsyncPgConnection,
+    request: &SearchRequest<'_>,
+    indexable: &[&String],
+) -> QueryResult<i64> {
+        let condition = pg_condition(request.terms, indexable, &mut Placeholders(0));
+        let count: Count = bind_pg(
+            request,
+            indexable,
+            format!(
+                "SELECT count(*) AS n FROM (SELECT 1 FROM songs WHERE {condition} LIMIT {}) AS candidates",
+                CANDIDATE_LIMIT + 1
+            ),
+        )
+        .get_result(conn)
+        .await?;
+    Ok(count.n)
+}
+
+impl SearchSongs for AsyncPgConnection {
+    async fn search_songs(&mut self, request: &SearchRequest<'_>) -> QueryResult<(u64, Vec<FoundSong>)> {
+        let indexable: Vec<&String> = request.indexable_terms().collect();
+        let mut use_index = !indexable.is_empty();
+        if use_index {
+            let candidates = trigram_candidates(self, request, &indexable).await?;
+            if candidates == 0 {
+                return Ok((0, Vec::new()));
+            }
+            use_index = candidates <= CANDIDATE_LIMIT;
+        }
+        // The ordered scan leaves the index out of the SQL, so the planner walks the
+        // book index; the candidate plan gives it the LIKE conditions to use GIN.
+        let indexable: &[&String] = if use_index { &indexable } else { &[] };
+        let mut params = Placeholders(0);
+        let condition = pg_condition(request.terms, indexable, &mut params);
+        let (limit, offset) = (params.next(), params.next());
+        let rows: Vec<FoundSong> = bind_pg(
+            request,
+            indexable,
+            format!(
+                "SELECT id, artist, title FROM songs WHERE {condition} \
+                 ORDER BY artist_folded, title_folded, id LIMIT {limit} OFFSET {offset}"
+            ),
+        )
+        .bind::<BigInt, _>(request.limit)
+        .bind::<BigInt, _>(request.offset)
+        .load(self)
+        .await?;
+        let condition = pg_condition(request.terms, indexable, &mut Placeholders(0));
+        let total: Count = bind_pg(
+            request,
+            indexable,
+            format!(
+                "SELECT count(*) AS n FROM (SELECT 1 FROM songs WHERE {condition} LIMIT {}) AS counted",
+                cap_limit()
+            ),
+        )
+        .get_result(self)
+        .await?;
+        Ok((capped(total.n), rows))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts_phrases_quote_and_double_inner_quotes() {
+        assert_eq!(fts_phrase("abc"), "\"abc\"");
+        assert_eq!(fts_phrase("a\"b"), "\"a\"\"b\"");
+        assert_eq!(fts_phrase("or"), "\"or\"");
+    }
+
+    #[test]
+    fn postgres_placeholders_follow_the_binds() {
+        let terms = vec!["queen".to_owned(), "ab".to_owned()];
+        let queen = &terms[0];
+        let sql = pg_condition(&terms, &[queen], &mut Placeholders(0));
+        assert_eq!(
+            sql,
+            "customer_id = $1 AND system_id = $2 \
+             AND (artist_folded || E'\\n' || title_folded) LIKE $3 \
+             AND (strpos(artist_folded, $4) > 0 OR strpos(title_folded, $5) > 0) \
+             AND (strpos(artist_folded, $6) > 0 OR strpos(title_folded, $7) > 0)"
+        );
+    }
+}
