@@ -232,7 +232,14 @@ mod tests {
 
     #[test]
     fn fold_is_idempotent() {
-        for text in ["İstanbul", "ΣΊΣΥΦΟΣ", "Beyonce\u{301}", "ǅemal", "ẞ", "x\u{345}\u{301}"] {
+        for text in [
+            "İstanbul",
+            "ΣΊΣΥΦΟΣ",
+            "Beyonce\u{301}",
+            "ǅemal",
+            "ẞ",
+            "x\u{345}\u{301}",
+        ] {
             let once = fold(text);
             assert_eq!(fold(&once), once, "{text:?}");
         }

@@ -26,6 +26,8 @@ pub struct DieselStore {
     target: String,
     /// SQLite's song search indexer, shared by clones (`songbook::index`).
     pub(crate) indexer: crate::songbook::IndexerSlot,
+    /// Tests only: index songs inside `add_songs` instead of after uploads pause.
+    pub(crate) index_on_upload: bool,
 }
 
 impl fmt::Debug for DieselStore {
@@ -78,6 +80,7 @@ impl DieselStore {
             pools,
             target: url.target(),
             indexer: crate::songbook::IndexerSlot::default(),
+            index_on_upload: false,
         })
     }
 

@@ -50,8 +50,24 @@ mod openkj {
     mod venues {
         keyward_domain::venue_repository_contract!(super::setup);
     }
+    /// Songs searched before SQLite's indexer has run: the search scans them itself.
     mod songbook {
         keyward_domain::song_book_repository_contract!(super::setup);
+    }
+    /// The same scenarios with every song in the FTS5 index: the indexed plans.
+    mod songbook_indexed {
+        use std::sync::Arc;
+
+        use keyward_domain::ports::OpenKjStore;
+        use keyward_store_diesel::testing::TestDatabase;
+
+        async fn setup() -> Option<(Arc<dyn OpenKjStore>, TestDatabase)> {
+            let db = TestDatabase::sqlite();
+            let store = db.migrated_store().await.indexing_on_upload();
+            Some((Arc::new(store), db))
+        }
+
+        keyward_domain::song_book_repository_contract!(setup);
     }
     mod requests {
         keyward_domain::request_repository_contract!(super::setup);

@@ -403,15 +403,24 @@ pub async fn search_finds_terms_shorter_than_a_trigram(store: &dyn OpenKjStore) 
         .await
         .unwrap();
 
-    assert_eq!(search(store, customer, "u2").await, [("U2".into(), "One".into())]);
+    assert_eq!(
+        search(store, customer, "u2").await,
+        [("U2".into(), "One".into())]
+    );
     assert_eq!(search(store, customer, "u").await.len(), 2); // U2, Queen
-    assert_eq!(search(store, customer, "/").await, [("AC/DC".into(), "T.N.T.".into())]);
+    assert_eq!(
+        search(store, customer, "/").await,
+        [("AC/DC".into(), "T.N.T.".into())]
+    );
     // A short term beside an indexable one.
     assert_eq!(
         search(store, customer, "t. ac/dc").await,
         [("AC/DC".into(), "T.N.T.".into())]
     );
-    assert_eq!(search(store, customer, "to ca").await, [("Toto".into(), "Africa".into())]);
+    assert_eq!(
+        search(store, customer, "to ca").await,
+        [("Toto".into(), "Africa".into())]
+    );
     assert!(search(store, customer, "zq").await.is_empty());
 }
 
@@ -449,7 +458,11 @@ pub async fn search_total_counts_up_to_the_cap(store: &dyn OpenKjStore) {
     assert_eq!(everything.items.len(), 100);
     assert_eq!(everything.items[0].song.artist(), "Artist 0000");
     assert_eq!(past_the_cap.total, SONG_SEARCH_TOTAL_CAP);
-    assert_eq!(past_the_cap.items.len(), 50, "pages past the cap still list songs");
+    assert_eq!(
+        past_the_cap.items.len(),
+        50,
+        "pages past the cap still list songs"
+    );
     assert_eq!(past_the_cap.items[0].song.artist(), "Artist 1000");
     // "10" occurs in 0010, 0100..0109, 0110, 0210, …, 0910, 1000..1049 (fewer than the cap).
     let expected = numbered_songs(cap + 50)
@@ -538,7 +551,14 @@ pub async fn search_stays_inside_one_song_book(store: &dyn OpenKjStore) {
         .await
         .unwrap();
 
-    for text in ["shared artist", "shared", "sh", "artist mine", "theirs", "other"] {
+    for text in [
+        "shared artist",
+        "shared",
+        "sh",
+        "artist mine",
+        "theirs",
+        "other",
+    ] {
         let found = search(store, mine, text).await;
         assert!(
             found.iter().all(|(_, title)| title == "Mine"),

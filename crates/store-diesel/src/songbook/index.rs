@@ -70,6 +70,16 @@ impl Drop for SongIndexer {
 pub(crate) type IndexerSlot = Arc<OnceLock<SongIndexer>>;
 
 impl DieselStore {
+    /// A store whose SQLite uploads add their songs to the search index before they
+    /// return, so tests can exercise the indexed search plan (production uploads leave
+    /// that to the indexer task).
+    #[cfg(feature = "testing")]
+    #[must_use]
+    pub fn indexing_on_upload(mut self) -> Self {
+        self.index_on_upload = true;
+        self
+    }
+
     /// Tells the SQLite indexer that songs were added (starting it if needed). Needs a
     /// tokio runtime. No-op on PostgreSQL.
     pub(crate) fn songs_added(&self) {
@@ -273,5 +283,38 @@ async fn run_indexer(pools: Pools, wake: Arc<Notify>) {
                 () = tokio::time::sleep(QUIET) => break,
             }
         }
+    }
+}
+
+#[cfg(feature = "testing")]
+#[derive(Debug, QueryableByName)]
+struct Number {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[cfg(feature = "testing")]
+impl DieselStore {
+    /// Tests only: runs `sql` (no results) and returns the number of rows it touched.
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn execute_sql(&self, sql: &str) -> Result<usize, StorageError> {
+        with_connection!(self.pools, |conn| diesel::sql_query(sql)
+            .execute(conn)
+            .await)
+        .map_err(storage_error)
+    }
+
+    /// Tests only: runs `sql`, which selects one `bigint` column named `n`, and returns it.
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn query_i64(&self, sql: &str) -> Result<i64, StorageError> {
+        let number: Number = with_connection!(self.pools, |conn| diesel::sql_query(sql)
+            .get_result(conn)
+            .await)
+        .map_err(storage_error)?;
+        Ok(number.n)
     }
 }

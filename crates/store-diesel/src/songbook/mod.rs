@@ -30,7 +30,6 @@ use crate::error::storage_error;
 use crate::schema::songs;
 use crate::types::DbUuid;
 
-
 #[async_trait]
 impl SongBookRepository for DieselStore {
     async fn add_songs(
@@ -59,6 +58,9 @@ impl SongBookRepository for DieselStore {
         })
         .map_err(tx_storage_error)?;
         if added > 0 {
+            if self.index_on_upload {
+                self.index_songs_now().await?;
+            }
             self.songs_added();
         }
         Ok(added)
@@ -99,10 +101,9 @@ impl SongBookRepository for DieselStore {
             limit: i64::from(page.limit()),
             offset: i64::try_from(page.offset()).unwrap_or(i64::MAX),
         };
-        let (total, rows): (u64, Vec<FoundSong>) = with_connection!(self.pools, |conn| {
-            conn.search_songs(&request).await
-        })
-        .map_err(storage_error)?;
+        let (total, rows): (u64, Vec<FoundSong>) =
+            with_connection!(self.pools, |conn| { conn.search_songs(&request).await })
+                .map_err(storage_error)?;
         let items = rows
             .into_iter()
             .map(|row| {

@@ -76,7 +76,10 @@ impl SearchRequest<'_> {
 
 /// One page of a search and its capped total (see the module docs).
 pub(crate) trait SearchSongs {
-    async fn search_songs(&mut self, request: &SearchRequest<'_>) -> QueryResult<(u64, Vec<FoundSong>)>;
+    async fn search_songs(
+        &mut self,
+        request: &SearchRequest<'_>,
+    ) -> QueryResult<(u64, Vec<FoundSong>)>;
 }
 
 fn capped(count: i64) -> u64 {
@@ -142,7 +145,7 @@ fn sqlite_candidates_from(terms: &[String]) -> String {
 
 /// Index entries holding `term`, counted up to [`CANDIDATE_LIMIT`] + 1.
 async fn fts_candidates(conn: &mut SqliteConnection, term: &str) -> QueryResult<i64> {
-        let count: Count = diesel::sql_query(format!(
+    let count: Count = diesel::sql_query(format!(
             "SELECT count(*) AS n FROM (SELECT 1 FROM songs_search WHERE songs_search MATCH ? LIMIT {}) AS candidates",
             CANDIDATE_LIMIT + 1
         ))
@@ -174,7 +177,10 @@ async fn most_selective_term<'t>(
 }
 
 impl SearchSongs for SqliteConnection {
-    async fn search_songs(&mut self, request: &SearchRequest<'_>) -> QueryResult<(u64, Vec<FoundSong>)> {
+    async fn search_songs(
+        &mut self,
+        request: &SearchRequest<'_>,
+    ) -> QueryResult<(u64, Vec<FoundSong>)> {
         let terms = request.terms;
         let (from, columns, order, phrase) = match most_selective_term(self, request).await? {
             Some(term) => (
@@ -280,8 +286,8 @@ async fn trigram_candidates(
     request: &SearchRequest<'_>,
     indexable: &[&String],
 ) -> QueryResult<i64> {
-        let condition = pg_condition(request.terms, indexable, &mut Placeholders(0));
-        let count: Count = bind_pg(
+    let condition = pg_condition(request.terms, indexable, &mut Placeholders(0));
+    let count: Count = bind_pg(
             request,
             indexable,
             format!(
@@ -295,7 +301,10 @@ async fn trigram_candidates(
 }
 
 impl SearchSongs for AsyncPgConnection {
-    async fn search_songs(&mut self, request: &SearchRequest<'_>) -> QueryResult<(u64, Vec<FoundSong>)> {
+    async fn search_songs(
+        &mut self,
+        request: &SearchRequest<'_>,
+    ) -> QueryResult<(u64, Vec<FoundSong>)> {
         let indexable: Vec<&String> = request.indexable_terms().collect();
         let mut use_index = !indexable.is_empty();
         if use_index {

@@ -1,0 +1,152 @@
+//! Song search beyond the contract suite: the refold that runs with the migrations, and
+//! SQLite's search index kept true by its indexer across uploads and clears.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use keyward_domain::CustomerId;
+use keyward_domain::ports::{PageRequest, SongBookRepository};
+use keyward_domain::songbook::{FOLD_VERSION, Song, SongQuery};
+use keyward_domain::venues::SystemId;
+use keyward_store_diesel::DieselStore;
+use keyward_store_diesel::testing::TestDatabase;
+
+const ONE: SystemId = SystemId::DEFAULT;
+
+async fn titles(store: &DieselStore, customer: CustomerId, text: &str) -> Vec<String> {
+    store
+        .search_songs(
+            customer,
+            ONE,
+            &SongQuery::parse(text),
+            PageRequest::default(),
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|s| s.song.title().to_owned())
+        .collect()
+}
+
+/// Songs stored by an older keyward (folded by lower case only, so the decomposed "é"
+/// stays decomposed) are refolded by the next `migrate`.
+async fn migrate_refolds_songs_folded_by_an_older_version(store: &DieselStore) {
+    // Arrange: two songs, then their folded columns as version 1 wrote them.
+    let customer = CustomerId::generate();
+    let songs = [
+        Song::new("Beyonce\u{301}", "Halo").unwrap(),
+        Song::new("\u{ff21}\u{ff22}\u{ff22}\u{ff21}", "Waterloo").unwrap(),
+    ];
+    store.add_songs(customer, ONE, &songs).await.unwrap();
+    store.index_songs_now().await.unwrap();
+    store
+        .execute_sql("UPDATE songs SET artist_folded = lower(artist), title_folded = lower(title)")
+        .await
+        .unwrap();
+    store
+        .execute_sql("UPDATE song_search_state SET fold_version = 1")
+        .await
+        .unwrap();
+    assert!(
+        titles(store, customer, "beyoncé").await.is_empty(),
+        "the stale fold of a decomposed é does not match a composed one"
+    );
+
+    // Act
+    store.migrate().await.unwrap();
+    store.index_songs_now().await.unwrap();
+
+    // Assert
+    assert_eq!(titles(store, customer, "beyoncé").await, ["Halo"]);
+    assert_eq!(titles(store, customer, "abba").await, ["Waterloo"]);
+    let version = store
+        .query_i64("SELECT CAST(fold_version AS bigint) AS n FROM song_search_state")
+        .await
+        .unwrap();
+    assert_eq!(version, i64::from(FOLD_VERSION));
+    let refolded = store
+        .query_i64("SELECT count(*) AS n FROM songs WHERE artist_folded = 'beyonc\u{e9}'")
+        .await
+        .unwrap();
+    assert_eq!(refolded, 1);
+    // A second migrate has nothing left to refold.
+    assert_eq!(store.refold_songs().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_migrate_refolds_songs_folded_by_an_older_version() {
+    let db = TestDatabase::sqlite();
+    migrate_refolds_songs_folded_by_an_older_version(&db.migrated_store().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_migrate_refolds_songs_folded_by_an_older_version() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    migrate_refolds_songs_folded_by_an_older_version(&db.migrated_store().await).await;
+}
+
+/// A cleared and re-uploaded song book is found once per song, whether its songs were
+/// indexed before the clear, after the re-upload, or not yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_index_follows_clears_and_reuploads() {
+    let db = TestDatabase::sqlite();
+    let store = db.migrated_store().await;
+    let customer = CustomerId::generate();
+    let songs: Vec<Song> = (0..50)
+        .map(|i| Song::new(format!("Artist {i}"), format!("Jewel {i}")).unwrap())
+        .collect();
+
+    store.add_songs(customer, ONE, &songs).await.unwrap();
+    assert_eq!(store.index_songs_now().await.unwrap(), 50);
+    store.clear_song_book(customer, ONE).await.unwrap();
+    assert!(titles(&store, customer, "jewel").await.is_empty());
+    let entries = store
+        .query_i64("SELECT count(*) AS n FROM songs_search")
+        .await
+        .unwrap();
+    assert_eq!(entries, 0, "a cleared song leaves the index");
+
+    store.add_songs(customer, ONE, &songs).await.unwrap();
+    let unindexed = titles(&store, customer, "jewel 4").await;
+    store.index_songs_now().await.unwrap();
+    let indexed = titles(&store, customer, "jewel 4").await;
+
+    // "4" in the artist or title: 4, 14, 24, 34, 40..49, in artist order.
+    let expected =
+        [14, 24, 34, 4, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49].map(|i| format!("Jewel {i}"));
+    assert_eq!(unindexed, expected);
+    assert_eq!(indexed, expected);
+}
+
+/// Without anyone asking, the indexer task indexes an upload once uploads pause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_indexer_catches_up_after_an_upload() {
+    let db = TestDatabase::sqlite();
+    let store = db.migrated_store().await;
+    let customer = CustomerId::generate();
+    let songs: Vec<Song> = (0..300)
+        .map(|i| Song::new("Band", format!("Song {i}")).unwrap())
+        .collect();
+    store.add_songs(customer, ONE, &songs).await.unwrap();
+
+    let pending = || {
+        store.query_i64(
+            "SELECT count(*) AS n FROM songs \
+             WHERE id > (SELECT indexed_through FROM song_search_state)",
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pending().await.unwrap() > 0 {
+        assert!(Instant::now() < deadline, "the indexer never caught up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let entries = store
+        .query_i64("SELECT count(*) AS n FROM songs_search")
+        .await
+        .unwrap();
+    assert_eq!(entries, 300);
+}
