@@ -8,6 +8,11 @@ use std::fmt;
 /// Longest artist or title. Keeps a song's unique index within PostgreSQL's b-tree row
 /// limit (255 characters × 4 bytes × 2 columns < 2704 bytes).
 pub const MAX_SONG_TEXT_CHARS: usize = 255;
+/// Longest folded artist or title in bytes (UTF-8). NFKC can expand a character up to 18
+/// (U+FDFA), so 255 characters could fold to far more than the search order index
+/// (customer, system, folded artist, folded title, id) may hold; this keeps both folded
+/// columns together within PostgreSQL's b-tree row limit, like the raw text.
+pub const MAX_FOLDED_SONG_TEXT_BYTES: usize = MAX_SONG_TEXT_CHARS * 4;
 /// Most terms a search uses; later ones are ignored.
 pub const MAX_SEARCH_TERMS: usize = 10;
 /// A song search counts matches up to this many: `total` is exact below it and equals it
@@ -30,7 +35,10 @@ pub struct Song {
 pub enum InvalidSong {
     #[error("artist and title must not both be empty")]
     Empty,
-    #[error("artist and title must be at most {MAX_SONG_TEXT_CHARS} characters each")]
+    #[error(
+        "artist and title must be at most {MAX_SONG_TEXT_CHARS} characters each \
+         (and {MAX_FOLDED_SONG_TEXT_BYTES} bytes once folded for search)"
+    )]
     TooLong,
     #[error("artist and title must not contain NUL characters")]
     Nul,
@@ -48,6 +56,11 @@ impl Song {
         }
         if artist.contains('\0') || title.contains('\0') {
             return Err(InvalidSong::Nul);
+        }
+        // ASCII folds to its own length; only other text can grow.
+        let folds_too_long = |s: &str| !s.is_ascii() && fold(s).len() > MAX_FOLDED_SONG_TEXT_BYTES;
+        if folds_too_long(&artist) || folds_too_long(&title) {
+            return Err(InvalidSong::TooLong);
         }
         Ok(Self { artist, title })
     }
@@ -200,6 +213,23 @@ mod tests {
         assert_eq!(Song::new(long.clone(), "x"), Err(InvalidSong::TooLong));
         assert_eq!(Song::new("x", long), Err(InvalidSong::TooLong));
         assert!(Song::new("é".repeat(MAX_SONG_TEXT_CHARS), "x").is_ok());
+    }
+
+    #[test]
+    fn song_whose_fold_expands_past_the_index_limit_is_refused() {
+        // U+FDFA is one character that NFKC expands to 18.
+        let expanding = "\u{fdfa}".repeat(100);
+        assert!(fold(&expanding).len() > MAX_FOLDED_SONG_TEXT_BYTES);
+        assert_eq!(Song::new(expanding.clone(), "x"), Err(InvalidSong::TooLong));
+        assert_eq!(Song::new("x", expanding), Err(InvalidSong::TooLong));
+        assert!(Song::new("\u{fdfa}".repeat(10), "x").is_ok());
+        assert!(
+            Song::new(
+                "é".repeat(MAX_SONG_TEXT_CHARS),
+                "é".repeat(MAX_SONG_TEXT_CHARS)
+            )
+            .is_ok()
+        );
     }
 
     #[test]

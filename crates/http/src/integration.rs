@@ -13,8 +13,8 @@ use crate::error::{ApiError, Problem};
 use crate::extract::JsonBody;
 use crate::state::AppState;
 use crate::venues::{
-    ListRequestsQuery, RequestPage, SongDbQuery, SongPage, SongRequestResponse, SubmitRequestBody,
-    VenueList,
+    ListRequestsQuery, RequestPage, SongDbQuery, SongPage, SongPagination, SongRequestResponse,
+    SubmitRequestBody, VenueList,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -41,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         SongRequestResponse,
         SubmitRequestBody,
         SongPage,
+        SongPagination,
         Problem
     ))
 )]

@@ -13,8 +13,8 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, uuid_param};
 use crate::state::AppState;
 use crate::venues::{
-    CreateVenueRequest, ListRequestsQuery, RequestPage, SongDbQuery, SongPage, UpdateVenueRequest,
-    VenueList, VenueResponse,
+    CreateVenueRequest, ListRequestsQuery, RequestPage, SongDbQuery, SongPage, SongPagination,
+    UpdateVenueRequest, VenueList, VenueResponse,
 };
 
 /// Registers the routes, relative to `/v1/customer`.
@@ -53,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         UpdateVenueRequest,
         RequestPage,
         SongPage,
+        SongPagination,
         Problem
     ))
 )]

@@ -19,7 +19,8 @@ use crate::error::{ApiError, Problem};
 use crate::extract::JsonBody;
 use crate::state::AppState;
 use crate::venues::{
-    PublicSongsQuery, PublicVenueResponse, SongPage, SubmitRequestBody, SubmittedRequestResponse,
+    PublicSongsQuery, PublicVenueResponse, SongPage, SongPagination, SubmitRequestBody,
+    SubmittedRequestResponse,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -41,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     components(schemas(
         PublicVenueResponse,
         SongPage,
+        SongPagination,
         SubmitRequestBody,
         SubmittedRequestResponse,
         Problem

@@ -10,6 +10,6 @@ pub use input::{
     UpdateVenueRequest,
 };
 pub use output::{
-    PublicVenueResponse, RequestPage, SongPage, SongRequestResponse, SongResponse,
+    PublicVenueResponse, RequestPage, SongPage, SongPagination, SongRequestResponse, SongResponse,
     SubmittedRequestResponse, VenueList, VenueResponse,
 };

@@ -2,7 +2,7 @@
 
 use keyward_domain::ports::Page;
 use keyward_domain::requests::SongRequest;
-use keyward_domain::songbook::StoredSong;
+use keyward_domain::songbook::{StoredSong, total_is_capped};
 use keyward_domain::venues::Venue;
 use serde::Serialize;
 use time::{OffsetDateTime, UtcOffset};
@@ -169,18 +169,48 @@ impl From<&StoredSong> for SongResponse {
     }
 }
 
-/// One page of songs, by artist then title (case-insensitive).
+/// Paging information of a song search. Matches are counted up to 1,000: `total` is
+/// exact below that, and 1,000 with `totalCapped: true` when a search finds 1,000 songs
+/// or more (counting every song that holds a common word would cost a scan of the whole
+/// song book per keystroke; ADR 0052). Pages past the cap still list songs.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SongPagination {
+    pub page: u32,
+    pub limit: u32,
+    /// Matching songs, counted up to 1,000.
+    #[schema(maximum = 1000)]
+    pub total: u64,
+    /// Pages of `limit` songs in `total`.
+    pub total_pages: u64,
+    /// `true` when there are 1,000 matches or more (then `total` is 1,000).
+    pub total_capped: bool,
+}
+
+/// One page of songs, by artist then title (case- and normalization-insensitive).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SongPage {
     pub data: Vec<SongResponse>,
-    pub pagination: Pagination,
+    pub pagination: SongPagination,
 }
 
 impl From<&Page<StoredSong>> for SongPage {
     fn from(page: &Page<StoredSong>) -> Self {
+        let Pagination {
+            page: number,
+            limit,
+            total,
+            total_pages,
+        } = pagination(page);
         Self {
             data: page.items.iter().map(SongResponse::from).collect(),
-            pagination: pagination(page),
+            pagination: SongPagination {
+                page: number,
+                limit,
+                total,
+                total_pages,
+                total_capped: total_is_capped(total),
+            },
         }
     }
 }

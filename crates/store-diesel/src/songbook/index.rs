@@ -19,7 +19,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
 use diesel_async::RunQueryDsl;
 use keyward_domain::ports::StorageError;
-use keyward_domain::songbook::{FOLD_VERSION, fold};
+use keyward_domain::songbook::{FOLD_VERSION, Song, fold};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -156,14 +156,34 @@ impl DieselStore {
             let Some(last) = rows.last() else { break };
             after = last.0;
             seen += rows.len() as u64;
+            let mut unstorable: Vec<i64> = Vec::new();
             let stale: Vec<(i64, String, String)> = rows
                 .into_iter()
                 .filter_map(|(id, artist, title, artist_folded, title_folded)| {
+                    if Song::new(artist.as_str(), title.as_str()).is_err() {
+                        // Stored by an older version whose rules it no longer meets
+                        // (its fold outgrew the search index's row limit).
+                        unstorable.push(id);
+                        return None;
+                    }
                     let (artist, title) = (fold(&artist), fold(&title));
                     (artist != artist_folded || title != title_folded)
                         .then_some((id, artist, title))
                 })
                 .collect();
+            if !unstorable.is_empty() {
+                tracing::warn!(
+                    count = unstorable.len(),
+                    "removing stored songs that no longer fit the song search index \
+                     (their folded text is longer than it may hold)"
+                );
+                with_connection!(self.pools, |conn| {
+                    diesel::delete(songs::table.filter(songs::id.eq_any(&unstorable)))
+                        .execute(conn)
+                        .await
+                })
+                .map_err(storage_error)?;
+            }
             if !stale.is_empty() {
                 changed += write_transaction!(self.pools, |conn| {
                     for (id, artist, title) in &stale {

@@ -102,7 +102,7 @@ impl SongBookRepository for DieselStore {
             offset: i64::try_from(page.offset()).unwrap_or(i64::MAX),
         };
         let (total, rows): (u64, Vec<FoundSong>) =
-            with_connection!(self.pools, |conn| { conn.search_songs(&request).await })
+            with_connection!(self.pools, |conn| conn.search_songs(&request).await)
                 .map_err(storage_error)?;
         let items = rows
             .into_iter()
