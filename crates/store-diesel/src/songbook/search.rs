@@ -143,37 +143,38 @@ fn sqlite_candidates_from(terms: &[String]) -> String {
     )
 }
 
-/// Index entries holding `term`, counted up to [`CANDIDATE_LIMIT`] + 1.
-async fn fts_candidates(conn: &mut SqliteConnection, term: &str) -> QueryResult<i64> {
-    let count: Count = diesel::sql_query(format!(
-            "SELECT count(*) AS n FROM (SELECT 1 FROM songs_search WHERE songs_search MATCH ? LIMIT {}) AS candidates",
-            CANDIDATE_LIMIT + 1
-        ))
-        .bind::<Text, _>(fts_phrase(term))
-        .get_result(conn)
-        .await?;
+/// Index entries holding `term`, counted up to `limit`.
+async fn fts_candidates(conn: &mut SqliteConnection, term: &str, limit: i64) -> QueryResult<i64> {
+    let count: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM songs_search WHERE songs_search MATCH ? LIMIT ?) AS candidates",
+    )
+    .bind::<Text, _>(fts_phrase(term))
+    .bind::<BigInt, _>(limit)
+    .get_result(conn)
+    .await?;
     Ok(count.n)
 }
 
 /// The indexable term with the fewest index entries, if it has at most
-/// [`CANDIDATE_LIMIT`].
+/// [`CANDIDATE_LIMIT`]. Each count stops one past the fewest so far, so a common word
+/// after a rare one costs next to nothing.
 async fn most_selective_term<'t>(
     conn: &mut SqliteConnection,
     request: &'t SearchRequest<'_>,
 ) -> QueryResult<Option<&'t String>> {
-    let mut best: Option<(&String, i64)> = None;
+    let mut best: Option<&String> = None;
+    let mut fewest = CANDIDATE_LIMIT + 1;
     for term in request.indexable_terms() {
-        let candidates = fts_candidates(conn, term).await?;
-        if best.is_none_or(|(_, fewest)| candidates < fewest) {
-            best = Some((term, candidates));
+        let candidates = fts_candidates(conn, term, fewest).await?;
+        if candidates < fewest {
+            best = Some(term);
+            fewest = candidates;
         }
         if candidates == 0 {
             break;
         }
     }
-    Ok(best
-        .filter(|(_, candidates)| *candidates <= CANDIDATE_LIMIT)
-        .map(|(term, _)| term))
+    Ok(best)
 }
 
 impl SearchSongs for SqliteConnection {
