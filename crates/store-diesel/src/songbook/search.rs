@@ -245,7 +245,7 @@ impl Placeholders {
 }
 
 /// `WHERE` of songs of one book holding every term: `LIKE` on the indexed expression for
-/// the indexable terms when `use_index`, `strpos` for every term (the exact test).
+/// the terms in `indexable`, `strpos` for every term (the exact test).
 fn pg_condition(terms: &[String], indexable: &[&String], params: &mut Placeholders) -> String {
     let mut sql = format!(
         "customer_id = {} AND system_id = {}",
@@ -280,25 +280,49 @@ fn bind_pg(request: &SearchRequest<'_>, indexable: &[&String], sql: String) -> P
     query
 }
 
-/// Songs of the book the trigram index finds for every indexable term, re-checked,
-/// counted up to [`CANDIDATE_LIMIT`] + 1.
+/// Songs of the book holding `term` (a `LIKE` the trigram index can answer), counted up
+/// to `limit`. For a word in most songs the planner reads the table until the limit
+/// instead, which is as quick.
 async fn trigram_candidates(
     conn: &mut AsyncPgConnection,
     request: &SearchRequest<'_>,
-    indexable: &[&String],
+    term: &str,
+    limit: i64,
 ) -> QueryResult<i64> {
-    let condition = pg_condition(request.terms, indexable, &mut Placeholders(0));
-    let count: Count = bind_pg(
-            request,
-            indexable,
-            format!(
-                "SELECT count(*) AS n FROM (SELECT 1 FROM songs WHERE {condition} LIMIT {}) AS candidates",
-                CANDIDATE_LIMIT + 1
-            ),
-        )
-        .get_result(conn)
-        .await?;
+    let count: Count = diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM songs \
+         WHERE customer_id = $1 AND system_id = $2 AND {PG_INDEXED} LIKE $3 LIMIT $4) AS candidates"
+    ))
+    .bind::<PortableUuid, _>(request.customer)
+    .bind::<Integer, _>(request.system)
+    .bind::<Text, _>(contains_pattern(term))
+    .bind::<BigInt, _>(limit)
+    .get_result(conn)
+    .await?;
     Ok(count.n)
+}
+
+/// The indexable term held by the fewest songs of the book, with that count, if it is at
+/// most [`CANDIDATE_LIMIT`]; each count stops one past the fewest so far. Asking the
+/// index for every term at once makes GIN intersect the long posting lists of the common
+/// ones (12 ms for `number 999 batch 199` on 200,000 songs, against ~1 ms per term).
+async fn most_selective_pg<'t>(
+    conn: &mut AsyncPgConnection,
+    request: &'t SearchRequest<'_>,
+) -> QueryResult<Option<(&'t String, i64)>> {
+    let mut best = None;
+    let mut fewest = CANDIDATE_LIMIT + 1;
+    for term in request.indexable_terms() {
+        let candidates = trigram_candidates(conn, request, term, fewest).await?;
+        if candidates < fewest {
+            best = Some((term, candidates));
+            fewest = candidates;
+        }
+        if candidates == 0 {
+            break;
+        }
+    }
+    Ok(best)
 }
 
 impl SearchSongs for AsyncPgConnection {
@@ -306,24 +330,20 @@ impl SearchSongs for AsyncPgConnection {
         &mut self,
         request: &SearchRequest<'_>,
     ) -> QueryResult<(u64, Vec<FoundSong>)> {
-        let indexable: Vec<&String> = request.indexable_terms().collect();
-        let mut use_index = !indexable.is_empty();
-        if use_index {
-            let candidates = trigram_candidates(self, request, &indexable).await?;
-            if candidates == 0 {
-                return Ok((0, Vec::new()));
-            }
-            use_index = candidates <= CANDIDATE_LIMIT;
+        let best = most_selective_pg(self, request).await?;
+        if matches!(best, Some((_, 0))) {
+            return Ok((0, Vec::new()));
         }
-        // The ordered scan leaves the index out of the SQL, so the planner walks the
-        // book index; the candidate plan gives it the LIKE conditions to use GIN.
-        let indexable: &[&String] = if use_index { &indexable } else { &[] };
+        // The candidate plan gives the planner the rarest term's LIKE to use GIN; the
+        // ordered scan leaves the index out of the SQL, so the planner walks the book
+        // index in order.
+        let indexable: Vec<&String> = best.map(|(term, _)| term).into_iter().collect();
         let mut params = Placeholders(0);
-        let condition = pg_condition(request.terms, indexable, &mut params);
+        let condition = pg_condition(request.terms, &indexable, &mut params);
         let (limit, offset) = (params.next(), params.next());
         let rows: Vec<FoundSong> = bind_pg(
             request,
-            indexable,
+            &indexable,
             format!(
                 "SELECT id, artist, title FROM songs WHERE {condition} \
                  ORDER BY artist_folded, title_folded, id LIMIT {limit} OFFSET {offset}"
@@ -333,10 +353,10 @@ impl SearchSongs for AsyncPgConnection {
         .bind::<BigInt, _>(request.offset)
         .load(self)
         .await?;
-        let condition = pg_condition(request.terms, indexable, &mut Placeholders(0));
+        let condition = pg_condition(request.terms, &indexable, &mut Placeholders(0));
         let total: Count = bind_pg(
             request,
-            indexable,
+            &indexable,
             format!(
                 "SELECT count(*) AS n FROM (SELECT 1 FROM songs WHERE {condition} LIMIT {}) AS counted",
                 cap_limit()
