@@ -253,3 +253,110 @@ async fn a_failure_after_the_first_chunk_cuts_the_body_short_and_warns() {
     assert!(logged.contains("connection reset by peer"), "{logged}");
     assert!(logged.contains(&format!("songs_sent={CHUNK}")), "{logged}");
 }
+
+// ---- through the endpoint ---------------------------------------------------------------
+
+/// The endpoint over `songs`, with one key (`requests:write`, `songdb:read`) it knows.
+fn endpoint_state(
+    songs: MockSongBookRepository,
+    secret: &keyward_domain::keys::PlainKey,
+) -> actix_web::web::Data<crate::state::AppState> {
+    use keyward_domain::keys::ApiKey;
+    use keyward_domain::ports::{MockApiKeyRepository, MockUsageRecorder, OsSecretGenerator};
+    use keyward_domain::services::{ApiKeyService, KaraokeServices, KeyPolicy};
+
+    let mut parts = keyward_domain::testing::api_keys::sample_key(
+        CustomerId::generate(),
+        time::OffsetDateTime::now_utc(),
+    )
+    .into_parts();
+    parts.hash = secret.hash();
+    parts.display_prefix = secret.display_prefix();
+    let key = ApiKey::from_parts(parts);
+    let mut keys = MockApiKeyRepository::new();
+    keys.expect_find_by_hash()
+        .returning(move |hash| Ok((hash == key.hash()).then(|| key.clone())));
+    let mut usage = MockUsageRecorder::new();
+    usage.expect_record().return_const(());
+    let api_keys = ApiKeyService::new(
+        Arc::new(keys),
+        Arc::new(SystemClock),
+        Arc::new(OsSecretGenerator::default()),
+        Arc::new(usage),
+        KeyPolicy::default(),
+    );
+    let karaoke = KaraokeServices {
+        openkj: service(songs),
+        ..crate::state::memory_karaoke()
+    };
+    let jwt = crate::auth::jwt::JwtSettings {
+        secret: crate::auth::jwt::JwtSecret::new(b"unused".to_vec()),
+        issuer: None,
+        audience: None,
+    };
+    actix_web::web::Data::new(crate::state::AppState::new(api_keys, karaoke, &jwt))
+}
+
+/// Posts `getSongs` with `fields` to the endpoint; returns the content type and body.
+async fn post_get_songs(songs: MockSongBookRepository, fields: Value) -> (String, Vec<u8>) {
+    use actix_web::{App, test};
+    use keyward_domain::keys::{KeyPrefix, PlainKey};
+
+    let secret = PlainKey::from_random(&KeyPrefix::default(), &[7u8; 32]);
+    let app = test::init_service(
+        App::new()
+            .app_data(endpoint_state(songs, &secret))
+            .configure(super::super::configure),
+    )
+    .await;
+    let mut body = fields;
+    body["api_key"] = json!(secret.expose());
+    body["command"] = json!("getSongs");
+    let request = test::TestRequest::post()
+        .uri("/openkj/api")
+        .set_payload(body.to_string())
+        .to_request();
+    let response = test::call_service(&app, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (content_type, test::read_body(response).await.to_vec())
+}
+
+#[actix_web::test]
+async fn the_endpoint_answers_a_failed_first_read_with_the_usual_error_envelope() {
+    let down = StorageError::unavailable(std::io::Error::other("connection refused"));
+    let (repo, _) = book(vec![Err(down)]);
+
+    let (content_type, body) = post_get_songs(repo, json!({"system_id": 1})).await;
+
+    assert_eq!(content_type, "application/json");
+    let reply: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(reply["command"], "getSongs");
+    assert_eq!(reply["error"], true);
+    assert!(
+        reply["errorString"]
+            .as_str()
+            .unwrap()
+            .contains("temporarily unavailable"),
+        "{reply}"
+    );
+}
+
+#[actix_web::test]
+async fn the_endpoint_streams_the_whole_book_with_the_usual_content_type() {
+    let (repo, reads) = book(vec![Ok(songs(1, 2))]);
+
+    let (content_type, body) = post_get_songs(repo, json!({"system_id": 1})).await;
+
+    assert_eq!(content_type, "application/json");
+    let reply: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(reply["error"], false);
+    assert_eq!(reply["total"], 2);
+    assert_eq!(*reads.lock().unwrap(), [None]);
+}
