@@ -216,6 +216,16 @@ impl SongBookRepository for CachedOpenKj {
     ) -> Result<Option<StoredSong>, StorageError> {
         self.store.get_song(customer, id).await
     }
+
+    async fn songs_after(
+        &self,
+        customer: CustomerId,
+        system: Option<SystemId>,
+        after: Option<SongId>,
+        limit: u32,
+    ) -> Result<Vec<StoredSong>, StorageError> {
+        self.store.songs_after(customer, system, after, limit).await
+    }
 }
 
 #[async_trait]

@@ -116,4 +116,34 @@ impl SongBookRepository for MemoryStore {
             });
         Ok(found)
     }
+
+    /// Scans the customer's books and sorts what is left by id: O(n log n) per chunk,
+    /// which is fine for tests and demos.
+    async fn songs_after(
+        &self,
+        customer: CustomerId,
+        system: Option<SystemId>,
+        after: Option<SongId>,
+        limit: u32,
+    ) -> Result<Vec<StoredSong>, StorageError> {
+        let state = self.state();
+        let mut remaining: Vec<(SongId, &Song)> = state
+            .songs
+            .books
+            .iter()
+            .filter(|((owner, book), _)| *owner == customer && system.is_none_or(|s| s == *book))
+            .flat_map(|(_, book)| book.iter())
+            .filter(|(_, id)| after.is_none_or(|after| **id > after))
+            .map(|(song, id)| (*id, song))
+            .collect();
+        remaining.sort_unstable_by_key(|(id, _)| *id);
+        Ok(remaining
+            .into_iter()
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|(id, song)| StoredSong {
+                id,
+                song: song.clone(),
+            })
+            .collect())
+    }
 }

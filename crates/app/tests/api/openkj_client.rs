@@ -165,6 +165,28 @@ impl<'a> OpenKj<'a> {
         }
         replies
     }
+
+    /// Sends `getSongs` with `fields` and returns the reply's headers and its body as
+    /// sent, checking only HTTP 200: the body of a whole-book reply is streamed, and a
+    /// test looks at the raw bytes before parsing them.
+    pub async fn get_songs_raw(&self, fields: Value) -> (reqwest::header::HeaderMap, Vec<u8>) {
+        let mut body = fields;
+        body["api_key"] = json!(self.key);
+        body["command"] = json!("getSongs");
+        let response = self
+            .app
+            .client
+            .post(self.app.url(self.path))
+            .header("Content-Type", "application/json")
+            .header("User-Agent", "Mozilla/5.0")
+            .body(qt_json(&body))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "OpenKJ drops non-200");
+        let headers = response.headers().clone();
+        (headers, response.bytes().await.unwrap().to_vec())
+    }
 }
 
 /// The batches OpenKJ's upload loop really sends for `songs` (distinct, ordered by

@@ -2,6 +2,8 @@
 //! start-up and polling sequence, the conformance vectors of §8 of the protocol document
 //! (numbered below), and the song upload loop with its quirks.
 
+use std::collections::HashSet;
+
 use serde_json::{Value, json};
 
 use crate::openkj_client::{
@@ -29,6 +31,10 @@ on_every_backend!(
     key_order_and_whitespace_do_not_matter,
     singer_side_commands_work_for_a_single_venue_account,
     seed_commands_get_songs_and_add_request,
+    get_songs_without_paging_lists_one_whole_song_book,
+    get_songs_without_a_system_lists_every_song_book_of_the_account,
+    get_songs_streams_a_book_of_several_chunks_whole_and_in_order,
+    get_songs_paged_or_searched_still_pages_and_carries_songid,
 );
 
 /// 1-7: what OpenKJ sends when it starts (getEntitledSystemCount, getVenues, getAlert),
@@ -312,16 +318,22 @@ async fn song_upload_replays_the_clients_loop_and_keeps_text_verbatim(backend: B
     let replies = openkj.upload(1, &library).await;
 
     assert!(replies.iter().all(|r| r["error"] == false));
-    let total = app
+    // The whole book (search totals stop counting at 1,000).
+    let stored = openkj.ok("getSongs", json!({"system_id": 1})).await["songs"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(stored, sent.len());
+    let capped = app
         .get("/v1/customer/songdb?systemId=1&limit=1", &host.customer)
         .send()
         .await
         .unwrap()
         .json::<Value>()
         .await
-        .unwrap()["pagination"]["total"]
+        .unwrap()["pagination"]
         .clone();
-    assert_eq!(total, sent.len());
+    assert_eq!(capped["total"], 1000);
+    assert_eq!(capped["totalCapped"], true);
     assert_eq!(
         sent.len(),
         library.len() - 2,
@@ -562,4 +574,202 @@ async fn seed_commands_get_songs_and_add_request(backend: Backend) {
     assert!(closed.contains("not accepting"), "{closed}");
     assert_ne!(int32(&added["request_id"]), 0);
     assert_eq!(openkj.requests(host.venue).await[0]["key_change"], 3);
+}
+
+/// The `songs` of a `getSongs` reply as `(song_id, artist, title)`, checking each song's
+/// types: `song_id` a JSON integer, `songid` the same id as a decimal string (SPEC §9).
+fn listed(reply: &Value) -> Vec<(i64, String, String)> {
+    reply["songs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no songs: {reply}"))
+        .iter()
+        .map(|song| {
+            let id = song["song_id"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("song_id: {song}"));
+            assert!(!song["song_id"].is_f64(), "{song}");
+            assert_eq!(song["songid"], json!(id.to_string()), "{song}");
+            let text = |field: &str| song[field].as_str().unwrap().to_owned();
+            (id, text("artist"), text("title"))
+        })
+        .collect()
+}
+
+/// Adds each song with its own `addSongs`, so upload order is song-id order.
+async fn add_one_by_one(openkj: &OpenKj<'_>, system: i64, songs: &[(&str, &str)]) {
+    for (artist, title) in songs {
+        let song = json!({"artist": artist, "title": title});
+        let reply = openkj
+            .ok("addSongs", json!({"songs": [song], "system_id": system}))
+            .await;
+        assert_eq!(reply["added"], 1, "{reply}");
+    }
+}
+
+/// SPEC §9: `getSongs` without `page`, `limit` (or `searchString`) is the whole song book
+/// of `system_id`, in upload order, each song `{song_id, artist, title, songid}`, in the
+/// usual envelope and with the usual `Content-Type`.
+async fn get_songs_without_paging_lists_one_whole_song_book(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let openkj = Host::new(&app).await.openkj(&app);
+    let system_one = [
+        ("Queen", "Bohemian Rhapsody"),
+        ("Björk", "Army of Me"),
+        ("", "Untitled"),
+        ("Guns N' Roses", "\"Sweet Child O' Mine\""),
+        ("AC/DC", "Back In Black"),
+    ];
+    add_one_by_one(&openkj, 1, &system_one).await;
+    add_one_by_one(&openkj, 2, &[("ABBA", "Waterloo")]).await;
+    let paged = openkj
+        .ok("getSongs", json!({"limit": 100, "system_id": 1}))
+        .await;
+
+    let (headers, body) = openkj.get_songs_raw(json!({"system_id": 1})).await;
+
+    assert_eq!(headers["content-type"], "application/json");
+    let reply: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(reply["command"], "getSongs");
+    assert_eq!(reply["error"], false);
+    assert!(reply.get("errorString").is_none(), "{reply}");
+    assert!(
+        reply.get("page").is_none() && reply.get("limit").is_none(),
+        "{reply}"
+    );
+    let songs = listed(&reply);
+    let texts: Vec<(&str, &str)> = songs
+        .iter()
+        .map(|(_, artist, title)| (artist.as_str(), title.as_str()))
+        .collect();
+    assert_eq!(texts, system_one);
+    assert_eq!(reply["total"], system_one.len());
+    let ids: HashSet<i64> = songs.iter().map(|(id, _, _)| *id).collect();
+    let paged_ids: HashSet<i64> = listed(&paged).iter().map(|(id, _, _)| *id).collect();
+    assert_eq!(ids, paged_ids, "the same songs as the paged reply");
+}
+
+/// SPEC §9: without `system_id`, `getSongs` lists every song book of the account (and
+/// nothing of another account), still in upload order.
+async fn get_songs_without_a_system_lists_every_song_book_of_the_account(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let openkj = Host::new(&app).await.openkj(&app);
+    let other_host = Host::new(&app).await;
+    let other = other_host.openkj(&app);
+    add_one_by_one(&openkj, 1, &[("A", "one")]).await;
+    add_one_by_one(&openkj, 2, &[("B", "two")]).await;
+    add_one_by_one(&other, 1, &[("X", "theirs")]).await;
+    add_one_by_one(&openkj, 1, &[("C", "three")]).await;
+    add_one_by_one(&openkj, 4, &[("D", "four")]).await;
+
+    let mine = openkj.ok("getSongs", json!({})).await;
+    let theirs = other.ok("getSongs", json!({})).await;
+    let only_two = openkj.ok("getSongs", json!({"system_id": 2})).await;
+
+    let titles = |reply: &Value| -> Vec<String> {
+        listed(reply)
+            .into_iter()
+            .map(|(_, _, title)| title)
+            .collect()
+    };
+    assert_eq!(titles(&mine), ["one", "two", "three", "four"]);
+    assert_eq!(mine["total"], 4);
+    assert_eq!(titles(&theirs), ["theirs"]);
+    assert_eq!(titles(&only_two), ["two"]);
+}
+
+/// A song book several stream chunks long arrives whole: streamed (no `Content-Length`),
+/// one JSON document, every song exactly once, in upload order.
+async fn get_songs_streams_a_book_of_several_chunks_whole_and_in_order(backend: Backend) {
+    const SONGS: usize = 10_345;
+    let chunk = keyward_http::openkj::SONG_STREAM_CHUNK as usize;
+    assert!(SONGS > 2 * chunk, "the book must span several chunks");
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let openkj = Host::new(&app).await.openkj(&app);
+    let library: Vec<(String, String)> = (0..SONGS)
+        .map(|i| (format!("Artist {:03}", i % 617), format!("Title {i:05}")))
+        .collect();
+    let batches: Vec<&[(String, String)]> = library.chunks(1000).collect();
+    for batch in &batches {
+        let songs: Vec<Value> = batch
+            .iter()
+            .map(|(artist, title)| json!({"artist": artist, "title": title}))
+            .collect();
+        let reply = openkj
+            .ok("addSongs", json!({"songs": songs, "system_id": 1}))
+            .await;
+        assert_eq!(reply["added"], batch.len(), "{reply}");
+    }
+    add_one_by_one(&openkj, 2, &[("Elsewhere", "Not in system 1")]).await;
+
+    let (headers, body) = openkj.get_songs_raw(json!({"system_id": 1})).await;
+
+    assert!(
+        headers.get("content-length").is_none(),
+        "streamed, not built in memory: {headers:?}"
+    );
+    let reply: Value = serde_json::from_slice(&body).expect("one JSON document");
+    let songs = listed(&reply);
+    assert_eq!(songs.len(), SONGS);
+    assert_eq!(reply["total"], SONGS);
+    assert!(
+        songs.windows(2).all(|pair| pair[0].0 < pair[1].0),
+        "song ids ascend, so no song comes twice"
+    );
+    let mut rest = songs.as_slice();
+    for (number, batch) in batches.iter().enumerate() {
+        let (these, later) = rest.split_at(batch.len());
+        let got: HashSet<(&str, &str)> = these
+            .iter()
+            .map(|(_, artist, title)| (artist.as_str(), title.as_str()))
+            .collect();
+        let sent: HashSet<(&str, &str)> = batch
+            .iter()
+            .map(|(artist, title)| (artist.as_str(), title.as_str()))
+            .collect();
+        assert_eq!(got, sent, "batch {number} in upload order");
+        rest = later;
+    }
+}
+
+/// With `page`, `limit` or `searchString`, `getSongs` pages as before and now carries
+/// `songid` too; `search` keeps its reply (no `songid`: SPEC §9 asks it of `getSongs`).
+async fn get_songs_paged_or_searched_still_pages_and_carries_songid(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let openkj = Host::new(&app).await.openkj(&app);
+    let five: Vec<(String, String)> = (0..5)
+        .map(|i| ("Artist".to_owned(), format!("Song {i}")))
+        .collect();
+    let five: Vec<(&str, &str)> = five.iter().map(|(a, t)| (a.as_str(), t.as_str())).collect();
+    add_one_by_one(&openkj, 1, &five).await;
+
+    let page = openkj
+        .ok("getSongs", json!({"limit": 2, "page": 2, "system_id": 1}))
+        .await;
+    let searched = openkj
+        .ok("getSongs", json!({"searchString": "SONG 4"}))
+        .await;
+    let search = openkj.ok("search", json!({"searchString": "song 4"})).await;
+
+    assert_eq!(
+        (page["page"].clone(), page["limit"].clone()),
+        (json!(2), json!(2))
+    );
+    assert_eq!(page["total"], 5);
+    let titles: Vec<String> = listed(&page).into_iter().map(|(_, _, t)| t).collect();
+    assert_eq!(titles, ["Song 2", "Song 3"]);
+    assert_eq!(searched["total"], 1);
+    assert_eq!(searched["page"], 1);
+    assert_eq!(listed(&searched)[0].2, "Song 4");
+    let found = &search["songs"][0];
+    assert_eq!(found["title"], "Song 4");
+    assert_eq!(found["song_id"], searched["songs"][0]["song_id"]);
+    assert!(found.get("songid").is_none(), "{search}");
 }

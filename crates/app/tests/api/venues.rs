@@ -18,6 +18,7 @@ on_every_backend!(
     integration_routes_need_their_scopes,
     integration_submission_respects_accepting,
     public_venue_page_search_and_submission,
+    public_song_search_folds_normalization_and_reports_capped_totals,
     public_submissions_are_rate_limited_per_client,
 );
 
@@ -496,4 +497,51 @@ async fn public_submissions_are_rate_limited_per_client(backend: Backend) {
         let seconds: u64 = retry_after.unwrap().to_str().unwrap().parse().unwrap();
         assert!(seconds >= 1);
     }
+}
+
+/// SPEC §8 through the singer API: `Beyonce\u0301` and `Beyoncé` are one word, and the
+/// page says whether its total stopped counting (ADR 0052).
+async fn public_song_search_folds_normalization_and_reports_capped_totals(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let host = Host::new(&app).await;
+    let mut songs: Vec<(String, String)> = (0..1001)
+        .map(|i| ("Band".to_owned(), format!("Song {i:04}")))
+        .collect();
+    songs.push(("Beyonce\u{301}".to_owned(), "Halo".to_owned()));
+    songs.push(("Beyonc\u{e9}".to_owned(), "Halo".to_owned()));
+    host.openkj(&app).upload(1, &songs).await;
+    let url_name = host.url_name.clone();
+    let app = &app;
+    let search = |q: &str| {
+        let path = format!("/v1/public/venues/{url_name}/songs?q={q}&limit=5");
+        async move {
+            json_of(
+                app.client.get(app.url(&path)).send().await.unwrap(),
+                StatusCode::OK,
+            )
+            .await
+        }
+    };
+
+    let composed = search("BEYONC%C3%89").await;
+    let decomposed = search("beyonce%CC%81%20halo").await;
+    let common = search("song").await;
+
+    assert_eq!(composed["data"].as_array().unwrap().len(), 2, "{composed}");
+    assert_eq!(
+        decomposed["data"].as_array().unwrap().len(),
+        2,
+        "{decomposed}"
+    );
+    assert_eq!(
+        composed["pagination"],
+        json!({"page": 1, "limit": 5, "total": 2, "totalPages": 1, "totalCapped": false})
+    );
+    assert_eq!(
+        common["pagination"],
+        json!({"page": 1, "limit": 5, "total": 1000, "totalPages": 200, "totalCapped": true})
+    );
+    assert_eq!(common["data"][0]["title"], "Song 0000");
 }

@@ -67,4 +67,29 @@ pub trait SongBookRepository: Send + Sync {
         customer: CustomerId,
         id: SongId,
     ) -> Result<Option<StoredSong>, StorageError>;
+
+    /// Keyset pagination of whole song books by id (`getSongs` without paging, SPEC §9):
+    /// at most `limit` songs of the song book (`customer`, `system`) — of every song book
+    /// of `customer` when `system` is `None` — whose id is greater than `after` (every
+    /// id when `None`), in ascending id order. Fewer than `limit` songs (none when `limit`
+    /// is 0) means there are no more. Listing a book chunk by chunk, each call's `after`
+    /// the last id of the previous chunk, yields each song at most once, in id order.
+    ///
+    /// Ids follow upload order: of two stored songs, the one stored by an
+    /// [`add_songs`](Self::add_songs) that returned before the other's began has the
+    /// smaller id. Between two calls songs may be added or removed: a removed song is not
+    /// listed again; an added one is listed by a later call exactly when its id is greater
+    /// than that call's `after` — usually so, but an insert that commits late
+    /// (PostgreSQL) or reuses the id of a deleted song (SQLite rowids) can have a smaller
+    /// id and be skipped.
+    ///
+    /// # Errors
+    /// `Unavailable`/`Other` on backend failure.
+    async fn songs_after(
+        &self,
+        customer: CustomerId,
+        system: Option<SystemId>,
+        after: Option<SongId>,
+        limit: u32,
+    ) -> Result<Vec<StoredSong>, StorageError>;
 }

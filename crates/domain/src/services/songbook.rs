@@ -121,6 +121,25 @@ impl SongBookService {
             .await?
             .ok_or(SongBookError::SongNotFound)
     }
+
+    /// One chunk of a whole song book in id order (see
+    /// [`SongBookRepository::songs_after`]): at most `limit` songs of `system` (every
+    /// system of the customer when `None`) with an id greater than `after`.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub async fn songs_after(
+        &self,
+        customer: CustomerId,
+        system: Option<SystemId>,
+        after: Option<SongId>,
+        limit: u32,
+    ) -> Result<Vec<StoredSong>, SongBookError> {
+        Ok(self
+            .repo
+            .songs_after(customer, system, after, limit)
+            .await?)
+    }
 }
 
 #[cfg(test)]

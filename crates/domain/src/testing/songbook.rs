@@ -29,6 +29,10 @@ macro_rules! song_book_repository_contract {
             search_total_counts_up_to_the_cap,
             search_agrees_with_the_reference_on_a_large_book,
             search_stays_inside_one_song_book,
+            songs_after_lists_a_song_book_chunk_by_chunk_in_id_order,
+            songs_after_respects_after_and_limit,
+            songs_after_without_a_system_lists_every_song_book_of_the_customer_only,
+            songs_after_lists_songs_added_between_chunks_and_drops_removed_ones,
         );
     };
 }
@@ -566,4 +570,216 @@ pub async fn search_stays_inside_one_song_book(store: &dyn OpenKjStore) {
         );
     }
     assert_eq!(search(store, mine, "shared").await.len(), 1);
+}
+
+/// The song book (`system`, or every book of the customer) as [`search_songs`] lists it
+/// — a different query from the one under test — re-sorted by id.
+async fn by_id(
+    store: &dyn OpenKjStore,
+    customer: CustomerId,
+    systems: &[SystemId],
+) -> Vec<StoredSong> {
+    let mut songs = Vec::new();
+    for &sys in systems {
+        for page in 1.. {
+            let request = PageRequest::new(page, 100).unwrap();
+            let found = store
+                .search_songs(customer, sys, &SongQuery::all(), request)
+                .await
+                .unwrap();
+            if found.items.is_empty() {
+                break;
+            }
+            songs.extend(found.items);
+        }
+    }
+    songs.sort_by_key(|s| s.id);
+    songs
+}
+
+/// Lists with `songs_after` chunk by chunk, as `getSongs` does, from `after`; returns
+/// the chunks, the last one shorter than `limit`.
+async fn chunked(
+    store: &dyn OpenKjStore,
+    customer: CustomerId,
+    sys: Option<SystemId>,
+    mut after: Option<SongId>,
+    limit: u32,
+) -> Vec<Vec<StoredSong>> {
+    let mut chunks = Vec::new();
+    for _ in 0..1000 {
+        let chunk = store
+            .songs_after(customer, sys, after, limit)
+            .await
+            .unwrap();
+        let full = chunk.len() == limit as usize;
+        after = chunk.last().map(|s| s.id).or(after);
+        chunks.push(chunk);
+        if !full {
+            return chunks;
+        }
+    }
+    panic!("songs_after never returned a short chunk");
+}
+
+fn titles(songs: &[StoredSong]) -> Vec<&str> {
+    songs.iter().map(|s| s.song.title()).collect()
+}
+
+pub async fn songs_after_lists_a_song_book_chunk_by_chunk_in_id_order(store: &dyn OpenKjStore) {
+    let customer = CustomerId::generate();
+    let first = [
+        song("Queen", "b1"),
+        song("ABBA", "b2"),
+        song("Zappa", "b3"),
+        song("abba", "b4"),
+    ];
+    let second = [song("Björk", "c1"), song("AC/DC", "c2"), song("", "c3")];
+    store.add_songs(customer, ONE, &first).await.unwrap();
+    store.add_songs(customer, ONE, &second).await.unwrap();
+
+    let chunks = chunked(store, customer, Some(ONE), None, 3).await;
+
+    let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [3, 3, 1]);
+    let listed: Vec<StoredSong> = chunks.concat();
+    assert_eq!(listed, by_id(store, customer, &[ONE]).await);
+    assert!(listed.windows(2).all(|w| w[0].id < w[1].id), "{listed:?}");
+    let (earlier, later) = listed.split_at(first.len());
+    assert!(
+        earlier.iter().all(|s| s.song.title().starts_with('b')),
+        "upload order: {listed:?}"
+    );
+    assert!(
+        later.iter().all(|s| s.song.title().starts_with('c')),
+        "upload order: {listed:?}"
+    );
+}
+
+pub async fn songs_after_respects_after_and_limit(store: &dyn OpenKjStore) {
+    let customer = CustomerId::generate();
+    let six: Vec<Song> = (1..=6)
+        .map(|i| song("Artist", &format!("Title {i}")))
+        .collect();
+    store.add_songs(customer, ONE, &six).await.unwrap();
+    let all = by_id(store, customer, &[ONE]).await;
+    let ids: Vec<SongId> = all.iter().map(|s| s.id).collect();
+    let list =
+        |after: Option<SongId>, limit: u32| store.songs_after(customer, Some(ONE), after, limit);
+
+    let nothing = list(None, 0).await.unwrap();
+    let everything = list(None, 100).await.unwrap();
+    let from_the_lowest = list(Some(SongId::new(i64::MIN)), 100).await.unwrap();
+    let middle = list(Some(ids[2]), 2).await.unwrap();
+    let past_the_end = list(Some(ids[5]), 10).await.unwrap();
+    let chunks = chunked(store, customer, Some(ONE), None, 3).await;
+
+    assert_eq!(all.len(), 6);
+    assert!(nothing.is_empty());
+    assert_eq!(everything, all);
+    assert_eq!(from_the_lowest, all);
+    assert_eq!(middle, all[3..5]);
+    assert!(past_the_end.is_empty());
+    let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
+    assert_eq!(
+        sizes,
+        [3, 3, 0],
+        "a full last chunk is followed by an empty one"
+    );
+}
+
+pub async fn songs_after_without_a_system_lists_every_song_book_of_the_customer_only(
+    store: &dyn OpenKjStore,
+) {
+    let (customer, other) = (CustomerId::generate(), CustomerId::generate());
+    // One song per call: ids follow the order of the calls.
+    for (sys, title) in [(ONE, "a"), (system(2), "b"), (ONE, "c"), (system(3), "d")] {
+        store
+            .add_songs(customer, sys, &[song("Mine", title)])
+            .await
+            .unwrap();
+    }
+    store
+        .add_songs(other, ONE, &[song("Theirs", "x")])
+        .await
+        .unwrap();
+    store
+        .add_songs(other, system(2), &[song("Theirs", "y")])
+        .await
+        .unwrap();
+
+    let every_book = chunked(store, customer, None, None, 2).await.concat();
+    let system_one = chunked(store, customer, Some(ONE), None, 2).await.concat();
+    let system_two = store
+        .songs_after(customer, Some(system(2)), None, 10)
+        .await
+        .unwrap();
+    let system_four = store
+        .songs_after(customer, Some(system(4)), None, 10)
+        .await
+        .unwrap();
+    let theirs = store.songs_after(other, None, None, 10).await.unwrap();
+
+    assert_eq!(titles(&every_book), ["a", "b", "c", "d"]);
+    assert_eq!(
+        every_book,
+        by_id(store, customer, &[ONE, system(2), system(3)]).await
+    );
+    assert_eq!(titles(&system_one), ["a", "c"]);
+    assert_eq!(titles(&system_two), ["b"]);
+    assert!(system_four.is_empty());
+    assert_eq!(titles(&theirs), ["x", "y"]);
+}
+
+pub async fn songs_after_lists_songs_added_between_chunks_and_drops_removed_ones(
+    store: &dyn OpenKjStore,
+) {
+    let customer = CustomerId::generate();
+    let four: Vec<Song> = (1..=4).map(|i| song("Old", &format!("one {i}"))).collect();
+    store.add_songs(customer, ONE, &four).await.unwrap();
+    store
+        .add_songs(
+            customer,
+            system(2),
+            &[song("Old", "two 1"), song("Old", "two 2")],
+        )
+        .await
+        .unwrap();
+    let first = store.songs_after(customer, None, None, 3).await.unwrap();
+    let cursor = first.last().unwrap().id;
+
+    store
+        .add_songs(customer, ONE, &[song("New", "one 5"), song("New", "one 6")])
+        .await
+        .unwrap();
+    store.clear_song_book(customer, system(2)).await.unwrap();
+    let rest = chunked(store, customer, None, Some(cursor), 3)
+        .await
+        .concat();
+
+    let expected: Vec<StoredSong> = by_id(store, customer, &[ONE, system(2)])
+        .await
+        .into_iter()
+        .filter(|s| s.id > cursor)
+        .collect();
+    assert_eq!(rest, expected);
+    assert_eq!(
+        rest.len(),
+        3,
+        "the fourth old song and both new ones: {rest:?}"
+    );
+    assert!(
+        rest.iter().all(|s| !s.song.title().starts_with("two")),
+        "{rest:?}"
+    );
+    assert!(
+        rest.iter().all(|s| !first.iter().any(|f| f.id == s.id)),
+        "listed twice: {rest:?}"
+    );
+    let new: Vec<&str> = rest
+        .iter()
+        .filter(|s| s.song.artist() == "New")
+        .map(|s| s.song.title())
+        .collect();
+    assert_eq!(new.len(), 2, "{rest:?}");
 }

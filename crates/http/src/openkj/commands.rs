@@ -11,6 +11,7 @@ use keyward_domain::songbook::{Song, SongId, SongQuery, StoredSong};
 use keyward_domain::venues::{OpenKjVenueId, SystemId, Venue};
 use serde_json::{Map, Value, json};
 
+use super::song_stream::{self, ListedSong};
 use super::wire::{FieldError, Fields};
 
 /// Songs a `search` reply lists at most.
@@ -166,7 +167,7 @@ async fn get_songs(service: &OpenKjService, customer: CustomerId, fields: &Field
     let songs = service
         .songs(customer, None, system_id(fields)?, &query, page)
         .await?;
-    let items: Vec<Value> = songs.items.iter().map(song_json).collect();
+    let items: Vec<ListedSong> = songs.items.iter().map(ListedSong::from).collect();
     Ok(object(json!({
         "songs": items,
         "total": songs.total,
@@ -294,4 +295,17 @@ fn song_json(song: &StoredSong) -> Value {
         "artist": song.song.artist(),
         "title": song.song.title(),
     })
+}
+
+// ---- getSongs, whole book -------------------------------------------------------------
+
+/// `getSongs` without `page`, `limit` or `searchString` (see [`song_stream`]): the whole
+/// song book of `system_id`, of every system when it is absent, streamed.
+pub async fn get_whole_song_book(
+    service: &OpenKjService,
+    customer: CustomerId,
+    fields: &Fields,
+) -> Result<actix_web::HttpResponse, CommandError> {
+    let system = system_id(fields)?;
+    Ok(song_stream::whole_song_book(service, customer, system).await?)
 }

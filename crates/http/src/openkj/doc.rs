@@ -26,13 +26,18 @@ pub struct OpenKjReply {
 }
 
 /// Run one OpenKJ command (also answered on `/openkj/api.php`, `/openkj` and `/`).
+///
+/// `getSongs` without `page`, `limit` and `searchString` lists the whole song book of
+/// `system_id` (every system when absent) as `songs: [{song_id, artist, title, songid}]`
+/// in upload order, then `total`; that reply is streamed (chunked, no `Content-Length`),
+/// and a failure after it started ends the body early, so the JSON does not parse.
 #[utoipa::path(
     post,
     path = "/openkj/api",
     tag = "OpenKJ",
     request_body = OpenKjCommand,
     responses(
-        (status = 200, description = "Always 200, also for errors (error: true, errorString)", body = OpenKjReply),
+        (status = 200, description = "Always 200, also for errors (error: true, errorString). A whole-book getSongs reply is streamed.", body = OpenKjReply),
     )
 )]
 #[allow(

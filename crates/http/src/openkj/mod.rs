@@ -10,6 +10,7 @@
 mod commands;
 mod doc;
 mod limits;
+mod song_stream;
 mod wire;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -20,6 +21,7 @@ use serde_json::{Map, Value};
 
 pub use doc::OpenKjDoc;
 pub use limits::{OpenKjLimiter, OpenKjLimits, OverBudget};
+pub use song_stream::SONG_STREAM_CHUNK;
 pub use wire::MAX_BODY_BYTES;
 
 use self::commands::CommandError;
@@ -71,7 +73,8 @@ pub async fn openkj_api(
         return failure(echo(), UNRECOGNIZED);
     };
     match execute(&state, command, &fields).await {
-        Ok(reply) => success(&name, reply),
+        Ok(Outcome::Reply(reply)) => success(&name, reply),
+        Ok(Outcome::Streamed(response)) => response,
         Err(message) => {
             tracing::debug!(%command, reason = %message, "openkj command refused");
             failure(echo(), &message)
@@ -79,12 +82,16 @@ pub async fn openkj_api(
     }
 }
 
+/// What a command produced.
+enum Outcome {
+    /// The fields of an ordinary reply, to go into the envelope.
+    Reply(Map<String, Value>),
+    /// A complete response that streams its body (whole-book `getSongs`).
+    Streamed(HttpResponse),
+}
+
 /// Authenticates, authorises and budgets the command, then runs it.
-async fn execute(
-    state: &AppState,
-    command: Command,
-    fields: &Fields,
-) -> Result<Map<String, Value>, String> {
+async fn execute(state: &AppState, command: Command, fields: &Fields) -> Result<Outcome, String> {
     if !command.is_authenticated() {
         return Err(OpenKjError::Unsupported.to_string());
     }
@@ -97,8 +104,15 @@ async fn execute(
         .openkj_limiter
         .check(key.key_id, command)
         .map_err(|over| over_budget(&over))?;
+    if song_stream::wants_whole_book(command, fields) {
+        return commands::get_whole_song_book(openkj, key.customer_id, fields)
+            .await
+            .map(Outcome::Streamed)
+            .map_err(describe);
+    }
     commands::run(openkj, &key, command, fields)
         .await
+        .map(Outcome::Reply)
         .map_err(describe)
 }
 

@@ -30,6 +30,10 @@ use crate::error::storage_error;
 use crate::schema::songs;
 use crate::types::DbUuid;
 
+fn to_songs(rows: Vec<SongRow>) -> Result<Vec<StoredSong>, StorageError> {
+    rows.into_iter().map(StoredSong::try_from).collect()
+}
+
 #[async_trait]
 impl SongBookRepository for DieselStore {
     async fn add_songs(
@@ -138,5 +142,45 @@ impl SongBookRepository for DieselStore {
         })
         .map_err(storage_error)?;
         row.map(StoredSong::try_from).transpose()
+    }
+
+    /// One query per chunk: `customer_id = ? [AND system_id = ?] AND id > ? ORDER BY id
+    /// LIMIT ?`, on a connection checked out for that one statement, so a long listing
+    /// never holds a connection between chunks. PostgreSQL walks the primary key;
+    /// SQLite, without an index on `(customer_id, id)`, reads the book through its
+    /// unique index and keeps the `limit` smallest ids (measured in
+    /// `docs/PERFORMANCE.md`).
+    async fn songs_after(
+        &self,
+        customer: CustomerId,
+        system: Option<SystemId>,
+        after: Option<SongId>,
+        limit: u32,
+    ) -> Result<Vec<StoredSong>, StorageError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let customer = DbUuid(customer.as_uuid());
+        let system = system.map(SystemId::get);
+        let after = after.map(SongId::get);
+        let rows: Vec<SongRow> = with_connection!(self.pools, |conn| {
+            let mut query = songs::table
+                .filter(songs::customer_id.eq(customer))
+                .into_boxed();
+            if let Some(system) = system {
+                query = query.filter(songs::system_id.eq(system));
+            }
+            if let Some(after) = after {
+                query = query.filter(songs::id.gt(after));
+            }
+            query
+                .order(songs::id.asc())
+                .limit(i64::from(limit))
+                .select(SongRow::as_select())
+                .load(conn)
+                .await
+        })
+        .map_err(storage_error)?;
+        to_songs(rows)
     }
 }

@@ -381,6 +381,29 @@ impl OpenKjService {
         }
         Ok(system)
     }
+
+    /// `getSongs` without `page`, `limit` or `searchString` (SPEC §9): one chunk of the
+    /// whole song book of `system` — of every system of the customer when `None` — in
+    /// song-id (upload) order: at most `limit` songs with an id greater than `after`.
+    /// Callers list a book by passing the last id of each chunk as the next `after`
+    /// until a chunk is shorter than `limit`; see
+    /// [`SongBookRepository::songs_after`](crate::ports::SongBookRepository::songs_after)
+    /// for what a concurrent upload does to such a listing.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub async fn song_book_after(
+        &self,
+        customer: CustomerId,
+        system: Option<SystemId>,
+        after: Option<SongId>,
+        limit: u32,
+    ) -> Result<Vec<StoredSong>, OpenKjError> {
+        Ok(self
+            .songs
+            .songs_after(customer, system, after, limit)
+            .await?)
+    }
 }
 
 #[cfg(test)]
