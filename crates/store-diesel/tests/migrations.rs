@@ -51,3 +51,55 @@ async fn postgres_migrations_apply_revert_and_reapply() {
     };
     migrations_apply_revert_and_reapply(&db).await;
 }
+
+/// A PostgreSQL role that may create tables but not extensions gets a start-up error that
+/// names `pg_trgm` and says what to do (issue #9), not just PostgreSQL's message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_refused_pg_trgm_is_named_at_migrate() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let admin = DieselStore::connect(db.url(), PoolOptions::default())
+        .await
+        .unwrap();
+    admin
+        .execute_sql(
+            "DO $$ BEGIN \
+             IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'keyward_no_extensions') \
+             THEN CREATE ROLE keyward_no_extensions LOGIN; END IF; END $$",
+        )
+        .await
+        .unwrap();
+    admin
+        .execute_sql("GRANT USAGE, CREATE ON SCHEMA public TO keyward_no_extensions")
+        .await
+        .unwrap();
+    // The same URL with the user swapped: scheme://user[:password]@rest.
+    let url = db.url();
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (_, host_and_database) = rest.split_once('@').unwrap();
+    let limited_url = format!("{scheme}://keyward_no_extensions@{host_and_database}");
+
+    let limited = DieselStore::connect(&limited_url, PoolOptions::default())
+        .await
+        .unwrap();
+    let failure = limited.migrate().await.unwrap_err();
+    // What start-up prints: the error and its causes.
+    let mut err = failure.to_string();
+    let mut cause = std::error::Error::source(&failure);
+    while let Some(inner) = cause {
+        err = format!("{err}: {inner}");
+        cause = inner.source();
+    }
+    drop(limited);
+    drop(admin);
+
+    assert!(
+        err.contains("refused the pg_trgm extension") && err.contains("CREATE EXTENSION pg_trgm"),
+        "{err}"
+    );
+    assert!(
+        err.contains("permission denied"),
+        "PostgreSQL's own reason stays: {err}"
+    );
+}

@@ -334,6 +334,13 @@ async fn song_upload_replays_the_clients_loop_and_keeps_text_verbatim(backend: B
         .clone();
     assert_eq!(capped["total"], 1000);
     assert_eq!(capped["totalCapped"], true);
+    let paged = openkj
+        .ok("getSongs", json!({"system_id": 1, "limit": 1}))
+        .await;
+    assert_eq!(
+        (paged["total"].clone(), paged["total_capped"].clone()),
+        (json!(1000), json!(true))
+    );
     assert_eq!(
         sent.len(),
         library.len() - 2,
@@ -766,6 +773,7 @@ async fn get_songs_paged_or_searched_still_pages_and_carries_songid(backend: Bac
     let titles: Vec<String> = listed(&page).into_iter().map(|(_, _, t)| t).collect();
     assert_eq!(titles, ["Song 2", "Song 3"]);
     assert_eq!(searched["total"], 1);
+    assert_eq!(searched["total_capped"], false);
     assert_eq!(searched["page"], 1);
     assert_eq!(listed(&searched)[0].2, "Song 4");
     let found = &search["songs"][0];

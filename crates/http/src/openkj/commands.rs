@@ -7,7 +7,7 @@ use keyward_domain::openkj::Command;
 use keyward_domain::ports::PageRequest;
 use keyward_domain::requests::{KeyChange, SingerName, SongRequest};
 use keyward_domain::services::{OpenKjError, OpenKjService, Submission, UploadedSong, VerifiedKey};
-use keyward_domain::songbook::{Song, SongId, SongQuery, StoredSong};
+use keyward_domain::songbook::{Song, SongId, SongQuery, StoredSong, total_is_capped};
 use keyward_domain::venues::{OpenKjVenueId, SystemId, Venue};
 use serde_json::{Map, Value, json};
 
@@ -171,6 +171,7 @@ async fn get_songs(service: &OpenKjService, customer: CustomerId, fields: &Field
     Ok(object(json!({
         "songs": items,
         "total": songs.total,
+        "total_capped": total_is_capped(songs.total),
         "page": page.page(),
         "limit": page.limit(),
     })))
