@@ -51,8 +51,24 @@ mod openkj {
     mod venues {
         keyward_domain::venue_repository_contract!(super::setup);
     }
+    /// Songs searched before the index task has moved them out of the queue.
     mod songbook {
         keyward_domain::song_book_repository_contract!(super::setup);
+    }
+    /// The same scenarios with every song in `song_search`: the GIN plans.
+    mod songbook_indexed {
+        use std::sync::Arc;
+
+        use keyward_domain::ports::OpenKjStore;
+        use keyward_store_diesel::testing::TestDatabase;
+
+        async fn setup() -> Option<(Arc<dyn OpenKjStore>, TestDatabase)> {
+            let db = TestDatabase::postgres().await?;
+            let store = db.migrated_store().await.indexing_on_upload();
+            Some((Arc::new(store), db))
+        }
+
+        keyward_domain::song_book_repository_contract!(setup);
     }
     mod requests {
         keyward_domain::request_repository_contract!(super::setup);

@@ -150,3 +150,44 @@ async fn sqlite_indexer_catches_up_after_an_upload() {
         .unwrap();
     assert_eq!(entries, 300);
 }
+
+/// On PostgreSQL a cleared book leaves neither queued ids nor `song_search` rows, and a
+/// re-upload is found once per song before and after the index task ran.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_index_follows_clears_and_reuploads() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let store = db.migrated_store().await;
+    let customer = CustomerId::generate();
+    let songs: Vec<Song> = (0..50)
+        .map(|i| Song::new(format!("Artist {i}"), format!("Jewel {i}")).unwrap())
+        .collect();
+
+    store.add_songs(customer, ONE, &songs).await.unwrap();
+    let queued = store
+        .query_i64("SELECT count(*) AS n FROM songs_unindexed")
+        .await
+        .unwrap();
+    assert_eq!(queued, 50, "an upload queues its songs for the index");
+    assert_eq!(store.index_songs_now().await.unwrap(), 50);
+    store.clear_song_book(customer, ONE).await.unwrap();
+    let left = store
+        .query_i64(
+            "SELECT (SELECT count(*) FROM song_search) + (SELECT count(*) FROM songs_unindexed) AS n",
+        )
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "a cleared song leaves the index and the queue");
+
+    store.add_songs(customer, ONE, &songs).await.unwrap();
+    store.add_songs(customer, ONE, &songs[..10]).await.unwrap();
+    let unindexed = titles(&store, customer, "jewel 4").await;
+    store.index_songs_now().await.unwrap();
+    let indexed = titles(&store, customer, "jewel 4").await;
+
+    let expected =
+        [14, 24, 34, 4, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49].map(|i| format!("Jewel {i}"));
+    assert_eq!(unindexed, expected);
+    assert_eq!(indexed, expected);
+}

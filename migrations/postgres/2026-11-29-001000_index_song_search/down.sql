@@ -1,3 +1,4 @@
 DROP TABLE song_search_state;
-DROP INDEX songs_search_idx;
+DROP TABLE songs_unindexed;
+DROP TABLE song_search;
 -- pg_trgm stays: other objects of the database may use it.

@@ -12,16 +12,17 @@
 //!     transactions of [`INDEX_BATCH`] songs (also every [`TICK`], which catches songs
 //!     another process added), and search scans the not-yet-indexed tail itself, so
 //!     results never depend on the indexer having caught up.
-//!   - PostgreSQL: the GIN index is maintained by the insert itself (into its pending
-//!     list). After an upload the task runs `ANALYZE songs`, without which the planner
-//!     still believes a fresh 200,000-song book holds a handful of rows and sorts it
-//!     whole instead of walking its index (hundreds of milliseconds per search until
-//!     autovacuum gets to it), and merges the GIN pending list, which every search
-//!     would otherwise read in full.
+//!   - PostgreSQL: uploads queue their song ids in `songs_unindexed`; the task moves them
+//!     in batches of [`INDEX_BATCH`] into `song_search` (the folded text under a GIN
+//!     trigram index; `FOR UPDATE SKIP LOCKED`, so instances sharing the database split
+//!     the work), then runs `ANALYZE` — without it the planner still believes a fresh
+//!     200,000-song book holds a handful of rows and sorts it whole instead of walking
+//!     its index — and merges the GIN pending list. Search reads the queue too.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use diesel::QueryResult;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
 use diesel_async::RunQueryDsl;
@@ -36,6 +37,7 @@ use crate::customer_state::tx_storage_error;
 use crate::error::{error_chain, storage_error};
 use crate::pool::{BackendPool, Pools};
 use crate::schema::songs;
+use crate::types::{DbUuid, PortableUuid};
 
 /// Songs per indexing transaction: short enough (tens of milliseconds) that other
 /// writers barely wait for SQLite's write lock.
@@ -77,7 +79,7 @@ impl Drop for SongIndexer {
 pub(crate) type IndexerSlot = Arc<OnceLock<SongIndexer>>;
 
 impl DieselStore {
-    /// A store whose SQLite uploads add their songs to the search index before they
+    /// A store whose uploads add their songs to the search index before they
     /// return, so tests can exercise the indexed search plan (production uploads leave
     /// that to the indexer task).
     #[cfg(feature = "testing")]
@@ -103,9 +105,9 @@ impl DieselStore {
         }))
     }
 
-    /// Does now what the indexer does once uploads pause: on SQLite adds every song not
-    /// yet in the search index to it and returns how many; on PostgreSQL refreshes the
-    /// planner statistics of `songs` and merges the GIN pending list, and returns 0.
+    /// Does now what the indexer does once uploads pause: adds every song not yet in the
+    /// search index to it and returns how many (on PostgreSQL it then refreshes the
+    /// planner statistics and merges the GIN pending list).
     /// Searches are exact without this; it only makes them fast for every song. For
     /// tests, benchmarks and operators who want it done before traffic arrives.
     ///
@@ -214,16 +216,24 @@ impl DieselStore {
     }
 }
 
-/// Records [`FOLD_VERSION`]; on SQLite also empties the index so the indexer rebuilds it
-/// from the refolded columns.
+/// Records [`FOLD_VERSION`] and empties the index (re-queueing every song on PostgreSQL)
+/// so the indexer rebuilds it from the refolded columns.
 async fn finish_refold(pools: &Pools) -> Result<(), StorageError> {
     let record = format!("UPDATE song_search_state SET fold_version = {FOLD_VERSION} WHERE id = 1");
     match pools.backend {
-        BackendPool::Postgres(_) => with_connection!(pools, |conn| {
-            diesel::sql_query(record.as_str()).execute(conn).await
+        BackendPool::Postgres(_) => write_transaction!(pools, |conn| {
+            diesel::sql_query("TRUNCATE song_search")
+                .execute(conn)
+                .await?;
+            diesel::sql_query(
+                "INSERT INTO songs_unindexed (id) SELECT id FROM songs ON CONFLICT (id) DO NOTHING",
+            )
+            .execute(conn)
+            .await?;
+            diesel::sql_query(record.as_str()).execute(conn).await?;
+            Ok::<_, TxError<StorageError>>(())
         })
-        .map(drop)
-        .map_err(storage_error),
+        .map_err(tx_storage_error),
         BackendPool::Sqlite(_) => write_transaction!(pools, |conn| {
             diesel::sql_query("INSERT INTO songs_search (songs_search) VALUES ('delete-all')")
                 .execute(conn)
@@ -238,18 +248,34 @@ async fn finish_refold(pools: &Pools) -> Result<(), StorageError> {
     }
 }
 
-/// SQLite: indexes every pending song in batches and returns how many. PostgreSQL:
-/// statistics and the GIN pending list, 0.
+/// Indexes every queued song in batches and returns how many; on PostgreSQL then
+/// refreshes the statistics and merges the GIN pending list.
 async fn index_pending(pools: &Pools) -> Result<u64, StorageError> {
     if matches!(pools.backend, BackendPool::Postgres(_)) {
-        return with_connection!(pools, |conn| {
-            diesel::sql_query("ANALYZE songs").execute(conn).await?;
-            diesel::sql_query("SELECT gin_clean_pending_list('songs_search_idx'::regclass)")
+        let mut indexed = 0;
+        loop {
+            let batch = with_connection!(pools, |conn| {
+                diesel::sql_query(POSTGRES_INDEX_BATCH)
+                    .bind::<BigInt, _>(INDEX_BATCH)
+                    .execute(conn)
+                    .await
+            })
+            .map_err(storage_error)?;
+            if batch == 0 {
+                break;
+            }
+            indexed += batch as u64;
+        }
+        with_connection!(pools, |conn| {
+            diesel::sql_query("ANALYZE songs, song_search")
+                .execute(conn)
+                .await?;
+            diesel::sql_query("SELECT gin_clean_pending_list('song_search_trigram_idx'::regclass)")
                 .execute(conn)
                 .await
         })
-        .map(|_| 0)
-        .map_err(storage_error);
+        .map_err(storage_error)?;
+        return Ok(indexed);
     }
     let mut indexed = 0;
     loop {
@@ -260,6 +286,21 @@ async fn index_pending(pools: &Pools) -> Result<u64, StorageError> {
         indexed += batch;
     }
 }
+
+/// One statement (so one transaction): the next [`INDEX_BATCH`] queued songs out of the
+/// queue and into `song_search`. `SKIP LOCKED` lets another instance's task take the next
+/// batch meanwhile; a song deleted meanwhile leaves at worst an entry search ignores (it
+/// re-reads `songs`).
+const POSTGRES_INDEX_BATCH: &str = "\
+WITH batch AS (
+    DELETE FROM songs_unindexed WHERE id IN (
+        SELECT id FROM songs_unindexed ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+    RETURNING id
+)
+INSERT INTO song_search (id, customer_id, system_id, folded)
+SELECT s.id, s.customer_id, s.system_id, s.artist_folded || E'\\n' || s.title_folded
+FROM batch JOIN songs AS s ON s.id = batch.id
+ON CONFLICT (id) DO UPDATE SET folded = EXCLUDED.folded";
 
 /// One transaction: the next [`INDEX_BATCH`] songs past the watermark into the index, and
 /// the watermark past them. SQLite's single writer means every song with a smaller id
@@ -355,5 +396,36 @@ impl DieselStore {
             .await)
         .map_err(storage_error)?;
         Ok(number.n)
+    }
+}
+
+/// Removes a song book's search index entries that no trigger removes: PostgreSQL's
+/// `song_search` rows and queued ids (SQLite's FTS5 entries go by trigger).
+pub(crate) trait ForgetSongBook {
+    async fn forget_song_book(&mut self, customer: DbUuid, system: i32) -> QueryResult<()>;
+}
+
+impl ForgetSongBook for diesel_async::AsyncPgConnection {
+    async fn forget_song_book(&mut self, customer: DbUuid, system: i32) -> QueryResult<()> {
+        diesel::sql_query(
+            "DELETE FROM songs_unindexed AS u USING songs AS s \
+             WHERE u.id = s.id AND s.customer_id = $1 AND s.system_id = $2",
+        )
+        .bind::<PortableUuid, _>(customer)
+        .bind::<Integer, _>(system)
+        .execute(self)
+        .await?;
+        diesel::sql_query("DELETE FROM song_search WHERE customer_id = $1 AND system_id = $2")
+            .bind::<PortableUuid, _>(customer)
+            .bind::<Integer, _>(system)
+            .execute(self)
+            .await
+            .map(drop)
+    }
+}
+
+impl ForgetSongBook for crate::conn::SqliteConnection {
+    async fn forget_song_book(&mut self, _customer: DbUuid, _system: i32) -> QueryResult<()> {
+        Ok(())
     }
 }

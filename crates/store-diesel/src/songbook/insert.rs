@@ -20,12 +20,17 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use crate::conn::SqliteConnection;
 use crate::types::{DbUuid, PortableUuid};
 
+/// Inserts the batch and queues the new songs for the search index task (ADR 0052).
 const POSTGRES_SQL: &str = "\
-INSERT INTO songs (customer_id, system_id, artist, title, artist_folded, title_folded)
-SELECT $1, $2, u.artist, u.title, u.artist_folded, u.title_folded
-FROM unnest($3::text[], $4::text[], $5::text[], $6::text[])
-    AS u(artist, title, artist_folded, title_folded)
-ON CONFLICT (customer_id, system_id, artist, title) DO NOTHING";
+WITH inserted AS (
+    INSERT INTO songs (customer_id, system_id, artist, title, artist_folded, title_folded)
+    SELECT $1, $2, u.artist, u.title, u.artist_folded, u.title_folded
+    FROM unnest($3::text[], $4::text[], $5::text[], $6::text[])
+        AS u(artist, title, artist_folded, title_folded)
+    ON CONFLICT (customer_id, system_id, artist, title) DO NOTHING
+    RETURNING id
+)
+INSERT INTO songs_unindexed (id) SELECT id FROM inserted";
 
 /// `WHERE true` keeps SQLite from reading `ON CONFLICT` as a join constraint.
 const SQLITE_SQL: &str = "\

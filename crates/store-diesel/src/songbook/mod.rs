@@ -9,6 +9,7 @@ mod insert;
 mod row;
 mod search;
 
+use index::ForgetSongBook;
 pub(crate) use index::IndexerSlot;
 
 use async_trait::async_trait;
@@ -78,6 +79,7 @@ impl SongBookRepository for DieselStore {
         let customer = DbUuid(customer.as_uuid());
         write_transaction!(self.pools, |conn| {
             let state = conn.lock_state(customer).await?;
+            conn.forget_song_book(customer, system.get()).await?;
             let removed = diesel::delete(
                 songs::table
                     .filter(songs::customer_id.eq(customer))

@@ -2,8 +2,9 @@
 //!
 //! * SQLite: the FTS5 trigram table `songs_search` (rowid = song id) plus the songs not
 //!   indexed yet (`id > song_search_state.indexed_through`, see [`super::index`]).
-//! * PostgreSQL: the `pg_trgm` GIN index `songs_search_idx` on
-//!   `artist_folded || E'\n' || title_folded`, used through `LIKE '%term%'`.
+//! * PostgreSQL: the `pg_trgm` GIN index on `song_search.folded` (`artist_folded || E'\n'
+//!   || title_folded`), used through `LIKE '%term%'`, plus the songs still queued in
+//!   `songs_unindexed` (see [`super::index`]).
 //!
 //! Both pick one of two plans, because no single one is fast for every query on a
 //! 200,000-song book:
@@ -67,10 +68,18 @@ pub(crate) struct SearchRequest<'a> {
 }
 
 impl SearchRequest<'_> {
-    fn indexable_terms(&self) -> impl Iterator<Item = &String> {
-        self.terms
+    /// The terms a trigram index can look up, shortest first: a three-character term is
+    /// one trigram (one posting list, cheap to count however common), a longer one a
+    /// phrase of several whose matches are checked position by position, so counting the
+    /// short ones first bounds what the long ones may cost (`most_selective_*`).
+    fn indexable_terms(&self) -> Vec<&String> {
+        let mut terms: Vec<&String> = self
+            .terms
             .iter()
             .filter(|term| term.chars().count() >= MIN_INDEXED_CHARS)
+            .collect();
+        terms.sort_by_key(|term| term.chars().count());
+        terms
     }
 }
 
@@ -230,9 +239,12 @@ impl SearchSongs for SqliteConnection {
 
 type PgQuery = BoxedSqlQuery<'static, diesel::pg::Pg, diesel::query_builder::SqlQuery>;
 
-/// The indexed expression of `songs_search_idx`, verbatim (the planner matches it by
-/// its text).
-const PG_INDEXED: &str = "(artist_folded || E'\\n' || title_folded)";
+/// Ids of the book's songs whose `song_search` text holds the term bound as `$3` (a
+/// `LIKE` pattern the GIN trigram index answers), and of every song still queued for the
+/// index (normally none; a whole upload's worth for a moment after one).
+const PG_CANDIDATE_IDS: &str = "\
+SELECT id FROM song_search WHERE customer_id = $1 AND system_id = $2 AND folded LIKE $3 \
+UNION ALL SELECT id FROM songs_unindexed";
 
 /// `$n` placeholders in order, starting after `used`.
 struct Placeholders(usize);
@@ -244,32 +256,27 @@ impl Placeholders {
     }
 }
 
-/// `WHERE` of songs of one book holding every term: `LIKE` on the indexed expression for
-/// the terms in `indexable`, `strpos` for every term (the exact test).
-fn pg_condition(terms: &[String], indexable: &[&String], params: &mut Placeholders) -> String {
-    let mut sql = format!(
-        "customer_id = {} AND system_id = {}",
-        params.next(),
-        params.next()
-    );
-    for _ in indexable {
-        sql.push_str(&format!(" AND {PG_INDEXED} LIKE {}", params.next()));
-    }
+/// `WHERE` of songs of one book holding every term (`strpos`, the exact test), after
+/// `$1` customer and `$2` system (and `$3`, the candidate pattern, when `candidates`).
+fn pg_condition(terms: &[String], candidates: bool, prefix: &str) -> (String, Placeholders) {
+    let mut params = Placeholders(if candidates { 3 } else { 2 });
+    let mut sql = format!("{prefix}customer_id = $1 AND {prefix}system_id = $2");
     for _ in terms {
         let (artist, title) = (params.next(), params.next());
         sql.push_str(&format!(
-            " AND (strpos(artist_folded, {artist}) > 0 OR strpos(title_folded, {title}) > 0)"
+            " AND (strpos({prefix}artist_folded, {artist}) > 0 \
+             OR strpos({prefix}title_folded, {title}) > 0)"
         ));
     }
-    sql
+    (sql, params)
 }
 
-fn bind_pg(request: &SearchRequest<'_>, indexable: &[&String], sql: String) -> PgQuery {
+fn bind_pg(request: &SearchRequest<'_>, candidate: Option<&str>, sql: String) -> PgQuery {
     let mut query = diesel::sql_query(sql)
         .into_boxed()
         .bind::<PortableUuid, _>(request.customer)
         .bind::<Integer, _>(request.system);
-    for term in indexable {
+    if let Some(term) = candidate {
         query = query.bind::<Text, _>(contains_pattern(term));
     }
     for term in request.terms {
@@ -280,9 +287,7 @@ fn bind_pg(request: &SearchRequest<'_>, indexable: &[&String], sql: String) -> P
     query
 }
 
-/// Songs of the book holding `term` (a `LIKE` the trigram index can answer), counted up
-/// to `limit`. For a word in most songs the planner reads the table until the limit
-/// instead, which is as quick.
+/// Candidates for `term` in the book (see [`PG_CANDIDATE_IDS`]), counted up to `limit`.
 async fn trigram_candidates(
     conn: &mut AsyncPgConnection,
     request: &SearchRequest<'_>,
@@ -290,8 +295,7 @@ async fn trigram_candidates(
     limit: i64,
 ) -> QueryResult<i64> {
     let count: Count = diesel::sql_query(format!(
-        "SELECT count(*) AS n FROM (SELECT 1 FROM songs \
-         WHERE customer_id = $1 AND system_id = $2 AND {PG_INDEXED} LIKE $3 LIMIT $4) AS candidates"
+        "SELECT count(*) AS n FROM ({PG_CANDIDATE_IDS} LIMIT $4) AS candidates"
     ))
     .bind::<PortableUuid, _>(request.customer)
     .bind::<Integer, _>(request.system)
@@ -302,10 +306,10 @@ async fn trigram_candidates(
     Ok(count.n)
 }
 
-/// The indexable term held by the fewest songs of the book, with that count, if it is at
-/// most [`CANDIDATE_LIMIT`]; each count stops one past the fewest so far. Asking the
-/// index for every term at once makes GIN intersect the long posting lists of the common
-/// ones (12 ms for `number 999 batch 199` on 200,000 songs, against ~1 ms per term).
+/// The indexable term with the fewest candidates, with that count, if it is at most
+/// [`CANDIDATE_LIMIT`]; each count stops one past the fewest so far. Asking the index for
+/// every term at once makes GIN intersect the long posting lists of the common ones (12 ms
+/// for `number 999 batch 199` on 200,000 songs, against ~1 ms per term).
 async fn most_selective_pg<'t>(
     conn: &mut AsyncPgConnection,
     request: &'t SearchRequest<'_>,
@@ -334,31 +338,38 @@ impl SearchSongs for AsyncPgConnection {
         if matches!(best, Some((_, 0))) {
             return Ok((0, Vec::new()));
         }
-        // The candidate plan gives the planner the rarest term's LIKE to use GIN; the
-        // ordered scan leaves the index out of the SQL, so the planner walks the book
-        // index in order.
-        let indexable: Vec<&String> = best.map(|(term, _)| term).into_iter().collect();
-        let mut params = Placeholders(0);
-        let condition = pg_condition(request.terms, &indexable, &mut params);
+        let candidate = best.map(|(term, _)| term.as_str());
+        // The candidate plan joins the few candidate ids to songs by primary key; the
+        // ordered scan walks the book index of songs in search order.
+        let (from, prefix) = match candidate {
+            Some(_) => (
+                format!(
+                    "(SELECT DISTINCT id FROM ({PG_CANDIDATE_IDS}) AS ids) AS c \
+                     JOIN songs AS s ON s.id = c.id"
+                ),
+                "s.",
+            ),
+            None => ("songs AS s".to_owned(), "s."),
+        };
+        let (condition, mut params) = pg_condition(request.terms, candidate.is_some(), prefix);
         let (limit, offset) = (params.next(), params.next());
         let rows: Vec<FoundSong> = bind_pg(
             request,
-            &indexable,
+            candidate,
             format!(
-                "SELECT id, artist, title FROM songs WHERE {condition} \
-                 ORDER BY artist_folded, title_folded, id LIMIT {limit} OFFSET {offset}"
+                "SELECT s.id, s.artist, s.title FROM {from} WHERE {condition} \
+                 ORDER BY s.artist_folded, s.title_folded, s.id LIMIT {limit} OFFSET {offset}"
             ),
         )
         .bind::<BigInt, _>(request.limit)
         .bind::<BigInt, _>(request.offset)
         .load(self)
         .await?;
-        let condition = pg_condition(request.terms, &indexable, &mut Placeholders(0));
         let total: Count = bind_pg(
             request,
-            &indexable,
+            candidate,
             format!(
-                "SELECT count(*) AS n FROM (SELECT 1 FROM songs WHERE {condition} LIMIT {}) AS counted",
+                "SELECT count(*) AS n FROM (SELECT 1 FROM {from} WHERE {condition} LIMIT {}) AS counted",
                 cap_limit()
             ),
         )
@@ -382,14 +393,15 @@ mod tests {
     #[test]
     fn postgres_placeholders_follow_the_binds() {
         let terms = vec!["queen".to_owned(), "ab".to_owned()];
-        let queen = &terms[0];
-        let sql = pg_condition(&terms, &[queen], &mut Placeholders(0));
+        let (sql, mut params) = pg_condition(&terms, true, "s.");
         assert_eq!(
             sql,
-            "customer_id = $1 AND system_id = $2 \
-             AND (artist_folded || E'\\n' || title_folded) LIKE $3 \
-             AND (strpos(artist_folded, $4) > 0 OR strpos(title_folded, $5) > 0) \
-             AND (strpos(artist_folded, $6) > 0 OR strpos(title_folded, $7) > 0)"
+            "s.customer_id = $1 AND s.system_id = $2 \
+             AND (strpos(s.artist_folded, $4) > 0 OR strpos(s.title_folded, $5) > 0) \
+             AND (strpos(s.artist_folded, $6) > 0 OR strpos(s.title_folded, $7) > 0)"
         );
+        assert_eq!(params.next(), "$8");
+        let (_, mut params) = pg_condition(&terms, false, "");
+        assert_eq!(params.next(), "$7");
     }
 }
