@@ -51,6 +51,36 @@ pub(crate) struct FoundSong {
     pub(crate) title: String,
 }
 
+/// A song of a candidate plan's page, with the number of all matching candidates (a
+/// window count: the candidates are few, and counting them in the same pass saves
+/// joining them to `songs` twice).
+#[derive(Debug, diesel::QueryableByName)]
+struct CountedSong {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    artist: String,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+}
+
+/// Splits a candidate plan's page into songs and the total; `None` when the page is empty
+/// (past the end, or nothing matched), which says nothing about the total.
+fn split_counted(rows: Vec<CountedSong>) -> (Option<i64>, Vec<FoundSong>) {
+    let total = <[CountedSong]>::first(&rows).map(|row| row.total);
+    let songs = rows
+        .into_iter()
+        .map(|row| FoundSong {
+            id: row.id,
+            artist: row.artist,
+            title: row.title,
+        })
+        .collect();
+    (total, songs)
+}
+
 #[derive(Debug, diesel::QueryableByName)]
 struct Count {
     #[diesel(sql_type = BigInt)]
@@ -216,20 +246,41 @@ impl SearchSongs for SqliteConnection {
                 .bind::<Integer, _>(request.system);
             bind_terms_sqlite(query, terms)
         };
-        let rows: Vec<FoundSong> = start(format!(
-            "SELECT {columns} FROM {from} ORDER BY {order} LIMIT ? OFFSET ?"
-        ))
-        .bind::<BigInt, _>(request.limit)
-        .bind::<BigInt, _>(request.offset)
-        .load(self)
-        .await?;
-        let total: Count = start(format!(
-            "SELECT count(*) AS n FROM (SELECT 1 FROM {from} LIMIT {}) AS counted",
-            cap_limit()
-        ))
-        .get_result(self)
-        .await?;
-        Ok((capped(total.n), rows))
+        let page = |sql: String| {
+            start(sql)
+                .bind::<BigInt, _>(request.limit)
+                .bind::<BigInt, _>(request.offset)
+        };
+        let (total, rows) = if phrase.is_some() {
+            let rows: Vec<CountedSong> = page(format!(
+                "SELECT {columns}, count(*) OVER () AS total FROM {from} \
+                 ORDER BY {order} LIMIT ? OFFSET ?"
+            ))
+            .load(self)
+            .await?;
+            split_counted(rows)
+        } else {
+            let rows: Vec<FoundSong> = page(format!(
+                "SELECT {columns} FROM {from} ORDER BY {order} LIMIT ? OFFSET ?"
+            ))
+            .load(self)
+            .await?;
+            (None, rows)
+        };
+        let total = match total {
+            Some(total) => total,
+            None if rows.is_empty() && request.offset == 0 => 0,
+            None => {
+                let count: Count = start(format!(
+                    "SELECT count(*) AS n FROM (SELECT 1 FROM {from} LIMIT {}) AS counted",
+                    cap_limit()
+                ))
+                .get_result(self)
+                .await?;
+                count.n
+            }
+        };
+        Ok((capped(total), rows))
     }
 }
 
@@ -306,27 +357,24 @@ async fn trigram_candidates(
     Ok(count.n)
 }
 
-/// The indexable term with the fewest candidates, with that count, if it is at most
-/// [`CANDIDATE_LIMIT`]; each count stops one past the fewest so far. Asking the index for
-/// every term at once makes GIN intersect the long posting lists of the common ones (12 ms
-/// for `number 999 batch 199` on 200,000 songs, against ~1 ms per term).
+/// The first indexable term (shortest first) with at most [`CANDIDATE_LIMIT`]
+/// candidates, with that count. Unlike FTS5, GIN cannot stop early: a bitmap scan reads a
+/// term's whole posting list whatever the `LIMIT`, so counting a common word after a rare
+/// one would cost more than re-checking the rare one's few thousand candidates at most.
+/// Asking the index for every term at once is worse still: GIN intersects the long
+/// posting lists of the common ones (12 ms for `number 999 batch 199` on 200,000 songs,
+/// against ~1 ms for `999` alone).
 async fn most_selective_pg<'t>(
     conn: &mut AsyncPgConnection,
     request: &'t SearchRequest<'_>,
 ) -> QueryResult<Option<(&'t String, i64)>> {
-    let mut best = None;
-    let mut fewest = CANDIDATE_LIMIT + 1;
     for term in request.indexable_terms() {
-        let candidates = trigram_candidates(conn, request, term, fewest).await?;
-        if candidates < fewest {
-            best = Some((term, candidates));
-            fewest = candidates;
-        }
-        if candidates == 0 {
-            break;
+        let candidates = trigram_candidates(conn, request, term, CANDIDATE_LIMIT + 1).await?;
+        if candidates <= CANDIDATE_LIMIT {
+            return Ok(Some((term, candidates)));
         }
     }
-    Ok(best)
+    Ok(None)
 }
 
 impl SearchSongs for AsyncPgConnection {
@@ -353,29 +401,45 @@ impl SearchSongs for AsyncPgConnection {
         };
         let (condition, mut params) = pg_condition(request.terms, candidate.is_some(), prefix);
         let (limit, offset) = (params.next(), params.next());
-        let rows: Vec<FoundSong> = bind_pg(
+        let window = if candidate.is_some() {
+            ", count(*) OVER () AS total"
+        } else {
+            ""
+        };
+        let page = bind_pg(
             request,
             candidate,
             format!(
-                "SELECT s.id, s.artist, s.title FROM {from} WHERE {condition} \
+                "SELECT s.id, s.artist, s.title{window} FROM {from} WHERE {condition} \
                  ORDER BY s.artist_folded, s.title_folded, s.id LIMIT {limit} OFFSET {offset}"
             ),
         )
         .bind::<BigInt, _>(request.limit)
-        .bind::<BigInt, _>(request.offset)
-        .load(self)
-        .await?;
-        let total: Count = bind_pg(
-            request,
-            candidate,
-            format!(
-                "SELECT count(*) AS n FROM (SELECT 1 FROM {from} WHERE {condition} LIMIT {}) AS counted",
-                cap_limit()
-            ),
-        )
-        .get_result(self)
-        .await?;
-        Ok((capped(total.n), rows))
+        .bind::<BigInt, _>(request.offset);
+        let (total, rows) = if candidate.is_some() {
+            split_counted(page.load::<CountedSong>(self).await?)
+        } else {
+            (None, page.load::<FoundSong>(self).await?)
+        };
+        let total = match total {
+            Some(total) => total,
+            None if rows.is_empty() && request.offset == 0 => 0,
+            None => {
+                let count: Count = bind_pg(
+                    request,
+                    candidate,
+                    format!(
+                        "SELECT count(*) AS n FROM (SELECT 1 FROM {from} WHERE {condition} \
+                         LIMIT {}) AS counted",
+                        cap_limit()
+                    ),
+                )
+                .get_result(self)
+                .await?;
+                count.n
+            }
+        };
+        Ok((capped(total), rows))
     }
 }
 
