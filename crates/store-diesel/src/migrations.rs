@@ -40,8 +40,8 @@ impl DieselStore {
     /// Applies every pending migration, then the data steps SQL cannot do (refolding
     /// stored songs when [`keyward_domain::songbook::FOLD_VERSION`] moved on, see
     /// [`DieselStore::refold_songs`]); returns how many migrations ran (0 when up to date).
-    /// On SQLite it also starts the song search indexer, which catches up on songs not
-    /// indexed yet.
+    /// When songs wait for the search index (see `songbook::index`), it also starts the
+    /// task that indexes them.
     ///
     /// # Errors
     /// `Unavailable` when the database cannot be reached; `Other` when a migration fails
@@ -56,7 +56,7 @@ impl DieselStore {
             tracing::info!(backend = %self.backend(), applied, "database migrated");
         }
         self.refold_songs().await?;
-        self.songs_added();
+        self.resume_indexing().await?;
         Ok(applied)
     }
 

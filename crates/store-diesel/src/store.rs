@@ -24,7 +24,7 @@ use crate::pool::{PoolOptions, Pools};
 pub struct DieselStore {
     pub(crate) pools: Pools,
     target: String,
-    /// SQLite's song search indexer, shared by clones (`songbook::index`).
+    /// The song search index task, shared by clones (`songbook::index`).
     pub(crate) indexer: crate::songbook::IndexerSlot,
     /// Tests only: index songs inside `add_songs` instead of after uploads pause.
     pub(crate) index_on_upload: bool,

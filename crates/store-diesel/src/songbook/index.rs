@@ -56,12 +56,18 @@ struct FoldVersion {
 }
 
 #[derive(Debug, QueryableByName)]
+struct Pending {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pending: bool,
+}
+
+#[derive(Debug, QueryableByName)]
 struct Indexed {
     #[diesel(sql_type = BigInt)]
     through: i64,
 }
 
-/// The SQLite indexer task; aborted when the last clone of its store is dropped.
+/// The index task; aborted when the last clone of its store is dropped.
 #[derive(Debug)]
 pub(crate) struct SongIndexer {
     wake: Arc<Notify>,
@@ -74,8 +80,8 @@ impl Drop for SongIndexer {
     }
 }
 
-/// The store's indexer slot: empty until the first upload or migration of this process
-/// (PostgreSQL never fills it).
+/// The store's index task slot: empty until the first upload or migration of this
+/// process.
 pub(crate) type IndexerSlot = Arc<OnceLock<SongIndexer>>;
 
 impl DieselStore {
@@ -89,20 +95,38 @@ impl DieselStore {
         self
     }
 
-    /// Tells the SQLite indexer that songs were added (starting it if needed). Needs a
-    /// tokio runtime. No-op on PostgreSQL.
-    pub(crate) fn songs_added(&self) {
-        if let Some(indexer) = self.song_indexer() {
-            indexer.wake.notify_one();
+    /// Starts the index task when songs wait for the index (an upload cut short by a
+    /// restart, another process's upload, a refold); run by [`DieselStore::migrate`].
+    ///
+    /// # Errors
+    /// `Unavailable`/`Other` on backend failure.
+    pub(crate) async fn resume_indexing(&self) -> Result<(), StorageError> {
+        let sql = match self.pools.backend {
+            BackendPool::Sqlite(_) => {
+                "SELECT EXISTS (SELECT 1 FROM songs \
+                 WHERE id > (SELECT indexed_through FROM song_search_state)) AS pending"
+            }
+            BackendPool::Postgres(_) => "SELECT EXISTS (SELECT 1 FROM songs_unindexed) AS pending",
+        };
+        let waiting: Pending = with_connection!(self.pools, |conn| {
+            diesel::sql_query(sql).get_result(conn).await
+        })
+        .map_err(storage_error)?;
+        if waiting.pending {
+            self.songs_added();
         }
+        Ok(())
     }
 
-    fn song_indexer(&self) -> Option<&SongIndexer> {
-        Some(self.indexer.get_or_init(|| {
+    /// Tells the index task that songs were added (starting it if needed). Needs a tokio
+    /// runtime.
+    pub(crate) fn songs_added(&self) {
+        let indexer = self.indexer.get_or_init(|| {
             let wake = Arc::new(Notify::new());
             let task = tokio::spawn(run_indexer(self.pools.clone(), Arc::clone(&wake)));
             SongIndexer { wake, task }
-        }))
+        });
+        indexer.wake.notify_one();
     }
 
     /// Does now what the indexer does once uploads pause: adds every song not yet in the

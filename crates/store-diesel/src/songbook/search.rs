@@ -21,6 +21,8 @@
 //! Either way the result is exactly [`keyward_domain::songbook::SongQuery::matches`] in
 //! the port's order, with the total of [`keyward_domain::songbook::capped_total`].
 
+use std::fmt::Write as _;
+
 use diesel::QueryResult;
 use diesel::query_builder::BoxedSqlQuery;
 use diesel::sql_types::{BigInt, Integer, Text};
@@ -129,17 +131,13 @@ fn cap_limit() -> i64 {
     i64::try_from(SONG_SEARCH_TOTAL_CAP).unwrap_or(i64::MAX)
 }
 
-/// `AND (<artist> > 0 OR <title> > 0)` per term, `$f` naming the substring function
-/// (`instr(haystack, needle)` on SQLite, `strpos(haystack, needle)` on PostgreSQL).
+/// `AND (function(artist) > 0 OR function(title) > 0)` per term, with `?` placeholders
+/// (SQLite; `function` is `instr`, an exact substring test).
 fn every_term_condition(terms: &[String], function: &str, prefix: &str) -> String {
-    terms
-        .iter()
-        .map(|_| {
-            format!(
-                " AND ({function}({prefix}artist_folded, ?) > 0 OR {function}({prefix}title_folded, ?) > 0)"
-            )
-        })
-        .collect()
+    let one = format!(
+        " AND ({function}({prefix}artist_folded, ?) > 0 OR {function}({prefix}title_folded, ?) > 0)"
+    );
+    one.repeat(terms.len())
 }
 
 /// A term as an FTS5 string (a phrase in double quotes, inner quotes doubled): with the
@@ -314,10 +312,11 @@ fn pg_condition(terms: &[String], candidates: bool, prefix: &str) -> (String, Pl
     let mut sql = format!("{prefix}customer_id = $1 AND {prefix}system_id = $2");
     for _ in terms {
         let (artist, title) = (params.next(), params.next());
-        sql.push_str(&format!(
+        let _ = write!(
+            sql,
             " AND (strpos({prefix}artist_folded, {artist}) > 0 \
              OR strpos({prefix}title_folded, {title}) > 0)"
-        ));
+        );
     }
     (sql, params)
 }
