@@ -28,6 +28,8 @@ pub struct DieselStore {
     pub(crate) indexer: crate::songbook::IndexerSlot,
     /// Tests only: index songs inside `add_songs` instead of after uploads pause.
     pub(crate) index_on_upload: bool,
+    /// The runtime `connect` ran on, where background tasks (the song index task) live.
+    pub(crate) runtime: tokio::runtime::Handle,
 }
 
 impl fmt::Debug for DieselStore {
@@ -81,6 +83,7 @@ impl DieselStore {
             target: url.target(),
             indexer: crate::songbook::IndexerSlot::default(),
             index_on_upload: false,
+            runtime: tokio::runtime::Handle::current(),
         })
     }
 

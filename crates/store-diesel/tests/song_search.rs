@@ -191,3 +191,36 @@ async fn postgres_index_follows_clears_and_reuploads() {
     assert_eq!(unindexed, expected);
     assert_eq!(indexed, expected);
 }
+
+/// Songs in the index and songs not yet in it are found together, once each.
+async fn indexed_and_pending_songs_are_found_together(store: &DieselStore) {
+    let customer = CustomerId::generate();
+    let other = CustomerId::generate();
+    let first: Vec<Song> = (0..20)
+        .map(|i| Song::new("Early", format!("Jewel {i:02}")).unwrap())
+        .collect();
+    store.add_songs(customer, ONE, &first).await.unwrap();
+    store.index_songs_now().await.unwrap();
+    let late = [Song::new("Late", "Jewel 99").unwrap()];
+    store.add_songs(customer, ONE, &late).await.unwrap();
+    // Another book's pending songs do not leak in.
+    store.add_songs(other, ONE, &late).await.unwrap();
+
+    let found = titles(store, customer, "jewel 9").await;
+
+    assert_eq!(found, ["Jewel 09", "Jewel 19", "Jewel 99"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_indexed_and_pending_songs_are_found_together() {
+    let db = TestDatabase::sqlite();
+    indexed_and_pending_songs_are_found_together(&db.migrated_store().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_indexed_and_pending_songs_are_found_together() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    indexed_and_pending_songs_are_found_together(&db.migrated_store().await).await;
+}

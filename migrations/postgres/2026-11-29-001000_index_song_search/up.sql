@@ -1,8 +1,9 @@
 -- Song search from PostgreSQL's own text index (issue #9, ADR 0052): a pg_trgm GIN index
--- over each song's folded artist and title joined by a newline (no search term holds
--- white space, so a term occurs in the joined text exactly when it occurs in one of the
--- two). LIKE '%term%' on it uses the index; search re-checks every candidate with strpos
--- on songs, so results are exactly those of SongQuery::matches.
+-- over each song's folded artist and title joined by a newline (search terms are split
+-- on white space, so none holds a newline and a term occurs in the joined text exactly
+-- when it occurs in one of the two). LIKE '%term%' on it uses the index; search
+-- re-checks every candidate with strpos on songs, so results are exactly those of
+-- SongQuery::matches.
 --
 -- pg_trgm ships with PostgreSQL (contrib) and is a trusted extension: a role with CREATE
 -- on the database may install it. keyward's start-up names it when this fails.

@@ -80,8 +80,8 @@ pub trait SongBookRepository: Send + Sync {
     /// smaller id. Between two calls songs may be added or removed: a removed song is not
     /// listed again; an added one is listed by a later call exactly when its id is greater
     /// than that call's `after` — usually so, but an insert that commits late
-    /// (PostgreSQL) or reuses the id of a deleted song (SQLite rowids) can have a smaller
-    /// id and be skipped.
+    /// (PostgreSQL) can have a smaller id and be skipped. SQLite never reuses an id
+    /// (`AUTOINCREMENT`).
     ///
     /// # Errors
     /// `Unavailable`/`Other` on backend failure.

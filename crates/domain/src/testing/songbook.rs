@@ -29,6 +29,7 @@ macro_rules! song_book_repository_contract {
             search_total_counts_up_to_the_cap,
             search_agrees_with_the_reference_on_a_large_book,
             search_stays_inside_one_song_book,
+            search_for_nul_or_punctuation_finds_only_what_holds_it,
             songs_after_lists_a_song_book_chunk_by_chunk_in_id_order,
             songs_after_respects_after_and_limit,
             songs_after_without_a_system_lists_every_song_book_of_the_customer_only,
@@ -782,4 +783,33 @@ pub async fn songs_after_lists_songs_added_between_chunks_and_drops_removed_ones
         .map(|s| s.song.title())
         .collect();
     assert_eq!(new.len(), 2, "{rest:?}");
+}
+
+/// NUL is in no song (`Song::new` refuses it), so a term holding it finds nothing rather
+/// than failing; punctuation-only terms (no trigram for an index) are plain substrings.
+pub async fn search_for_nul_or_punctuation_finds_only_what_holds_it(store: &dyn OpenKjStore) {
+    let customer = CustomerId::generate();
+    store
+        .add_songs(
+            customer,
+            ONE,
+            &[
+                song("Dash", "---"),
+                song("Bang", "Hey!!! Ho"),
+                song("Abba", "SOS"),
+            ],
+        )
+        .await
+        .unwrap();
+
+    assert!(search(store, customer, "\0ab").await.is_empty());
+    assert!(search(store, customer, "abba \0").await.is_empty());
+    assert_eq!(
+        search(store, customer, "---").await,
+        [("Dash".into(), "---".into())]
+    );
+    assert_eq!(
+        search(store, customer, "!!! hey").await,
+        [("Bang".into(), "Hey!!! Ho".into())]
+    );
 }

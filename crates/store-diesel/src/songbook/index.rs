@@ -123,7 +123,11 @@ impl DieselStore {
     pub(crate) fn songs_added(&self) {
         let indexer = self.indexer.get_or_init(|| {
             let wake = Arc::new(Notify::new());
-            let task = tokio::spawn(run_indexer(self.pools.clone(), Arc::clone(&wake)));
+            // On the runtime that opened the store, not an actix worker's own (which dies
+            // with its worker).
+            let task = self
+                .runtime
+                .spawn(run_indexer(self.pools.clone(), Arc::clone(&wake)));
             SongIndexer { wake, task }
         });
         indexer.wake.notify_one();
@@ -289,6 +293,9 @@ async fn index_pending(pools: &Pools) -> Result<u64, StorageError> {
                 break;
             }
             indexed += batch as u64;
+        }
+        if indexed == 0 {
+            return Ok(0);
         }
         with_connection!(pools, |conn| {
             // The drained queue is empty but still spans every page the upload filled,

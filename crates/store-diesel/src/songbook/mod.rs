@@ -100,6 +100,14 @@ impl SongBookRepository for DieselStore {
         query: &SongQuery,
         page: PageRequest,
     ) -> Result<Page<StoredSong>, StorageError> {
+        // No song holds NUL (`Song::new`), and neither FTS5 nor PostgreSQL text can take it.
+        if query.terms().iter().any(|term| term.contains('\0')) {
+            return Ok(Page {
+                items: Vec::new(),
+                total: 0,
+                request: page,
+            });
+        }
         let request = SearchRequest {
             customer: DbUuid(customer.as_uuid()),
             system: system.get(),
@@ -149,9 +157,8 @@ impl SongBookRepository for DieselStore {
     /// One query per chunk: `customer_id = ? [AND system_id = ?] AND id > ? ORDER BY id
     /// LIMIT ?`, on a connection checked out for that one statement, so a long listing
     /// never holds a connection between chunks. PostgreSQL walks the primary key;
-    /// SQLite, without an index on `(customer_id, id)`, reads the book through its
-    /// unique index and keeps the `limit` smallest ids (measured in
-    /// `docs/PERFORMANCE.md`).
+    /// SQLite walks `songs_customer_order_idx (customer_id, id)` (without it each chunk
+    /// sorted the whole book; measured in `docs/PERFORMANCE.md`).
     async fn songs_after(
         &self,
         customer: CustomerId,

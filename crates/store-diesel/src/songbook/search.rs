@@ -170,10 +170,15 @@ fn sqlite_scan_from(terms: &[String]) -> String {
     )
 }
 
+/// The candidate plan's songs (SQLite): the index's entries for one phrase plus this
+/// book's songs past the watermark (`UNION ALL`: the index holds only ids up to it), with
+/// `?` for the phrase, customer and system of the tail, customer and system of the book,
+/// then two per term.
 fn sqlite_candidates_from(terms: &[String]) -> String {
     format!(
         "(SELECT rowid AS id FROM songs_search WHERE songs_search MATCH ? \
-         UNION SELECT id FROM songs WHERE id > (SELECT indexed_through FROM song_search_state)) AS hits \
+         UNION ALL SELECT id FROM songs WHERE customer_id = ? AND system_id = ? \
+         AND id > (SELECT indexed_through FROM song_search_state)) AS hits \
          CROSS JOIN songs AS s ON s.id = hits.id \
          WHERE s.customer_id = ? AND s.system_id = ?{}",
         every_term_condition(terms, "instr", "s.")
@@ -237,7 +242,10 @@ impl SearchSongs for SqliteConnection {
         let start = |sql: String| -> SqliteQuery {
             let mut query = diesel::sql_query(sql).into_boxed();
             if let Some(phrase) = &phrase {
-                query = query.bind::<Text, _>(phrase.clone());
+                query = query
+                    .bind::<Text, _>(phrase.clone())
+                    .bind::<PortableUuid, _>(request.customer)
+                    .bind::<Integer, _>(request.system);
             }
             let query = query
                 .bind::<PortableUuid, _>(request.customer)
@@ -289,11 +297,12 @@ impl SearchSongs for SqliteConnection {
 type PgQuery = BoxedSqlQuery<'static, diesel::pg::Pg, diesel::query_builder::SqlQuery>;
 
 /// Ids of the book's songs whose `song_search` text holds the term bound as `$3` (a
-/// `LIKE` pattern the GIN trigram index answers), and of every song still queued for the
-/// index (normally none; a whole upload's worth for a moment after one).
+/// `LIKE` pattern the GIN trigram index answers), and of the book's songs still queued for
+/// the index (normally none; a whole upload's worth for a moment after one).
 const PG_CANDIDATE_IDS: &str = "\
 SELECT id FROM song_search WHERE customer_id = $1 AND system_id = $2 AND folded LIKE $3 \
-UNION ALL SELECT id FROM songs_unindexed";
+UNION ALL SELECT q.id FROM songs_unindexed AS q JOIN songs AS u ON u.id = q.id \
+WHERE u.customer_id = $1 AND u.system_id = $2";
 
 /// `$n` placeholders in order, starting after `used`.
 struct Placeholders(usize);
@@ -367,7 +376,13 @@ async fn most_selective_pg<'t>(
     conn: &mut AsyncPgConnection,
     request: &'t SearchRequest<'_>,
 ) -> QueryResult<Option<(&'t String, i64)>> {
-    for term in request.indexable_terms() {
+    // pg_trgm takes its trigrams from runs of letters and digits only: for `!!!` it has
+    // none and would read the whole index. Such terms are checked by `strpos` alone.
+    let trigrams = |term: &&String| {
+        term.split(|c: char| !c.is_alphanumeric())
+            .any(|run| run.chars().count() >= MIN_INDEXED_CHARS)
+    };
+    for term in request.indexable_terms().into_iter().filter(trigrams) {
         let candidates = trigram_candidates(conn, request, term, CANDIDATE_LIMIT + 1).await?;
         if candidates <= CANDIDATE_LIMIT {
             return Ok(Some((term, candidates)));
