@@ -177,6 +177,17 @@ impl SongQuery {
         &self.terms
     }
 
+    /// Whether some song could match at all: `false` when a term holds NUL (no song
+    /// does) or is longer than any folded field may be ([`MAX_FOLDED_SONG_TEXT_BYTES`]).
+    /// Adapters answer such a query with an empty page without asking their index — which
+    /// for a 10,000-character term on the public API would mean thousands of trigram
+    /// lookups — or their database, which cannot take NUL in text.
+    pub fn can_match(&self) -> bool {
+        self.terms
+            .iter()
+            .all(|term| !term.contains('\0') && term.len() <= MAX_FOLDED_SONG_TEXT_BYTES)
+    }
+
     /// Whether `song` matches; the reference semantics adapters reproduce in SQL.
     pub fn matches(&self, song: &Song) -> bool {
         let (artist, title) = (song.artist_folded(), song.title_folded());
@@ -273,6 +284,21 @@ mod tests {
             let once = fold(text);
             assert_eq!(fold(&once), once, "{text:?}");
         }
+    }
+
+    #[test]
+    fn queries_with_nul_or_over_long_terms_cannot_match() {
+        assert!(SongQuery::parse("abba waterloo").can_match());
+        assert!(SongQuery::all().can_match());
+        assert!(!SongQuery::parse("ab\0ba").can_match());
+        assert!(SongQuery::parse(&"x".repeat(MAX_FOLDED_SONG_TEXT_BYTES)).can_match());
+        assert!(
+            !SongQuery::parse(&format!(
+                "abba {}",
+                "x".repeat(MAX_FOLDED_SONG_TEXT_BYTES + 1)
+            ))
+            .can_match()
+        );
     }
 
     #[test]

@@ -804,6 +804,8 @@ pub async fn search_for_nul_or_punctuation_finds_only_what_holds_it(store: &dyn 
 
     assert!(search(store, customer, "\0ab").await.is_empty());
     assert!(search(store, customer, "abba \0").await.is_empty());
+    let too_long = "a".repeat(crate::songbook::MAX_FOLDED_SONG_TEXT_BYTES + 1);
+    assert!(search(store, customer, &too_long).await.is_empty());
     assert_eq!(
         search(store, customer, "---").await,
         [("Dash".into(), "---".into())]

@@ -100,8 +100,9 @@ impl SongBookRepository for DieselStore {
         query: &SongQuery,
         page: PageRequest,
     ) -> Result<Page<StoredSong>, StorageError> {
-        // No song holds NUL (`Song::new`), and neither FTS5 nor PostgreSQL text can take it.
-        if query.terms().iter().any(|term| term.contains('\0')) {
+        // No song holds NUL (`Song::new`), and neither FTS5 nor PostgreSQL text can take
+        // it; an over-long term costs the index a lookup per trigram for nothing.
+        if !query.can_match() {
             return Ok(Page {
                 items: Vec::new(),
                 total: 0,
