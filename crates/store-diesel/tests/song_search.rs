@@ -6,8 +6,9 @@
 use std::time::{Duration, Instant};
 
 use keyward_domain::CustomerId;
-use keyward_domain::ports::{PageRequest, SongBookRepository};
-use keyward_domain::songbook::{FOLD_VERSION, Song, SongQuery};
+use keyward_domain::ports::SongBookRepository;
+use keyward_domain::songbook::{FOLD_VERSION, Song};
+use keyward_domain::testing::songbook::search;
 use keyward_domain::venues::SystemId;
 use keyward_store_diesel::DieselStore;
 use keyward_store_diesel::testing::TestDatabase;
@@ -15,18 +16,10 @@ use keyward_store_diesel::testing::TestDatabase;
 const ONE: SystemId = SystemId::DEFAULT;
 
 async fn titles(store: &DieselStore, customer: CustomerId, text: &str) -> Vec<String> {
-    store
-        .search_songs(
-            customer,
-            ONE,
-            &SongQuery::parse(text),
-            PageRequest::default(),
-        )
+    search(store, customer, text)
         .await
-        .unwrap()
-        .items
         .into_iter()
-        .map(|s| s.song.title().to_owned())
+        .map(|(_, title)| title)
         .collect()
 }
 

@@ -60,7 +60,12 @@ async fn everything(store: &dyn OpenKjStore, customer: CustomerId, sys: SystemId
     songs
 }
 
-async fn search(
+/// The first page (100 songs) of `text` searched in `customer`'s song book 1, as
+/// `(artist, title)` pairs; for adapters' own song search tests too.
+///
+/// # Panics
+/// When the search fails.
+pub async fn search(
     store: &dyn OpenKjStore,
     customer: CustomerId,
     text: &str,
