@@ -3,6 +3,7 @@
 //! process, like the rotation budget (several instances each enforce it on their own).
 
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
@@ -13,6 +14,11 @@ use governor::{Quota, RateLimiter};
 /// Forget keys that have been idle long enough once this many are tracked.
 const PRUNE_ABOVE: usize = 10_000;
 
+/// How often (in checks) the tracked-key count is looked at. Counting locks every shard
+/// of the limiter's map, so it is not done on every request; between two looks at most
+/// this many new keys can be added, which bounds the overshoot of `PRUNE_ABOVE`.
+const PRUNE_CHECK_EVERY: u32 = 1_024;
+
 type Limiter<K, C> =
     RateLimiter<K, DefaultKeyedStateStore<K>, C, NoOpMiddleware<<C as Clock>::Instant>>;
 
@@ -20,6 +26,7 @@ type Limiter<K, C> =
 pub struct KeyedBudget<K: Hash + Eq + Clone, C: Clock = DefaultClock> {
     limiter: Limiter<K, C>,
     clock: C,
+    checks: AtomicU32,
 }
 
 impl<K: Hash + Eq + Clone, C: Clock> std::fmt::Debug for KeyedBudget<K, C> {
@@ -40,6 +47,7 @@ impl<K: Hash + Eq + Clone, C: Clock + Clone> KeyedBudget<K, C> {
         Self {
             limiter: RateLimiter::new(quota, DefaultKeyedStateStore::default(), clock.clone()),
             clock,
+            checks: AtomicU32::new(0),
         }
     }
 
@@ -48,7 +56,8 @@ impl<K: Hash + Eq + Clone, C: Clock + Clone> KeyedBudget<K, C> {
     /// # Errors
     /// The time until the next request would be allowed, when the budget is spent.
     pub fn check(&self, key: &K) -> Result<(), Duration> {
-        if self.limiter.len() > PRUNE_ABOVE {
+        let checks = self.checks.fetch_add(1, Ordering::Relaxed);
+        if checks.is_multiple_of(PRUNE_CHECK_EVERY) && self.limiter.len() > PRUNE_ABOVE {
             self.limiter.retain_recent();
         }
         self.limiter
@@ -96,6 +105,27 @@ mod tests {
 
         assert!(budget.check(&"busy").is_err());
         assert!(budget.check(&"idle").is_ok());
+    }
+
+    #[test]
+    fn idle_keys_are_forgotten_once_too_many_are_tracked() {
+        let clock = FakeRelativeClock::default();
+        let budget = KeyedBudget::with_clock(per_minute(1), clock.clone());
+        for n in 0..=PRUNE_ABOVE {
+            budget.check(&n).unwrap();
+        }
+        assert_eq!(budget.limiter.len(), PRUNE_ABOVE + 1);
+        clock.advance(Duration::from_secs(120));
+
+        for _ in 0..PRUNE_CHECK_EVERY {
+            let _ = budget.check(&usize::MAX);
+        }
+
+        assert!(
+            budget.limiter.len() < 10,
+            "{} keys still tracked",
+            budget.limiter.len()
+        );
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! `GET /v1/validate` (SPEC §7): lets an integration check its key, and optionally one
 //! scope, without doing anything else.
 
-use actix_web::web;
+use actix_web::http::header::ContentType;
+use actix_web::{HttpResponse, web};
 use keyward_domain::Scope;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
@@ -62,7 +64,7 @@ pub struct KeyValidationResponse {
 pub async fn validate_api_key(
     auth: ApiKeyAuth,
     query: web::Query<ValidateQuery>,
-) -> Result<web::Json<KeyValidationResponse>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     if let Some(name) = query.scope.as_deref().filter(|name| !name.is_empty()) {
         let scope: Scope = name
             .parse()
@@ -70,11 +72,101 @@ pub async fn validate_api_key(
         auth.require(scope)?;
     }
     let key = auth.0;
-    Ok(web::Json(KeyValidationResponse {
+    let reply = KeyValidationResponse {
         valid: true,
         key_id: key.key_id.as_uuid(),
         customer_id: key.customer_id.as_uuid(),
         scopes: key.scopes.names(),
         expires_at: key.expires_at.map(|at| at.to_offset(time::UtcOffset::UTC)),
-    }))
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(reply.to_json()))
+}
+
+impl KeyValidationResponse {
+    /// The reply body: byte for byte what `serde_json::to_string` makes of the derived
+    /// `Serialize` (the OpenAPI schema and the tests use that), written directly because
+    /// this is the hottest reply of the service: every field is ASCII that needs no
+    /// escaping (UUIDs, scope names, an RFC 3339 instant), so `serde_json`'s escaping scan
+    /// and its intermediate buffers are skipped.
+    fn to_json(&self) -> String {
+        let mut out = String::with_capacity(192);
+        out.push_str(if self.valid {
+            r#"{"valid":true,"keyId":""#
+        } else {
+            r#"{"valid":false,"keyId":""#
+        });
+        out.push_str(
+            self.key_id
+                .hyphenated()
+                .encode_lower(&mut Uuid::encode_buffer()),
+        );
+        out.push_str(r#"","customerId":""#);
+        out.push_str(
+            self.customer_id
+                .hyphenated()
+                .encode_lower(&mut Uuid::encode_buffer()),
+        );
+        out.push_str(r#"","scopes":["#);
+        for (n, scope) in self.scopes.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push('"');
+            out.push_str(scope);
+            out.push('"');
+        }
+        out.push_str(r#"],"expiresAt":"#);
+        match self.expires_at.and_then(|at| at.format(&Rfc3339).ok()) {
+            Some(at) => {
+                out.push('"');
+                out.push_str(&at);
+                out.push('"');
+            }
+            None => out.push_str("null"),
+        }
+        out.push('}');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use keyward_domain::ScopeSet;
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn reply(
+        expires_at: Option<OffsetDateTime>,
+        scopes: Vec<&'static str>,
+    ) -> KeyValidationResponse {
+        KeyValidationResponse {
+            valid: true,
+            key_id: Uuid::now_v7(),
+            customer_id: Uuid::new_v4(),
+            scopes,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn the_written_body_is_what_serde_makes_of_the_schema_type() {
+        let all = ScopeSet::of(&Scope::ALL).unwrap().names();
+        for case in [
+            reply(None, all.clone()),
+            reply(None, Vec::new()),
+            reply(
+                Some(datetime!(2027-03-01 12:30:05 UTC)),
+                vec!["requests:read"],
+            ),
+            reply(
+                Some(datetime!(2027-03-01 12:30:05.123456789 UTC)),
+                all.clone(),
+            ),
+        ] {
+            assert_eq!(case.to_json(), serde_json::to_string(&case).unwrap());
+        }
+    }
 }

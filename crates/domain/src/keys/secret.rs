@@ -46,11 +46,28 @@ fn is_base62(s: &str) -> bool {
 }
 
 fn checksum(prefix: &str, body: &str) -> String {
+    checksum_digits(prefix, body)
+        .into_iter()
+        .map(char::from)
+        .collect()
+}
+
+/// The checksum's base62 digits without allocating: the CRC-32 of `prefix_body` as a
+/// 6-digit base62 number (62^6 > 2^32, so it always fits). The same digits as
+/// `base62_encode(&crc.to_be_bytes(), CHECKSUM_LEN)`; verification compares these on
+/// every request.
+fn checksum_digits(prefix: &str, body: &str) -> [u8; CHECKSUM_LEN] {
     let mut hasher = crc32fast::Hasher::new();
     hasher.update(prefix.as_bytes());
     hasher.update(b"_");
     hasher.update(body.as_bytes());
-    base62_encode(&hasher.finalize().to_be_bytes(), CHECKSUM_LEN)
+    let mut number = hasher.finalize();
+    let mut digits = [b'0'; CHECKSUM_LEN];
+    for digit in digits.iter_mut().rev() {
+        *digit = BASE62[(number % 62) as usize];
+        number /= 62;
+    }
+    digits
 }
 
 /// The configured key prefix (`keys.prefix`, default `kw`): 1..=16 ASCII letters or
@@ -130,7 +147,7 @@ impl PlainKey {
             return Err(MalformedKey::BadAlphabet);
         }
         let (body, check) = rest.split_at(BODY_LEN);
-        if checksum(prefix.as_str(), body) != check {
+        if checksum_digits(prefix.as_str(), body) != check.as_bytes() {
             return Err(MalformedKey::BadChecksum);
         }
         Ok(Self {
@@ -260,6 +277,24 @@ mod tests {
         let s = key.expose();
         let crc = crc32fast::hash(&s.as_bytes()[..3 + BODY_LEN]);
         assert_eq!(&s[3 + BODY_LEN..], base62_encode(&crc.to_be_bytes(), 6));
+    }
+
+    #[test]
+    fn checksum_digits_are_the_base62_encoding_of_the_crc() {
+        for body in [
+            "",
+            "a",
+            "0000000000",
+            "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+        ] {
+            let crc = crc32fast::hash(format!("kw_{body}").as_bytes());
+            let digits = checksum_digits("kw", body);
+            assert_eq!(
+                std::str::from_utf8(&digits).unwrap(),
+                base62_encode(&crc.to_be_bytes(), CHECKSUM_LEN),
+                "{body}"
+            );
+        }
     }
 
     #[test]

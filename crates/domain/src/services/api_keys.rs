@@ -457,11 +457,12 @@ impl ApiKeyService {
     pub async fn verify(&self, presented: &str) -> Result<VerifiedKey, VerifyError> {
         let plain =
             PlainKey::parse(presented, &self.policy.prefix).map_err(VerifyError::Malformed)?;
-        let Some(key) = self.repo.find_by_hash(plain.hash()).await? else {
+        let hash = plain.hash();
+        let Some(key) = self.repo.find_by_hash(hash).await? else {
             return Err(VerifyError::Invalid);
         };
         let now = self.clock.now();
-        let matched = key.match_secret(plain.hash(), now);
+        let matched = key.match_secret(hash, now);
         if matched == SecretMatch::None || !key.is_active() || key.is_expired_at(now) {
             return Err(VerifyError::Invalid);
         }
