@@ -7,6 +7,7 @@
 use std::marker::PhantomData;
 
 use actix_web::dev::Payload;
+use actix_web::http::header::HeaderName;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures::future::LocalBoxFuture;
 use keyward_domain::Scope;
@@ -17,6 +18,10 @@ use crate::state::AppState;
 
 /// The header integrations send their key in.
 pub const API_KEY_HEADER: &str = "X-API-Key";
+
+/// [`API_KEY_HEADER`] as a parsed header name (lower case, as HTTP/1 names compare), so
+/// the lookup on every verified request does not parse the name again.
+const API_KEY_HEADER_NAME: HeaderName = HeaderName::from_static("x-api-key");
 
 /// A request carrying a valid API key.
 #[derive(Debug, Clone)]
@@ -40,7 +45,7 @@ impl FromRequest for ApiKeyAuth {
             .map(|state| state.api_keys.clone());
         let presented = req
             .headers()
-            .get(API_KEY_HEADER)
+            .get(&API_KEY_HEADER_NAME)
             .map(|value| value.to_str().map(str::to_owned));
         Box::pin(async move {
             let Some(service) = service else {
@@ -165,6 +170,14 @@ mod tests {
             audience: None,
         };
         web::Data::new(AppState::new(service, crate::state::memory_karaoke(), &jwt))
+    }
+
+    #[actix_web::test]
+    async fn the_parsed_header_name_is_the_documented_one() {
+        assert_eq!(
+            API_KEY_HEADER_NAME,
+            HeaderName::from_bytes(API_KEY_HEADER.as_bytes()).unwrap()
+        );
     }
 
     async fn read_requests(_: ScopedApiKey<scopes::RequestsRead>) -> HttpResponse {
