@@ -79,9 +79,13 @@ pub async fn validate_api_key(
         scopes: key.scopes.names(),
         expires_at: key.expires_at.map(|at| at.to_offset(time::UtcOffset::UTC)),
     };
+    let body = reply.to_json().map_err(|err| {
+        tracing::error!(error = %err, "the key's expiry has no RFC 3339 form");
+        ApiError::internal()
+    })?;
     Ok(HttpResponse::Ok()
         .content_type(ContentType::json())
-        .body(reply.to_json()))
+        .body(body))
 }
 
 impl KeyValidationResponse {
@@ -90,7 +94,12 @@ impl KeyValidationResponse {
     /// this is the hottest reply of the service: every field is ASCII that needs no
     /// escaping (UUIDs, scope names, an RFC 3339 instant), so `serde_json`'s escaping scan
     /// and its intermediate buffers are skipped.
-    fn to_json(&self) -> String {
+    ///
+    /// # Errors
+    /// When `expires_at` has no RFC 3339 form (a year outside 0000–9999), exactly when
+    /// the derived `Serialize` fails too; never answered as `null`, which would read as
+    /// "never expires".
+    fn to_json(&self) -> Result<String, time::error::Format> {
         let mut out = String::with_capacity(192);
         out.push_str(if self.valid {
             r#"{"valid":true,"keyId":""#
@@ -118,16 +127,16 @@ impl KeyValidationResponse {
             out.push('"');
         }
         out.push_str(r#"],"expiresAt":"#);
-        match self.expires_at.and_then(|at| at.format(&Rfc3339).ok()) {
+        match self.expires_at {
             Some(at) => {
                 out.push('"');
-                out.push_str(&at);
+                out.push_str(&at.format(&Rfc3339)?);
                 out.push('"');
             }
             None => out.push_str("null"),
         }
         out.push('}');
-        out
+        Ok(out)
     }
 }
 
@@ -166,7 +175,21 @@ mod tests {
                 all.clone(),
             ),
         ] {
-            assert_eq!(case.to_json(), serde_json::to_string(&case).unwrap());
+            assert_eq!(
+                case.to_json().unwrap(),
+                serde_json::to_string(&case).unwrap()
+            );
         }
+    }
+
+    #[test]
+    fn an_expiry_without_an_rfc3339_form_is_an_error_not_null() {
+        let case = reply(
+            Some(datetime!(-0001-06-01 00:00 UTC)),
+            vec!["requests:read"],
+        );
+
+        assert!(case.to_json().is_err());
+        assert!(serde_json::to_string(&case).is_err());
     }
 }
