@@ -36,6 +36,7 @@ pub fn resolve(auth: &AuthSettings) -> Result<JwtSettings, SettingsError> {
         secret,
         issuer: auth.issuer.clone(),
         audience: auth.audience.clone(),
+        leeway_seconds: auth.leeway_seconds,
     })
 }
 
@@ -109,6 +110,8 @@ mod tests {
             jwt_secret_file: file.to_owned(),
             issuer: None,
             audience: None,
+            leeway_seconds: 30,
+            failed_per_minute: 60,
         }
     }
 
@@ -139,6 +142,7 @@ mod tests {
             .sign(&keyward_http::auth::Claims {
                 sub: "u".into(),
                 exp: jsonwebtoken::get_current_timestamp() + 60,
+                nbf: None,
                 iat: None,
                 active_context: None,
                 permissions: vec![],

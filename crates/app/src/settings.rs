@@ -114,6 +114,10 @@ pub struct AuthSettings {
     pub issuer: Option<String>,
     #[serde(default)]
     pub audience: Option<String>,
+    /// `auth.leeway_seconds`: clock skew tolerated on `exp` and `nbf` (SPEC §4).
+    pub leeway_seconds: u64,
+    /// `auth.failed_per_minute`: failed key verifications per client IP (SPEC §7).
+    pub failed_per_minute: u32,
 }
 
 impl std::fmt::Debug for AuthSettings {
@@ -126,6 +130,8 @@ impl std::fmt::Debug for AuthSettings {
             .field("jwt_secret_file", &self.jwt_secret_file)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
+            .field("leeway_seconds", &self.leeway_seconds)
+            .field("failed_per_minute", &self.failed_per_minute)
             .finish()
     }
 }
@@ -358,6 +364,18 @@ impl Settings {
                 "must be set when auth.jwt_secret is not",
             ));
         }
+        if self.auth.leeway_seconds > 3600 {
+            return Err(SettingsError::invalid(
+                "auth.leeway_seconds",
+                "must be 0 to 3600",
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.auth.failed_per_minute) {
+            return Err(SettingsError::invalid(
+                "auth.failed_per_minute",
+                "must be 1 to 1000000",
+            ));
+        }
         self.log_format()?;
         if self
             .internal
@@ -541,7 +559,29 @@ mod tests {
             settings.auth.jwt_secret_file,
             PathBuf::from("data/jwt.secret")
         );
+        assert_eq!(settings.auth.leeway_seconds, 30);
+        assert_eq!(settings.auth.failed_per_minute, 60);
         assert_eq!(settings.log_format(), Ok(LogFormat::Pretty));
+    }
+
+    #[test]
+    fn auth_budgets_out_of_range_are_refused_naming_the_setting() {
+        for (name, value, setting) in [
+            (
+                "KEYWARD__AUTH__LEEWAY_SECONDS",
+                "3601",
+                "auth.leeway_seconds",
+            ),
+            (
+                "KEYWARD__AUTH__FAILED_PER_MINUTE",
+                "0",
+                "auth.failed_per_minute",
+            ),
+        ] {
+            let err = load_with_env(&[(name, value)]).unwrap_err();
+
+            assert!(err.to_string().contains(setting), "{err}");
+        }
     }
 
     #[test]

@@ -97,6 +97,7 @@ fn token_is_signed_with_a_new_secret_file_and_verifies() {
         secret: JwtSecret::new(secret.trim().as_bytes().to_vec()),
         issuer: None,
         audience: None,
+        leeway_seconds: keyward_http::auth::jwt::LEEWAY_SECONDS,
     });
     let claims = verifier.verify(&token).unwrap();
     assert_eq!(claims.active_context.unwrap().id.to_string(), customer);
@@ -126,6 +127,7 @@ fn admin_token_uses_the_configured_secret_issuer_and_audience() {
         secret: JwtSecret::new(secret.as_bytes().to_vec()),
         issuer: Some("https://id.example".into()),
         audience: Some("keyward".into()),
+        leeway_seconds: keyward_http::auth::jwt::LEEWAY_SECONDS,
     });
     let claims = verifier.verify(stdout(&output).trim()).unwrap();
     assert_eq!(claims.active_context.unwrap().kind, "admin");

@@ -102,6 +102,7 @@ fn token(customer: uuid::Uuid) -> String {
         .sign(&Claims {
             sub: "restart-test".into(),
             exp: now + 600,
+            nbf: None,
             iat: Some(now),
             active_context: Some(ActiveContext::customer(customer)),
             permissions: vec!["api_keys:read".into(), "api_keys:write".into()],

@@ -15,6 +15,7 @@ use keyward_domain::KeyId;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use crate::boundary;
 use crate::error::ApiError;
 
 /// Default limit for JSON bodies of the customer API (`server.max_body_bytes`).
@@ -126,12 +127,15 @@ fn is_json_or_absent(req: &HttpRequest) -> bool {
 }
 
 /// Parses a JSON object, naming the field that failed (`body` when it is the document
-/// itself). Serde would also accept an array for a struct, by position; no client means
+/// itself); a string holding U+0000 is refused first, wherever it is (SPEC §2). Serde would also accept an array for a struct, by position; no client means
 /// that, so anything but an object is refused up front.
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&b'{') {
         return Err(ApiError::invalid_field("body", "must be a JSON object"));
+    }
+    if let Some(field) = boundary::json_nul_field(body) {
+        return Err(ApiError::invalid_field(&field, boundary::NUL_MESSAGE));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut deserializer)
@@ -271,6 +275,15 @@ mod tests {
             .unwrap_err();
 
         assert_eq!(err.detail(), "body: must be a JSON object");
+    }
+
+    #[actix_web::test]
+    async fn a_nul_in_any_string_is_refused_naming_the_field() {
+        let err = extract(TestRequest::post().set_payload(r#"{"name": "Al\u0000ice"}"#))
+            .await
+            .unwrap_err();
+
+        assert_eq!(err.detail(), "name: must not contain U+0000");
     }
 
     #[actix_web::test]

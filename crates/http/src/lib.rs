@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod boundary;
 pub mod budget;
 pub mod customer;
 pub mod error;

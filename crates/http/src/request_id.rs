@@ -13,6 +13,8 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
 use tracing::Instrument;
+
+use crate::boundary;
 use uuid::Uuid;
 
 /// The header a request id travels in.
@@ -41,13 +43,16 @@ fn request_id_of(req: &ServiceRequest) -> String {
         .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned)
 }
 
-/// The middleware (`actix_web::middleware::from_fn(request_span)`).
+/// The middleware (`actix_web::middleware::from_fn(request_span)`). It also applies
+/// the request-level input rules of [`boundary::screen`] (`HEAD` as `GET`, no U+0000
+/// in the path or query), so a refused request is logged and carries its id like any
+/// other.
 ///
 /// # Errors
 /// Passes on errors of the inner services unchanged.
 pub async fn request_span(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let id = request_id_of(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
@@ -58,7 +63,14 @@ pub async fn request_span(
         path = %req.path(),
     );
     let started = Instant::now();
-    let mut response = next.call(req).instrument(span.clone()).await?;
+    let mut response = match boundary::screen(&mut req) {
+        Ok(()) => next
+            .call(req)
+            .instrument(span.clone())
+            .await?
+            .map_into_left_body(),
+        Err(refused) => req.error_response(refused).map_into_right_body(),
+    };
     let status = response.status().as_u16();
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     span.in_scope(|| {

@@ -39,6 +39,7 @@ pub fn claims(args: &TokenArgs, settings: &Settings, now: u64) -> Result<Claims,
     Ok(Claims {
         sub: args.subject.clone(),
         exp: now + args.ttl,
+        nbf: None,
         iat: Some(now),
         active_context: Some(context),
         permissions,

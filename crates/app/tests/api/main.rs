@@ -11,6 +11,7 @@ mod proxy;
 
 mod api_keys;
 mod bad_input;
+mod hardening;
 mod instances;
 mod isolation;
 mod lifecycle;

@@ -132,6 +132,7 @@ async fn garbled_expired_foreign_and_unsigned_tokens_are_401(backend: Backend) {
     let now = jsonwebtoken::get_current_timestamp();
     let expired = sign(&Claims {
         exp: now - 3600,
+        nbf: None,
         iat: Some(now - 7200),
         ..claims.clone()
     });

@@ -185,6 +185,7 @@ fn start(
         secret: JwtSecret::new(SECRET.to_vec()),
         issuer: None,
         audience: None,
+        leeway_seconds: keyward_http::auth::jwt::LEEWAY_SECONDS,
     };
     let wiring = Wiring {
         keys: keys.clone(),
@@ -231,6 +232,7 @@ pub fn claims_for(context: ActiveContext, permissions: &[&str]) -> Claims {
     Claims {
         sub: "user-1".into(),
         exp: now + 600,
+        nbf: None,
         iat: Some(now),
         active_context: Some(context),
         permissions: permissions.iter().map(|&p| p.to_owned()).collect(),

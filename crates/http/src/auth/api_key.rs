@@ -168,6 +168,7 @@ mod tests {
             secret: JwtSecret::new(b"unused".to_vec()),
             issuer: None,
             audience: None,
+            leeway_seconds: crate::auth::jwt::LEEWAY_SECONDS,
         };
         web::Data::new(AppState::new(service, crate::state::memory_karaoke(), &jwt))
     }

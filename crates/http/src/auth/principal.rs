@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::jwt::{ActiveContext, TokenRejected};
 use crate::auth::permissions::Permission;
+use crate::boundary;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -54,8 +55,14 @@ impl Principal {
         let token = bearer_token(req)?;
         let claims = state.jwt.verify(token).map_err(|rejected| match rejected {
             TokenRejected::Expired => ApiError::bearer_rejected("bearer token expired"),
-            TokenRejected::Invalid => ApiError::bearer_rejected("bearer token invalid"),
+            TokenRejected::NotYetValid => ApiError::bearer_rejected("bearer token not yet valid"),
+            TokenRejected::Invalid(_) => ApiError::bearer_rejected("bearer token invalid"),
         })?;
+        // `sub` is the one claim kept as text (the actor of what the caller changes), so
+        // it meets the input rule of SPEC §2 like any body field.
+        if claims.sub.contains('\0') {
+            return Err(ApiError::invalid_field("sub", boundary::NUL_MESSAGE));
+        }
         Ok(Self {
             subject: claims.sub,
             context: claims.active_context,
@@ -185,6 +192,7 @@ mod tests {
             secret: JwtSecret::new(SECRET.to_vec()),
             issuer: None,
             audience: None,
+            leeway_seconds: crate::auth::jwt::LEEWAY_SECONDS,
         };
         web::Data::new(AppState::new(service, crate::state::memory_karaoke(), &jwt))
     }
@@ -195,6 +203,7 @@ mod tests {
             .sign(&Claims {
                 sub: "admin-user".into(),
                 exp: now + 60,
+                nbf: None,
                 iat: Some(now),
                 active_context: Some(context),
                 permissions: vec![],

@@ -293,6 +293,7 @@ fn endpoint_state(
         secret: crate::auth::jwt::JwtSecret::new(b"unused".to_vec()),
         issuer: None,
         audience: None,
+        leeway_seconds: crate::auth::jwt::LEEWAY_SECONDS,
     };
     actix_web::web::Data::new(crate::state::AppState::new(api_keys, karaoke, &jwt))
 }

@@ -9,6 +9,8 @@ use actix_web::{HttpRequest, HttpResponse};
 use futures::StreamExt;
 use serde_json::{Map, Value};
 
+use crate::boundary;
+
 /// Largest request body (SPEC §9): a pretty-printed 1000-song batch is ~150 KB.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
@@ -172,13 +174,20 @@ pub enum Parsed {
     },
 }
 
-/// Parses a body as a command object.
+/// Parses a body as a command object: one JSON object without duplicate keys
+/// (SPEC §9) and without U+0000 in any string (SPEC §2; the reason names the field).
 pub fn parse(body: &[u8]) -> Parsed {
     let invalid = |command: Option<Value>, reason: String| Parsed::Invalid { command, reason };
-    let value: Value = match serde_json::from_slice(body) {
+    let value = match boundary::parse_unique_keys(body) {
         Ok(value) => value,
-        Err(err) => return invalid(None, format!("request body is not valid JSON: {err}")),
+        Err(err) => return invalid(None, err.to_string()),
     };
+    if boundary::may_hold_nul(body)
+        && let Some(field) = boundary::value_nul_field(&value)
+    {
+        let command = value.get("command").filter(|_| field != "command").cloned();
+        return invalid(command, format!("{field} {}", boundary::NUL_MESSAGE));
+    }
     let Value::Object(object) = value else {
         return invalid(None, "request body must be a JSON object".to_owned());
     };
@@ -289,5 +298,29 @@ mod tests {
                 "{body:?}"
             );
         }
+    }
+
+    #[test]
+    fn parse_refuses_a_body_that_names_a_key_twice() {
+        let body = br#"{"command": "getSerial", "api_key": "k", "command": "clearRequests"}"#;
+
+        let Parsed::Invalid { command, reason } = parse(body) else {
+            panic!("a duplicate command must not run");
+        };
+
+        assert_eq!(command, None);
+        assert!(reason.contains(r#"duplicate key "command""#), "{reason}");
+    }
+
+    #[test]
+    fn parse_names_the_field_holding_u0000_and_echoes_the_command() {
+        let body = br#"{"command": "addRequest", "singer": "Al\u0000ice"}"#;
+
+        let Parsed::Invalid { command, reason } = parse(body) else {
+            panic!("a NUL must be refused");
+        };
+
+        assert_eq!(command, Some(json!("addRequest")));
+        assert_eq!(reason, "singer must not contain U+0000");
     }
 }

@@ -1,0 +1,314 @@
+//! Faults found by fuzzing, bug reports and fault injection (issue 13), each fixed by
+//! kind and checked here on every backend: U+0000 in any text input (SPEC §2), JWT
+//! dates (SPEC §4), `HEAD` on every GET route (SPEC §5) and OpenKJ bodies that name a
+//! key twice (SPEC §9).
+
+use jsonwebtoken::{EncodingKey, Header};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::openkj_client::Host;
+use crate::support::{
+    Backend, Customer, SECRET, TestApp, claims_for, on_every_backend, problem, sign, spawn_app,
+};
+use keyward_http::auth::ActiveContext;
+
+on_every_backend!(
+    nul_in_any_text_input_is_400_naming_the_field_and_stores_nothing,
+    openkj_refuses_nul_naming_the_field,
+    openkj_body_naming_a_key_twice_runs_nothing,
+    jwt_dates_follow_rfc_7519,
+    every_get_route_answers_head,
+);
+
+/// Expects a 400 whose detail is `detail`.
+async fn refused(response: reqwest::Response, detail: &str) {
+    let body = problem(response, StatusCode::BAD_REQUEST, "validation_error").await;
+    assert_eq!(body["detail"], detail, "{body}");
+}
+
+async fn nul_in_any_text_input_is_400_naming_the_field_and_stores_nothing(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let host = Host::new(&app).await;
+    let openkj = host.openkj(&app);
+    openkj
+        .ok(
+            "setAccepting",
+            json!({"accepting": true, "system_id": 1, "venue_id": host.venue}),
+        )
+        .await;
+    let public = format!("/v1/public/venues/{}", host.url_name);
+    let keyed = |method: Method, path: &str| {
+        app.client
+            .request(method, app.url(path))
+            .header("X-API-Key", &host.key)
+    };
+
+    // Unauthenticated: the singer API, body, query and path.
+    let singer = app
+        .client
+        .post(app.url(&format!("{public}/requests")))
+        .json(&json!({"singer": "Al\u{0}ice", "artist": "A", "title": "T"}))
+        .send()
+        .await
+        .unwrap();
+    refused(singer, "singer: must not contain U+0000").await;
+    let search = app
+        .client
+        .get(app.url(&format!("{public}/songs?q=%00")))
+        .send()
+        .await
+        .unwrap();
+    refused(search, "q: must not contain U+0000").await;
+    let path = app
+        .client
+        .get(app.url("/v1/public/venues/bar%00"))
+        .send()
+        .await
+        .unwrap();
+    refused(path, "path: must not contain U+0000").await;
+
+    // The customer API.
+    let venue = app
+        .post("/v1/customer/venues", &host.customer)
+        .json(&json!({"name": "Bar\u{0}"}))
+        .send()
+        .await
+        .unwrap();
+    refused(venue, "name: must not contain U+0000").await;
+    let key = app
+        .post("/v1/customer/api-keys", &host.customer)
+        .json(&json!({"name": "n", "description": "d\u{0}", "scopes": ["venues:read"]}))
+        .send()
+        .await
+        .unwrap();
+    refused(key, "description: must not contain U+0000").await;
+    let songdb = app
+        .get("/v1/customer/songdb?systemId=1&q=a%00", &host.customer)
+        .send()
+        .await
+        .unwrap();
+    refused(songdb, "q: must not contain U+0000").await;
+
+    // Integrations.
+    let integration_search = keyed(Method::GET, "/v1/songdb?q=%00").send().await.unwrap();
+    refused(integration_search, "q: must not contain U+0000").await;
+    let integration_request = keyed(Method::POST, &format!("/v1/venues/{}/requests", host.venue))
+        .json(&json!({"singer": "S", "artist": "A\u{0}", "title": "T"}))
+        .send()
+        .await
+        .unwrap();
+    refused(integration_request, "artist: must not contain U+0000").await;
+
+    // A token claim that is kept as text.
+    let mut claims = claims_for(ActiveContext::customer(host.customer.id), &["venues:read"]);
+    "user\u{0}1".clone_into(&mut claims.sub);
+    let token = app
+        .client
+        .get(app.url("/v1/customer/venues"))
+        .bearer_auth(sign(&claims))
+        .send()
+        .await
+        .unwrap();
+    refused(token, "sub: must not contain U+0000").await;
+
+    assert!(openkj.requests(host.venue).await.is_empty());
+    let venues = app
+        .get("/v1/customer/venues", &host.customer)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(venues["data"].as_array().map(Vec::len), Some(1), "{venues}");
+}
+
+async fn openkj_refuses_nul_naming_the_field(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let host = Host::new(&app).await;
+    let openkj = host.openkj(&app);
+    openkj
+        .ok(
+            "setAccepting",
+            json!({"accepting": true, "system_id": 1, "venue_id": host.venue}),
+        )
+        .await;
+
+    let add = openkj
+        .refused(
+            "addRequest",
+            json!({"venue_id": host.venue, "singer": "Al\u{0}ice", "artist": "A", "title": "T"}),
+        )
+        .await;
+    let search = openkj
+        .refused("search", json!({"searchString": "\u{0}", "system_id": 1}))
+        .await;
+    let upload = openkj
+        .refused(
+            "addSongs",
+            json!({"system_id": 1, "songs": [{"artist": "A", "title": "ok"}, {"artist": "B", "title": "x\u{0}"}]}),
+        )
+        .await;
+
+    assert_eq!(add, "singer must not contain U+0000");
+    assert_eq!(search, "searchString must not contain U+0000");
+    assert_eq!(upload, "songs[1].title must not contain U+0000");
+    assert!(openkj.requests(host.venue).await.is_empty());
+    let found = openkj
+        .ok("search", json!({"searchString": "ok", "system_id": 1}))
+        .await;
+    assert_eq!(found["songs"], json!([]), "nothing of the batch was stored");
+}
+
+async fn openkj_body_naming_a_key_twice_runs_nothing(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let host = Host::new(&app).await;
+    let openkj = host.openkj(&app);
+    openkj
+        .ok(
+            "setAccepting",
+            json!({"accepting": true, "system_id": 1, "venue_id": host.venue}),
+        )
+        .await;
+    crate::openkj_client::sing_ok(&app, &host.url_name, "Alice", "A", "T").await;
+    // Written by hand: no JSON library writes a key twice.
+    let body = format!(
+        r#"{{"api_key": "{}", "command": "getSerial", "venue_id": {}, "command": "clearRequests"}}"#,
+        host.key, host.venue
+    );
+
+    let reply = openkj.post_raw("/openkj/api", body.into_bytes()).await;
+
+    assert_eq!(reply["error"], true, "{reply}");
+    let reason = reply["errorString"].as_str().unwrap_or_default();
+    assert!(reason.contains(r#"duplicate key "command""#), "{reply}");
+    assert_eq!(
+        openkj.requests(host.venue).await.len(),
+        1,
+        "nothing cleared"
+    );
+}
+
+/// A token with raw claims, signed with the test secret.
+fn token_with(claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &Header::default(),
+        claims,
+        &EncodingKey::from_secret(SECRET),
+    )
+    .unwrap()
+}
+
+async fn jwt_dates_follow_rfc_7519(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let customer = Customer::new();
+    let now = jsonwebtoken::get_current_timestamp();
+    let base = |exp: Value, nbf: Option<u64>| {
+        let mut claims = json!({
+            "sub": "user-1",
+            "exp": exp,
+            "activeContext": {"type": "customer", "id": customer.id},
+            "permissions": ["api_keys:read"],
+        });
+        if let Some(nbf) = nbf {
+            claims["nbf"] = json!(nbf);
+        }
+        token_with(&claims)
+    };
+    let list = |token: String| {
+        app.client
+            .get(app.url("/v1/customer/api-keys"))
+            .bearer_auth(token)
+            .send()
+    };
+    // 2100-01-01T00:00:00Z as RFC 7519 allows writing it.
+    let fractional = list(base(json!(4_102_444_800.5), None)).await.unwrap();
+    let whole_float = list(base(json!(4_102_444_800.0), None)).await.unwrap();
+    let not_yet = list(base(json!(now + 600), Some(now + 300))).await.unwrap();
+    let inside_leeway = list(base(json!(now + 600), Some(now + 5))).await.unwrap();
+
+    assert_eq!(fractional.status(), StatusCode::OK);
+    assert_eq!(whole_float.status(), StatusCode::OK);
+    assert_eq!(inside_leeway.status(), StatusCode::OK);
+    let body = problem(not_yet, StatusCode::UNAUTHORIZED, "authentication_failed").await;
+    assert_eq!(body["detail"], "bearer token not yet valid");
+}
+
+/// `HEAD` answers like `GET` without a body.
+async fn head_like_get(app: &TestApp, path: &str, auth: &[(&str, String)]) -> StatusCode {
+    let send = |method: Method| {
+        let mut request = app.client.request(method, app.url(path));
+        for (name, value) in auth {
+            request = request.header(*name, value);
+        }
+        request.send()
+    };
+    let get = send(Method::GET).await.unwrap();
+    let head = send(Method::HEAD).await.unwrap();
+    let status = head.status();
+    assert_eq!(status, get.status(), "{path}");
+    assert_eq!(
+        head.headers().get("content-type"),
+        get.headers().get("content-type"),
+        "{path}"
+    );
+    let get_length = get.bytes().await.unwrap().len();
+    assert_eq!(
+        head.headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok()),
+        Some(get_length),
+        "{path}: Content-Length of the GET body"
+    );
+    assert!(head.bytes().await.unwrap().is_empty(), "{path}: no body");
+    status
+}
+
+async fn every_get_route_answers_head(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let host = Host::new(&app).await;
+    let bearer = [("Authorization", format!("Bearer {}", host.customer.token))];
+    let keyed = [("X-API-Key", host.key.clone())];
+    let public = format!("/v1/public/venues/{}", host.url_name);
+
+    let cases = [
+        ("/health", &[][..]),
+        ("/openapi.json", &[]),
+        ("/docs/", &[]),
+        ("/v1/validate", &keyed),
+        ("/v1/venues", &keyed),
+        ("/v1/customer/api-keys", &bearer),
+        ("/v1/customer/venues", &bearer),
+        (public.as_str(), &[]),
+    ];
+    for (path, auth) in cases {
+        assert_eq!(
+            head_like_get(&app, path, auth).await,
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        head_like_get(&app, "/v1/no-such-route", &[]).await,
+        StatusCode::NOT_FOUND
+    );
+    let post_only = app
+        .client
+        .head(app.url("/v1/customer/api-keys/00000000-0000-0000-0000-000000000000/rotate"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post_only.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
