@@ -6,7 +6,9 @@ use std::io::IsTerminal;
 
 use tracing::Subscriber;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::settings::{LogFormat, Settings, SettingsError};
@@ -56,7 +58,32 @@ fn check_level_words(level: &str) -> Result<(), SettingsError> {
     }
 }
 
-/// A subscriber writing to `writer` in `format`.
+/// Database drivers whose DEBUG and TRACE events carry query parameters: the
+/// PostgreSQL driver logs `executing statement … with parameters: [...]`, and a key's
+/// SHA-256 is a parameter of every verification. SPEC §2 allows no key material at any
+/// level, so these targets are capped at INFO whatever `log.level` or `RUST_LOG` say
+/// (a target directive alone could be overridden by a more specific one, such as
+/// `tokio_postgres::query=debug`).
+pub const PARAMETER_LOGGING_TARGETS: [&str; 1] = ["tokio_postgres"];
+
+/// Whether an event or span may be recorded: everything except what
+/// [`PARAMETER_LOGGING_TARGETS`] emit below INFO.
+fn free_of_query_parameters(metadata: &tracing::Metadata<'_>) -> bool {
+    *metadata.level() <= tracing::Level::INFO
+        || !PARAMETER_LOGGING_TARGETS
+            .iter()
+            .any(|target| is_within(metadata.target(), target))
+}
+
+/// `target` is `module` or one of its submodules (`tokio_postgres::query`).
+fn is_within(target: &str, module: &str) -> bool {
+    target
+        .strip_prefix(module)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+}
+
+/// A subscriber writing to `writer` in `format`, with `filter` and the cap on
+/// [`PARAMETER_LOGGING_TARGETS`].
 pub fn subscriber<W>(
     filter: EnvFilter,
     format: LogFormat,
@@ -70,15 +97,17 @@ where
         .with_env_filter(filter)
         .with_writer(writer)
         .with_target(true);
+    let cap = filter_fn(free_of_query_parameters);
     match format {
-        LogFormat::Pretty => Box::new(builder.with_ansi(ansi).finish()),
+        LogFormat::Pretty => Box::new(builder.with_ansi(ansi).finish().with(cap)),
         LogFormat::Json => Box::new(
             builder
                 .json()
                 .flatten_event(true)
                 .with_current_span(true)
                 .with_span_list(false)
-                .finish(),
+                .finish()
+                .with(cap),
         ),
     }
 }
