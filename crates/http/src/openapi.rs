@@ -1,13 +1,14 @@
 //! The OpenAPI 3 document (`GET /openapi.json`) and the API explorer (`GET /docs`),
 //! both generated from the handlers and DTOs themselves. The explorer's assets are
-//! compiled into the binary (utoipa-swagger-ui, `vendored`): nothing loads from a CDN.
+//! compiled into the binary (utoipa-swagger-ui, `vendored`): nothing loads from a CDN,
+//! and the online validator badge is off, so the page contacts no third party.
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use utoipa::openapi::OpenApi as OpenApiDocument;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::auth::API_KEY_HEADER;
 use crate::vault::INTERNAL_SERVICE_KEY_HEADER;
@@ -88,7 +89,13 @@ pub fn document() -> OpenApiDocument {
 /// Serves `/openapi.json` and the explorer under `/docs/`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/docs").route(web::get().to(redirect_to_docs)))
-        .service(SwaggerUi::new("/docs/{_:.*}").url(OPENAPI_PATH, document()));
+        .service(
+            SwaggerUi::new("/docs/{_:.*}")
+                .url(OPENAPI_PATH, document())
+                // Swagger UI's default validator badge sends the document's address to
+                // validator.swagger.io: a third party must not learn where keyward runs.
+                .config(Config::new([OPENAPI_PATH]).validator_url("none")),
+        );
 }
 
 /// The explorer's page uses relative asset paths, so it must be served from `/docs/`.

@@ -1,7 +1,7 @@
 //! Faults found by fuzzing, bug reports and fault injection (issue 13), each fixed by
 //! kind and checked here on every backend: U+0000 in any text input (SPEC §2), JWT
-//! dates (SPEC §4), `HEAD` on every GET route (SPEC §5) and OpenKJ bodies that name a
-//! key twice (SPEC §9).
+//! dates (SPEC §4), `HEAD` on every GET route (SPEC §5), OpenKJ bodies that name a
+//! key twice (SPEC §9) and an API explorer that phones nobody.
 
 use jsonwebtoken::{EncodingKey, Header};
 use reqwest::{Method, StatusCode};
@@ -19,6 +19,7 @@ on_every_backend!(
     openkj_body_naming_a_key_twice_runs_nothing,
     jwt_dates_follow_rfc_7519,
     every_get_route_answers_head,
+    the_api_explorer_names_no_outside_address,
 );
 
 /// Expects a 400 whose detail is `detail`.
@@ -311,4 +312,33 @@ async fn every_get_route_answers_head(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(post_only.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+async fn the_api_explorer_names_no_outside_address(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let app = &app;
+    let get = |path: &'static str| async move {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        response.text().await.unwrap()
+    };
+
+    let initializer = get("/docs/swagger-initializer.js").await;
+    let page = get("/docs/").await;
+
+    assert!(
+        initializer.contains(r#""validatorUrl": "none""#)
+            || initializer.contains(r#""validatorUrl":"none""#),
+        "the validator badge is on:\n{initializer}"
+    );
+    for text in [&initializer, &page] {
+        for scheme in ["http://", "https://", "//validator"] {
+            assert!(
+                !text.contains(scheme),
+                "names an outside address ({scheme}):\n{text}"
+            );
+        }
+    }
 }
