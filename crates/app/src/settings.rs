@@ -478,6 +478,11 @@ impl Settings {
     }
 
     /// The public singer API's budgets per client IP.
+    /// `auth.failed_per_minute` (validated to be at least 1 on load).
+    pub fn failed_per_minute(&self) -> NonZeroU32 {
+        at_least_one(self.auth.failed_per_minute)
+    }
+
     pub fn public_limits(&self) -> PublicLimits {
         PublicLimits {
             reads_per_minute: at_least_one(self.public.reads_per_minute),

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
+use actix_web::web;
 use keyward_cache::{CachedKeys, CachedOpenKj, Caches};
 use keyward_domain::ports::{
     ApiKeyRepository, ChangeFeed, ChangeSubscription, Clock, CredentialRepository, OpenKjStore,
@@ -19,6 +20,7 @@ use keyward_domain::ports::{
 use keyward_domain::services::{ApiKeyService, KaraokeServices, KeyPolicy, VaultService};
 use keyward_domain::usage::UsageBuffer;
 use keyward_http::auth::JwtSettings;
+use keyward_http::state::SWEEP_INTERVAL;
 use keyward_http::vault::InternalServiceKey;
 use keyward_http::{AppState, ReadinessCheck, ServerOptions};
 use tokio::sync::watch;
@@ -55,6 +57,8 @@ pub struct Application {
     flush_interval: Duration,
     /// Keeps the caches fresh while the server runs; `None` with `cache.enabled = false`.
     changes: Option<ChangeSubscription>,
+    /// The state every worker shares, for the budget sweeper.
+    state: web::Data<AppState>,
 }
 
 impl std::fmt::Debug for Application {
@@ -105,7 +109,8 @@ impl Application {
             .with_readiness(wiring.readiness)
             .with_body_limit(settings.server.max_body_bytes)
             .with_openkj_limits(settings.openkj_limits())
-            .with_public_limits(settings.public_limits());
+            .with_public_limits(settings.public_limits())
+            .with_failed_verifications_per_minute(settings.failed_per_minute());
         if let Some(vault) = vault {
             state = state.with_vault(vault);
         }
@@ -126,7 +131,8 @@ impl Application {
             workers: (settings.server.workers > 0).then_some(settings.server.workers),
             shutdown_timeout: settings.shutdown_timeout(),
         };
-        let server = keyward_http::serve(listener, state, options).map_err(AppError::Io)?;
+        let state = web::Data::new(state);
+        let server = keyward_http::serve(listener, state.clone(), options).map_err(AppError::Io)?;
         Ok(Self {
             host: settings.server.host.clone(),
             port,
@@ -134,6 +140,7 @@ impl Application {
             flusher: UsageFlusher::new(usage, wiring.keys),
             flush_interval: settings.flush_interval(),
             changes,
+            state,
         })
     }
 
@@ -166,6 +173,7 @@ impl Application {
         let handle = self.server.handle();
         let mut server = tokio::spawn(self.server);
         let (stop_flusher, stop_signal) = watch::channel(false);
+        let sweeper = tokio::spawn(sweep_budgets(self.state.clone(), stop_signal.clone()));
         let periodic = tokio::spawn(self.flusher.clone().run(self.flush_interval, stop_signal));
 
         let outcome = tokio::select! {
@@ -178,6 +186,7 @@ impl Application {
         };
 
         let _ = stop_flusher.send(true);
+        let _ = sweeper.await;
         let _ = periodic.await;
         self.flusher.flush_and_log().await;
         drop(self.changes);
@@ -185,6 +194,24 @@ impl Application {
         match outcome {
             Ok(result) => result.map_err(AppError::Io),
             Err(join) => Err(AppError::Io(std::io::Error::other(join))),
+        }
+    }
+}
+
+/// Runs [`AppState::sweep_budgets`] every [`SWEEP_INTERVAL`] until `stop` turns true,
+/// so what the rate limits remember about clients stays bounded with no request paying
+/// for the clean-up.
+async fn sweep_budgets(state: web::Data<AppState>, mut stop: watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval(SWEEP_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => state.sweep_budgets(),
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    return;
+                }
+            }
         }
     }
 }

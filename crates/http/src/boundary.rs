@@ -118,9 +118,9 @@ pub fn query_nul_field(query: &str) -> Option<String> {
 }
 
 /// Applies the request-level rules before routing: `HEAD` is routed as `GET`, and a
-/// path or query string that decodes to U+0000 is refused. The OpenKJ endpoint reads
-/// neither its path nor a query string and must answer HTTP 200 to everything
-/// (SPEC §9), so only the `HEAD` rule applies to it.
+/// path or query string that decodes to U+0000 is refused. The OpenKJ endpoint (`/`
+/// and `/openkj…`) reads neither its path nor a query string and must answer HTTP 200
+/// to everything (SPEC §9), so only the `HEAD` rule applies to it.
 ///
 /// # Errors
 /// 400 `validation_error` naming `path` or the query parameter.
@@ -129,7 +129,7 @@ pub fn screen(req: &mut ServiceRequest) -> Result<(), ApiError> {
         req.head_mut().method = Method::GET;
     }
     let path = req.path();
-    if path.starts_with("/openkj") {
+    if path == "/" || path.starts_with("/openkj") {
         return Ok(());
     }
     // `%00` in the still-encoded path is exactly a NUL after decoding: percent-escapes
@@ -322,6 +322,7 @@ mod tests {
         );
         assert!(screened("/v1/songdb?q=%2500").is_ok());
         assert!(screened("/openkj/api?x=%00").is_ok());
+        assert!(screened("/?x=%00").is_ok());
     }
 
     #[test]

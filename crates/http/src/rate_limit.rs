@@ -8,12 +8,11 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use governor::Quota;
 use governor::clock::{Clock, DefaultClock};
-use governor::middleware::NoOpMiddleware;
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{Quota, RateLimiter};
 use keyward_domain::CustomerId;
 
+use crate::budget::{KeyedBudget, retry_after_seconds};
 use crate::error::ApiError;
 
 /// Rotations a customer may make in one hour.
@@ -24,26 +23,10 @@ pub const ROTATIONS_PER_HOUR: NonZeroU32 = match NonZeroU32::new(5) {
 
 const ONE_HOUR: Duration = Duration::from_secs(3600);
 
-/// Forget customers that have not rotated for a while once this many are tracked.
-const PRUNE_ABOVE: usize = 10_000;
-
-type Limiter<C> = RateLimiter<
-    CustomerId,
-    DefaultKeyedStateStore<CustomerId>,
-    C,
-    NoOpMiddleware<<C as Clock>::Instant>,
->;
-
 /// Per-customer rotation budget.
+#[derive(Debug)]
 pub struct RotationLimiter<C: Clock = DefaultClock> {
-    limiter: Limiter<C>,
-    clock: C,
-}
-
-impl<C: Clock> std::fmt::Debug for RotationLimiter<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RotationLimiter").finish_non_exhaustive()
-    }
+    budget: KeyedBudget<CustomerId, C>,
 }
 
 impl Default for RotationLimiter {
@@ -60,8 +43,7 @@ impl<C: Clock + Clone> RotationLimiter<C> {
             .unwrap_or_else(|| Quota::per_hour(ROTATIONS_PER_HOUR))
             .allow_burst(ROTATIONS_PER_HOUR);
         Self {
-            limiter: RateLimiter::new(quota, DefaultKeyedStateStore::default(), clock.clone()),
-            clock,
+            budget: KeyedBudget::with_clock(quota, clock),
         }
     }
 
@@ -70,19 +52,20 @@ impl<C: Clock + Clone> RotationLimiter<C> {
     /// # Errors
     /// 429 `rate_limited` with `Retry-After` when the budget is spent.
     pub fn check(&self, customer: CustomerId) -> Result<(), ApiError> {
-        if self.limiter.len() > PRUNE_ABOVE {
-            self.limiter.retain_recent();
-        }
-        self.limiter.check_key(&customer).map_err(|not_until| {
-            let wait = not_until.wait_time_from(self.clock.now());
+        self.budget.check(&customer).map_err(|wait| {
+            let seconds = retry_after_seconds(wait);
             ApiError::rate_limited(
                 format!(
-                    "at most {ROTATIONS_PER_HOUR} key rotations per hour; try again in {} seconds",
-                    wait.as_secs().max(1)
+                    "at most {ROTATIONS_PER_HOUR} key rotations per hour; try again in {seconds} seconds"
                 ),
-                wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+                seconds,
             )
         })
+    }
+
+    /// Forgets customers whose budget has refilled (see [`KeyedBudget::sweep`]).
+    pub fn sweep(&self) {
+        self.budget.sweep();
     }
 }
 

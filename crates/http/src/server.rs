@@ -89,10 +89,9 @@ impl Default for ServerOptions {
 /// When the listener cannot be used.
 pub fn serve(
     listener: TcpListener,
-    state: AppState,
+    state: web::Data<AppState>,
     options: ServerOptions,
 ) -> std::io::Result<Server> {
-    let state = web::Data::new(state);
     let mut server = HttpServer::new(move || app(state.clone()))
         .listen(listener)?
         .disable_signals()

@@ -3,6 +3,7 @@
 //! by all workers as `web::Data<AppState>`.
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -10,6 +11,7 @@ use keyward_domain::ports::StorageError;
 use keyward_domain::services::{ApiKeyService, KaraokeServices, VaultService};
 
 use crate::auth::jwt::{JwtSettings, JwtVerifier};
+use crate::budget::FailedVerifications;
 use crate::extract::BodyLimit;
 use crate::openkj::{OpenKjLimiter, OpenKjLimits};
 use crate::public::{PublicLimiter, PublicLimits};
@@ -36,6 +38,15 @@ impl ReadinessCheck for AlwaysReady {
     }
 }
 
+/// Default of `auth.failed_per_minute` (SPEC §7).
+pub const DEFAULT_FAILED_PER_MINUTE: NonZeroU32 = match NonZeroU32::new(60) {
+    Some(n) => n,
+    None => NonZeroU32::MIN,
+};
+
+/// How often [`AppState::sweep_budgets`] should run.
+pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The shared state of the HTTP layer.
 pub struct AppState {
     pub api_keys: ApiKeyService,
@@ -48,6 +59,8 @@ pub struct AppState {
     pub jwt: JwtVerifier,
     pub readiness: Arc<dyn ReadinessCheck>,
     pub rotation_limiter: RotationLimiter,
+    /// Failed key verifications per client IP (SPEC §7, `auth.failed_per_minute`).
+    pub failed_verifications: FailedVerifications,
     /// Limit for JSON bodies of the customer API (`server.max_body_bytes`).
     pub body_limit: BodyLimit,
     /// The credentials vault; `None` without a master key (vault routes answer 503).
@@ -80,6 +93,7 @@ impl AppState {
             jwt: JwtVerifier::new(jwt),
             readiness: Arc::new(AlwaysReady),
             rotation_limiter: RotationLimiter::default(),
+            failed_verifications: FailedVerifications::new(DEFAULT_FAILED_PER_MINUTE),
             body_limit: BodyLimit::default(),
             vault: None,
             internal_service_key: None,
@@ -116,6 +130,24 @@ impl AppState {
     pub fn with_public_limits(mut self, limits: PublicLimits) -> Self {
         self.public_limiter = PublicLimiter::new(limits);
         self
+    }
+
+    /// Allows `per_minute` failed key verifications per client IP.
+    #[must_use]
+    pub fn with_failed_verifications_per_minute(mut self, per_minute: NonZeroU32) -> Self {
+        self.failed_verifications = FailedVerifications::new(per_minute);
+        self
+    }
+
+    /// Forgets what the budgets keep for clients whose budgets have refilled, and the
+    /// OpenKJ alerts shown long ago. Run on a timer ([`SWEEP_INTERVAL`]) so memory stays
+    /// bounded without any request paying for it.
+    pub fn sweep_budgets(&self) {
+        self.openkj_limiter.sweep();
+        self.public_limiter.sweep();
+        self.rotation_limiter.sweep();
+        self.failed_verifications.sweep();
+        self.karaoke.openkj.forget_old_alerts();
     }
 
     #[must_use]

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::openkj_client::Host;
 use crate::support::{
     Backend, Customer, SECRET, TestApp, claims_for, on_every_backend, problem, sign, spawn_app,
+    spawn_app_with,
 };
 use keyward_http::auth::ActiveContext;
 
@@ -20,6 +21,7 @@ on_every_backend!(
     jwt_dates_follow_rfc_7519,
     every_get_route_answers_head,
     the_api_explorer_names_no_outside_address,
+    failed_verifications_past_the_budget_are_429_for_every_key_from_the_address,
 );
 
 /// Expects a 400 whose detail is `detail`.
@@ -341,4 +343,66 @@ async fn the_api_explorer_names_no_outside_address(backend: Backend) {
             );
         }
     }
+}
+
+async fn failed_verifications_past_the_budget_are_429_for_every_key_from_the_address(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app_with(backend, |settings| settings.auth.failed_per_minute = 3).await
+    else {
+        return;
+    };
+    let host = Host::new(&app).await;
+    let openkj = host.openkj(&app);
+    let wrong = format!("{}x", host.key);
+
+    for _ in 0..10 {
+        assert_eq!(app.validate(&host.key).await.status(), StatusCode::OK);
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            app.validate(&wrong).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "successes spent nothing"
+        );
+    }
+    let over = app.validate(&wrong).await;
+    let retry_after = over.headers().get("retry-after").cloned();
+    let body = problem(over, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    let good_key_now = app.validate(&host.key).await;
+    let integration = app
+        .client
+        .get(app.url("/v1/venues"))
+        .header("X-API-Key", &host.key)
+        .send()
+        .await
+        .unwrap();
+    let polled = openkj.refused("getSerial", json!({})).await;
+    let without_key = app
+        .client
+        .get(app.url("/v1/validate"))
+        .send()
+        .await
+        .unwrap();
+
+    let seconds: u64 = retry_after.unwrap().to_str().unwrap().parse().unwrap();
+    assert!((1..=20).contains(&seconds), "{seconds}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("too many failed API key verifications"),
+        "{body}"
+    );
+    problem(good_key_now, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    problem(integration, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert!(
+        polled.contains("too many failed API key verifications"),
+        "{polled}"
+    );
+    assert_eq!(
+        without_key.status(),
+        StatusCode::UNAUTHORIZED,
+        "a request without a key is not a verification"
+    );
 }

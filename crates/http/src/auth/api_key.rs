@@ -2,7 +2,8 @@
 //!
 //! [`ApiKeyAuth`] verifies the key (401 "API Key Required" / "Invalid API Key", the
 //! same body for every kind of invalid key); [`ScopedApiKey<S>`] adds the per-route
-//! scope check (403 "Insufficient Scope"). The presented key is never logged.
+//! scope check (403 "Insufficient Scope"). Failed verifications are budgeted per client
+//! IP (429 once spent, see [`FailedVerifications`]). The presented key is never logged.
 
 use std::marker::PhantomData;
 
@@ -11,8 +12,9 @@ use actix_web::http::header::HeaderName;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures::future::LocalBoxFuture;
 use keyward_domain::Scope;
-use keyward_domain::services::VerifiedKey;
+use keyward_domain::services::{VerifiedKey, VerifyError};
 
+use crate::budget::{FailedVerifications, client_ip, retry_after_seconds};
 use crate::error::{API_KEY_REQUIRED, ApiError};
 use crate::state::AppState;
 
@@ -40,34 +42,50 @@ impl FromRequest for ApiKeyAuth {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let service = req
-            .app_data::<web::Data<AppState>>()
-            .map(|state| state.api_keys.clone());
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let client = client_ip(req);
         let presented = req
             .headers()
             .get(&API_KEY_HEADER_NAME)
             .map(|value| value.to_str().map(str::to_owned));
         Box::pin(async move {
-            let Some(service) = service else {
+            let Some(state) = state else {
                 tracing::error!("AppState is not registered as app data");
                 return Err(ApiError::internal());
             };
             let presented = match presented {
                 None => return Err(ApiError::unauthenticated(API_KEY_REQUIRED)),
-                Some(Err(_)) => {
-                    return Err(ApiError::from(
-                        keyward_domain::services::VerifyError::Invalid,
-                    ));
-                }
                 Some(Ok(value)) if value.trim().is_empty() => {
                     return Err(ApiError::unauthenticated(API_KEY_REQUIRED));
                 }
-                Some(Ok(value)) => value,
+                Some(presented) => presented,
             };
-            let verified = service.verify(presented.trim()).await?;
-            Ok(ApiKeyAuth(verified))
+            let failures = &state.failed_verifications;
+            failures
+                .admit(client)
+                .map_err(|wait| too_many_failures(failures, wait))?;
+            let verified = match presented {
+                Ok(value) => state.api_keys.verify(value.trim()).await,
+                // Not visible ASCII: no key of ours looks like that.
+                Err(_) => Err(VerifyError::Invalid),
+            };
+            match verified {
+                Ok(verified) => Ok(ApiKeyAuth(verified)),
+                Err(err @ (VerifyError::Invalid | VerifyError::Malformed(_))) => {
+                    failures
+                        .failed(client)
+                        .map_err(|wait| too_many_failures(failures, wait))?;
+                    Err(ApiError::from(err))
+                }
+                Err(other) => Err(ApiError::from(other)),
+            }
         })
     }
+}
+
+/// 429 for an address whose failed-verification budget is spent (SPEC §7).
+fn too_many_failures(failures: &FailedVerifications, wait: std::time::Duration) -> ApiError {
+    ApiError::rate_limited(failures.refusal(wait), retry_after_seconds(wait))
 }
 
 /// A scope a route requires, as a type: `ScopedApiKey<RequestsWrite>`.

@@ -71,6 +71,12 @@ impl OpenKjLimiter {
         }
     }
 
+    /// Forgets keys whose budgets have refilled (see [`KeyedBudget::sweep`]).
+    pub fn sweep(&self) {
+        self.commands.sweep();
+        self.uploads.sweep();
+    }
+
     /// Takes `command` from `key`'s budget.
     ///
     /// # Errors

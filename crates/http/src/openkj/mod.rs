@@ -13,6 +13,8 @@ mod limits;
 mod song_stream;
 mod wire;
 
+use std::net::IpAddr;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use keyward_domain::openkj::Command;
 use keyward_domain::ports::StorageError;
@@ -26,7 +28,7 @@ pub use wire::MAX_BODY_BYTES;
 
 use self::commands::CommandError;
 use self::wire::{Fields, Parsed, failure, parse, read_body, success};
-use crate::budget::retry_after_seconds;
+use crate::budget::{client_ip, retry_after_seconds};
 use crate::error::ErrorChain;
 use crate::state::AppState;
 
@@ -72,7 +74,7 @@ pub async fn openkj_api(
     let Ok(command) = name.parse::<Command>() else {
         return failure(echo(), UNRECOGNIZED);
     };
-    match execute(&state, command, &fields).await {
+    match execute(&state, client_ip(&req), command, &fields).await {
         Ok(Outcome::Reply(reply)) => success(&name, reply),
         Ok(Outcome::Streamed(response)) => response,
         Err(message) => {
@@ -91,11 +93,16 @@ enum Outcome {
 }
 
 /// Authenticates, authorises and budgets the command, then runs it.
-async fn execute(state: &AppState, command: Command, fields: &Fields) -> Result<Outcome, String> {
+async fn execute(
+    state: &AppState,
+    client: IpAddr,
+    command: Command,
+    fields: &Fields,
+) -> Result<Outcome, String> {
     if !command.is_authenticated() {
         return Err(OpenKjError::Unsupported.to_string());
     }
-    let key = authenticate(state, fields).await?;
+    let key = authenticate(state, client, fields).await?;
     let openkj = &state.karaoke.openkj;
     openkj
         .authorize(&key, command)
@@ -116,24 +123,35 @@ async fn execute(state: &AppState, command: Command, fields: &Fields) -> Result<
         .map_err(describe)
 }
 
-/// The key in the body's `api_key`. Every kind of bad key reads the same.
-async fn authenticate(state: &AppState, fields: &Fields) -> Result<VerifiedKey, String> {
+/// The key in the body's `api_key`. Every kind of bad key reads the same; failed
+/// verifications spend `client`'s budget (SPEC §7), and once it is spent every key from
+/// that address is refused until it refills.
+async fn authenticate(
+    state: &AppState,
+    client: IpAddr,
+    fields: &Fields,
+) -> Result<VerifiedKey, String> {
     let presented = fields
         .string("api_key")
         .map_err(|err| err.to_string())?
         .map(str::trim)
         .filter(|key| !key.is_empty())
         .ok_or(KEY_REQUIRED)?;
-    state
-        .api_keys
-        .verify(presented)
-        .await
-        .map_err(|err| match err {
-            VerifyError::Malformed(_) | VerifyError::Invalid | VerifyError::InsufficientScope => {
-                KEY_INVALID.to_owned()
-            }
-            VerifyError::Storage(storage) => storage_message(&storage),
-        })
+    let failures = &state.failed_verifications;
+    failures
+        .admit(client)
+        .map_err(|wait| failures.refusal(wait))?;
+    match state.api_keys.verify(presented).await {
+        Ok(key) => Ok(key),
+        Err(VerifyError::InsufficientScope) => Err(KEY_INVALID.to_owned()),
+        Err(VerifyError::Malformed(_) | VerifyError::Invalid) => {
+            failures
+                .failed(client)
+                .map_err(|wait| failures.refusal(wait))?;
+            Err(KEY_INVALID.to_owned())
+        }
+        Err(VerifyError::Storage(storage)) => Err(storage_message(&storage)),
+    }
 }
 
 fn over_budget(over: &OverBudget) -> String {

@@ -52,6 +52,12 @@ impl PublicLimiter {
         }
     }
 
+    /// Forgets addresses whose budgets have refilled (see [`KeyedBudget::sweep`]).
+    pub fn sweep(&self) {
+        self.reads.sweep();
+        self.submissions.sweep();
+    }
+
     /// # Errors
     /// 429 with `Retry-After` when `client` spent its read budget.
     pub fn check_read(&self, client: IpAddr) -> Result<(), ApiError> {

@@ -7,14 +7,13 @@
 
 mod limits;
 
-use std::net::{IpAddr, Ipv4Addr};
-
 use actix_web::{HttpRequest, HttpResponse, web};
 use keyward_domain::venues::{UrlName, Venue};
 use utoipa::OpenApi;
 
 pub use limits::{PublicLimiter, PublicLimits};
 
+use crate::budget::client_ip;
 use crate::error::{ApiError, Problem};
 use crate::extract::JsonBody;
 use crate::state::AppState;
@@ -49,11 +48,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ))
 )]
 pub struct PublicDoc;
-
-fn client_ip(req: &HttpRequest) -> IpAddr {
-    req.peer_addr()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip())
-}
 
 /// The venue named by the `{urlName}` path parameter (case-insensitive). A name that
 /// breaks the slug rules cannot exist, so it is a 404 like an unknown one.

@@ -1,7 +1,8 @@
 //! What `getAlert` tells an OpenKJ host: things about its API key that will break its
 //! sync, each shown once (OpenKJ pops a modal box for every alert, every 10 minutes).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::{Mutex, PoisonError};
 
 use time::macros::format_description;
@@ -26,11 +27,16 @@ enum Reason {
     MissingScopes,
 }
 
-/// Remembers which alerts were shown, per key and reason, for the life of the process:
-/// a restarted server warns once more, which is acceptable for a heads-up.
+/// How long a shown alert is remembered: a week, after which a key that still has the
+/// problem is told once more (a reminder, not a nag: OpenKJ polls every 10 minutes).
+pub const ALERT_MEMORY: Duration = Duration::days(7);
+
+/// Remembers which alerts were shown, per key and reason, and when: a restarted server
+/// warns once more, which is acceptable for a heads-up. Entries older than
+/// [`ALERT_MEMORY`] are dropped by [`AlertMemory::forget_shown_before`].
 #[derive(Debug, Default)]
 pub(super) struct AlertMemory {
-    shown: Mutex<HashSet<(KeyId, Reason)>>,
+    shown: Mutex<HashMap<(KeyId, Reason), OffsetDateTime>>,
 }
 
 impl AlertMemory {
@@ -47,8 +53,21 @@ impl AlertMemory {
         candidates
             .into_iter()
             .flatten()
-            .find(|(reason, _)| shown.insert((key.key_id, *reason)))
+            .find(|(reason, _)| match shown.entry((key.key_id, *reason)) {
+                Entry::Vacant(slot) => {
+                    slot.insert(now);
+                    true
+                }
+                Entry::Occupied(_) => false,
+            })
             .map(|(_, alert)| alert)
+    }
+
+    /// Drops every alert shown before `cutoff`.
+    pub(super) fn forget_shown_before(&self, cutoff: OffsetDateTime) {
+        let mut shown = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
+        shown.retain(|_, at| *at >= cutoff);
+        shown.shrink_to_fit();
     }
 }
 
@@ -173,5 +192,26 @@ mod tests {
 
         assert!(memory.next_alert(&one, NOW, WARNING).is_some());
         assert!(memory.next_alert(&other, NOW, WARNING).is_some());
+    }
+
+    #[test]
+    fn alerts_shown_before_the_cutoff_are_forgotten_and_shown_again() {
+        let memory = AlertMemory::default();
+        let narrow = key(&[Scope::RequestsWrite], None);
+        let recent = key(&[Scope::RequestsWrite], None);
+        assert!(memory.next_alert(&narrow, NOW, WARNING).is_some());
+        let later = NOW + ALERT_MEMORY;
+        assert!(memory.next_alert(&narrow, later, WARNING).is_none());
+        assert!(memory.next_alert(&recent, later, WARNING).is_some());
+
+        memory.forget_shown_before(NOW + Duration::seconds(1));
+
+        assert_eq!(
+            memory.shown.lock().unwrap().len(),
+            1,
+            "the recent one stays"
+        );
+        assert!(memory.next_alert(&narrow, later, WARNING).is_some());
+        assert!(memory.next_alert(&recent, later, WARNING).is_none());
     }
 }

@@ -21,7 +21,7 @@ use crate::services::{
 use crate::songbook::{SongId, SongQuery, StoredSong};
 use crate::venues::{OpenKjVenueId, SystemId, Venue};
 
-pub use alerts::Alert;
+pub use alerts::{ALERT_MEMORY, Alert};
 
 /// Rules of the endpoint that come from configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +183,13 @@ impl OpenKjService {
     pub fn alert(&self, key: &VerifiedKey) -> Option<Alert> {
         self.alerts
             .next_alert(key, self.clock.now(), self.policy.expiry_warning)
+    }
+
+    /// Forgets alerts shown more than [`ALERT_MEMORY`] ago, so the memory of shown
+    /// alerts stays bounded (a key that still has the problem is told once more).
+    pub fn forget_old_alerts(&self) {
+        self.alerts
+            .forget_shown_before(self.clock.now() - ALERT_MEMORY);
     }
 
     /// `getVenues`.
