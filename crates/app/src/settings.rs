@@ -74,6 +74,9 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     pub workers: usize,
     pub shutdown_timeout_seconds: u64,
+    /// `server.drain_seconds`: how long to keep serving, with `Connection: close` and a
+    /// 503 `/ready`, between the stop signal and the stop.
+    pub drain_seconds: u64,
 }
 
 #[derive(Clone, Deserialize)]
@@ -364,6 +367,12 @@ impl Settings {
                 "must be set when auth.jwt_secret is not",
             ));
         }
+        if self.server.drain_seconds > 300 {
+            return Err(SettingsError::invalid(
+                "server.drain_seconds",
+                "must be 0 to 300",
+            ));
+        }
         if self.auth.leeway_seconds > 3600 {
             return Err(SettingsError::invalid(
                 "auth.leeway_seconds",
@@ -513,6 +522,10 @@ impl Settings {
 
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.server.shutdown_timeout_seconds)
+    }
+
+    pub fn drain_period(&self) -> Duration {
+        Duration::from_secs(self.server.drain_seconds)
     }
 
     pub fn flush_interval(&self) -> Duration {

@@ -57,8 +57,9 @@ pub struct Application {
     flush_interval: Duration,
     /// Keeps the caches fresh while the server runs; `None` with `cache.enabled = false`.
     changes: Option<ChangeSubscription>,
-    /// The state every worker shares, for the budget sweeper.
+    /// The state every worker shares, for the budget sweeper and the drain.
     state: web::Data<AppState>,
+    drain_period: Duration,
 }
 
 impl std::fmt::Debug for Application {
@@ -141,6 +142,7 @@ impl Application {
             flush_interval: settings.flush_interval(),
             changes,
             state,
+            drain_period: settings.drain_period(),
         })
     }
 
@@ -159,9 +161,12 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until `shutdown` completes, then stops gracefully: no new connections,
-    /// in-flight requests finish (up to `server.shutdown_timeout_seconds`), and the
-    /// buffered usage is written.
+    /// Serves until `shutdown` completes, then drains for `server.drain_seconds` (`/ready`
+    /// answers 503 and every response carries `Connection: close`, requests are still
+    /// served), then stops gracefully: no new connections, in-flight requests finish (up
+    /// to `server.shutdown_timeout_seconds`), idle connections are closed, and the
+    /// buffered usage is written after the last request. The storage pools are owned by
+    /// the caller's wiring and outlive this call, so they close last.
     ///
     /// # Errors
     /// The server failed while running.
@@ -179,7 +184,15 @@ impl Application {
         let outcome = tokio::select! {
             finished = &mut server => finished,
             () = shutdown => {
-                tracing::info!("shutting down: finishing in-flight requests");
+                self.state.begin_draining();
+                if !self.drain_period.is_zero() {
+                    tracing::info!(
+                        drain_seconds = self.drain_period.as_secs(),
+                        "stopping: draining (ready is 503, connections close after their answer)"
+                    );
+                    tokio::time::sleep(self.drain_period).await;
+                }
+                tracing::info!("stopping: finishing in-flight requests");
                 handle.stop(true).await;
                 server.await
             }

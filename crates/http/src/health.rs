@@ -46,17 +46,20 @@ pub async fn health() -> web::Json<HealthResponse> {
     web::Json(HealthResponse { status: "ok" })
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers, and no stop is under way.
 #[utoipa::path(
     get,
     path = "/ready",
     tag = "Operations",
     responses(
         (status = 200, description = "Ready to serve", body = HealthResponse),
-        (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unreachable, or the service is stopping", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<HealthResponse>, ApiError> {
+    if state.is_draining() {
+        return Err(ApiError::unavailable());
+    }
     match state.readiness.check().await {
         Ok(()) => Ok(web::Json(HealthResponse { status: "ready" })),
         Err(err) => {

@@ -9,12 +9,14 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::ConnectionType;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
+use actix_web::{Error, HttpMessage, web};
 use tracing::Instrument;
 
 use crate::boundary;
+use crate::state::AppState;
 use uuid::Uuid;
 
 /// The header a request id travels in.
@@ -82,6 +84,18 @@ pub async fn request_span(
     });
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    let draining = response
+        .request()
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.is_draining());
+    if draining {
+        // The client is told before it reuses the connection, so no request of its is
+        // sent on a connection the stop closes.
+        response
+            .response_mut()
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
     }
     Ok(response)
 }

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use keyward_domain::ports::StorageError;
@@ -67,6 +68,9 @@ pub struct AppState {
     pub vault: Option<VaultService>,
     /// `internal.service_key`; `None` disables the internal endpoint (503).
     pub internal_service_key: Option<InternalServiceKey>,
+    /// Set when a stop was asked for: `/ready` answers 503 and every response closes
+    /// its connection (see [`AppState::begin_draining`]).
+    draining: AtomicBool,
 }
 
 impl fmt::Debug for AppState {
@@ -97,7 +101,20 @@ impl AppState {
             body_limit: BodyLimit::default(),
             vault: None,
             internal_service_key: None,
+            draining: AtomicBool::new(false),
         }
+    }
+
+    /// Starts the drain before a stop: from now on `/ready` answers 503 and every
+    /// response carries `Connection: close`, so load balancers stop routing here and
+    /// keep-alive clients leave after their answer, while requests are still served.
+    pub fn begin_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Self::begin_draining`] was called.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 
     #[must_use]

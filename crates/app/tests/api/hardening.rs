@@ -22,6 +22,8 @@ on_every_backend!(
     every_get_route_answers_head,
     the_api_explorer_names_no_outside_address,
     failed_verifications_past_the_budget_are_429_for_every_key_from_the_address,
+    a_stop_under_load_answers_every_request_it_took,
+    a_draining_instance_is_not_ready_and_closes_every_connection,
 );
 
 /// Expects a 400 whose detail is `detail`.
@@ -405,4 +407,132 @@ async fn failed_verifications_past_the_budget_are_429_for_every_key_from_the_add
         StatusCode::UNAUTHORIZED,
         "a request without a key is not a verification"
     );
+}
+
+/// What one client saw while the server stopped under it.
+#[derive(Debug, Default)]
+struct Outcomes {
+    answered: usize,
+    /// Whether the server said `Connection: close` before it went away.
+    told_to_leave: bool,
+    server_errors: Vec<u16>,
+    /// Requests that were sent but never answered (the connection broke under them).
+    lost: Vec<String>,
+}
+
+/// Clients behave as behind a load balancer: a client told `Connection: close` goes
+/// elsewhere (here: stops), as one routed away by a `/ready` of 503 would.
+async fn a_stop_under_load_answers_every_request_it_took(backend: Backend) {
+    let Some(mut app) = spawn_app_with(backend, |settings| settings.server.drain_seconds = 1).await
+    else {
+        return;
+    };
+    let customer = Customer::new();
+    let key = app
+        .create_key_with_scopes(&customer, &["venues:read"])
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
+    let mut clients = Vec::new();
+    for n in 0..8 {
+        // Each client keeps its own keep-alive connection, as load balancers do.
+        let client = reqwest::Client::new();
+        let (validate, list) = (app.url("/v1/validate"), app.url("/v1/customer/api-keys"));
+        let (key, token) = (key.clone(), customer.token.clone());
+        let started = stopping.clone();
+        clients.push(tokio::spawn(async move {
+            let mut outcomes = Outcomes::default();
+            for round in 0.. {
+                let request = if (n + round) % 2 == 0 {
+                    client.get(&validate).header("X-API-Key", &key)
+                } else {
+                    client.get(&list).bearer_auth(&token)
+                };
+                match request.send().await {
+                    Ok(response) => {
+                        let status = response.status();
+                        let close = response
+                            .headers()
+                            .get("connection")
+                            .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"close"));
+                        // The body too: a response cut short is a lost one.
+                        match response.bytes().await {
+                            Ok(_) if status.is_server_error() => {
+                                outcomes.server_errors.push(status.as_u16());
+                            }
+                            Ok(_) => outcomes.answered += 1,
+                            Err(err) => outcomes.lost.push(format!("body: {err:?}")),
+                        }
+                        if close {
+                            outcomes.told_to_leave = true;
+                            break;
+                        }
+                    }
+                    // Refused: the listener is closed, the request was never taken.
+                    Err(err) if err.is_connect() => break,
+                    Err(err) => outcomes.lost.push(format!("{err:?}")),
+                }
+                if round == 20 {
+                    started.notify_one();
+                }
+            }
+            outcomes
+        }));
+    }
+
+    stopping.notified().await;
+    app.stop().await;
+
+    let mut answered = 0;
+    for client in clients {
+        let outcomes = client.await.unwrap();
+        assert!(outcomes.server_errors.is_empty(), "{outcomes:?}");
+        assert!(outcomes.lost.is_empty(), "{outcomes:?}");
+        assert!(outcomes.told_to_leave, "{outcomes:?}");
+        answered += outcomes.answered;
+    }
+    // One client had 20 answers before the stop began; every client got at least the
+    // answer that told it to leave.
+    assert!(answered > 20 + 7, "the load ran: {answered} answers");
+}
+
+async fn a_draining_instance_is_not_ready_and_closes_every_connection(backend: Backend) {
+    let Some(mut app) = spawn_app_with(backend, |settings| settings.server.drain_seconds = 2).await
+    else {
+        return;
+    };
+    let ready_before = app.client.get(app.url("/ready")).send().await.unwrap();
+    assert_eq!(ready_before.status(), StatusCode::OK);
+    assert_ne!(
+        ready_before
+            .headers()
+            .get("connection")
+            .map(reqwest::header::HeaderValue::as_bytes),
+        Some(&b"close"[..])
+    );
+
+    app.begin_stop();
+    // The signal is handled asynchronously: poll until the drain shows.
+    let mut ready = app.client.get(app.url("/ready")).send().await.unwrap();
+    for _ in 0..100 {
+        if ready.status() != StatusCode::OK {
+            break;
+        }
+        tokio::task::yield_now().await;
+        ready = app.client.get(app.url("/ready")).send().await.unwrap();
+    }
+    let health = app.client.get(app.url("/health")).send().await.unwrap();
+
+    assert_eq!(ready.headers().get("connection").unwrap(), "close");
+    problem(
+        ready,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+    )
+    .await;
+    assert_eq!(health.status(), StatusCode::OK, "requests are still served");
+    assert_eq!(health.headers().get("connection").unwrap(), "close");
+    app.stop().await;
 }

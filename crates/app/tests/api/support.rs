@@ -75,6 +75,8 @@ pub fn test_settings() -> Settings {
     settings.server.port = 0;
     settings.server.workers = 1;
     settings.server.shutdown_timeout_seconds = 5;
+    // Tests that stop an app under load set their own drain.
+    settings.server.drain_seconds = 0;
     // Usage is written only when a test asks (`flush_usage`), never behind its back.
     settings.usage.flush_interval_seconds = 3600;
     settings
@@ -346,6 +348,13 @@ impl TestApp {
 
     pub async fn flush_usage(&self) {
         self.flusher.flush().await.unwrap();
+    }
+
+    /// Sends the stop signal (as SIGTERM does) without waiting for the stop.
+    pub fn begin_stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
     }
 
     /// Stops the app the way SIGTERM does and waits for it to finish. The test database
