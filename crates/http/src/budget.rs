@@ -148,7 +148,7 @@ impl<C: Clock + Clone> FailedVerifications<C> {
     /// What a refused client is told, with the wait in whole seconds.
     pub fn refusal(&self, wait: Duration) -> String {
         format!(
-            "too many failed API key verifications from this address (at most {} per minute); try again in {} seconds",
+            "too many failed API key verifications from this address (at most {} per minute); try again in {} s",
             self.per_minute,
             retry_after_seconds(wait)
         )
