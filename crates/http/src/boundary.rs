@@ -18,6 +18,7 @@ use std::fmt::{self, Write as _};
 
 use actix_web::dev::ServiceRequest;
 use actix_web::http::Method;
+use actix_web::{HttpMessage, HttpRequest};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
@@ -126,7 +127,10 @@ pub fn query_nul_field(query: &str) -> Option<String> {
 /// 400 `validation_error` naming `path` or the query parameter.
 pub fn screen(req: &mut ServiceRequest) -> Result<(), ApiError> {
     if req.method() == Method::HEAD {
+        // `head_mut` needs the only reference to the request, which holds because this
+        // runs in the outermost middleware, before anything clones it.
         req.head_mut().method = Method::GET;
+        req.extensions_mut().insert(RoutedAsGet);
     }
     let path = req.path();
     if path == "/" || path.starts_with("/openkj") {
@@ -140,6 +144,20 @@ pub fn screen(req: &mut ServiceRequest) -> Result<(), ApiError> {
     match query_nul_field(req.query_string()) {
         Some(field) => Err(ApiError::invalid_field(&field, NUL_MESSAGE)),
         None => Ok(()),
+    }
+}
+
+/// Marks a `HEAD` request that [`screen`] routes as `GET`.
+#[derive(Debug, Clone, Copy)]
+struct RoutedAsGet;
+
+/// The method the client sent: `HEAD` for a request [`screen`] routed as `GET` (for
+/// messages such as "HEAD is not allowed on …").
+pub fn original_method(req: &HttpRequest) -> Method {
+    if req.extensions().contains::<RoutedAsGet>() {
+        Method::HEAD
+    } else {
+        req.method().clone()
     }
 }
 
@@ -335,6 +353,7 @@ mod tests {
         screen(&mut req).unwrap();
 
         assert_eq!(req.method(), Method::GET);
+        assert_eq!(original_method(req.request()), Method::HEAD);
     }
 
     #[test]

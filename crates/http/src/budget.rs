@@ -3,15 +3,14 @@
 //! when a budget is spent. The state is per process, like the rotation budget (several
 //! instances each enforce it on their own).
 //!
-//! Memory stays bounded and every check is O(1): a check only touches its own key, and
-//! [`KeyedBudget::sweep`] — run on a timer, off the request path (`AppState::sweep_budgets`)
-//! — forgets every key whose budget is full again, so what is kept is at most what the
-//! quota lets through between two sweeps.
+//! Every check is O(1): it only touches its own key. [`KeyedBudget::sweep`] — run on a
+//! timer, off the request path (`AppState::sweep_budgets`) — forgets every key whose
+//! budget is full again, so what is kept is proportional to the distinct clients seen
+//! within about one refill period plus one sweep interval.
 
 use std::hash::Hash;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use actix_web::HttpRequest;
@@ -65,7 +64,11 @@ impl<K: Hash + Eq + Clone, C: Clock + Clone> KeyedBudget<K, C> {
     /// the same if it were seen for the first time), and gives the memory back.
     pub fn sweep(&self) {
         self.limiter.retain_recent();
-        self.limiter.shrink_to_fit();
+        if self.limiter.is_empty() {
+            // Cheap when empty; shrinking a busy map would rehash it under its locks
+            // only for it to grow straight back.
+            self.limiter.shrink_to_fit();
+        }
     }
 
     /// How many keys are tracked now.
@@ -84,32 +87,67 @@ pub fn retry_after_seconds(wait: Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
-/// The address budgets are kept for: the TCP peer. (Behind a reverse proxy that is the
-/// proxy; keyward does not trust forwarding headers, which any client can write.)
+/// The client's address: the TCP peer, with an IPv4-mapped IPv6 address read as the
+/// IPv4 one. (Behind a reverse proxy that is the proxy; keyward does not trust
+/// forwarding headers, which any client can write.)
 pub fn client_ip(req: &HttpRequest) -> IpAddr {
     req.peer_addr()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip())
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| {
+            addr.ip().to_canonical()
+        })
 }
 
-/// The budget of failed API key verifications per client IP (SPEC §7,
-/// `auth.failed_per_minute`): a failure spends it, a success does not, and once it is
-/// spent every request from that address that presents a key is refused (HTTP 429, or
-/// `error: true` on the OpenKJ endpoint) — valid keys included, so a blocked address
-/// cannot tell a good guess from a bad one — until a verification is allowed again.
+/// What a per-client budget is kept for: an IPv4 address, or the /64 network of an
+/// IPv6 one — a single host is routinely given a whole /64 (RFC 6177), so budgets per
+/// IPv6 address would let one client rotate through fresh budgets.
+pub fn budget_key(client: IpAddr) -> IpAddr {
+    match client.to_canonical() {
+        IpAddr::V6(address) => {
+            IpAddr::V6(Ipv6Addr::from(u128::from(address) & !u128::from(u64::MAX)))
+        }
+        v4 @ IpAddr::V4(_) => v4,
+    }
+}
+
+/// The budget of failed API key verifications per client (SPEC §7,
+/// `auth.failed_per_minute`), by [`budget_key`].
 ///
-/// Checking costs one atomic load while no address is blocked; blocked addresses are
-/// kept in a map that [`Self::sweep`] empties of expired blocks.
+/// Every verification takes a cell *before* the key is looked up, and a successful one
+/// gives it back: so a failure spends the budget and a success does not, however many
+/// requests a client has in flight at once. Once the budget is spent, every request from
+/// that client that presents a key is refused (HTTP 429, or `error: true` on the OpenKJ
+/// endpoint) — valid keys included, so a refused client cannot tell a good guess from a
+/// bad one — until a cell refills.
+///
+/// The arithmetic is GCRA (the algorithm governor uses, which has no way to give a cell
+/// back): one "theoretical arrival time" per client, a burst of `per_minute`, refilling
+/// evenly over the minute. A client whose budget is full is not kept: a success removes
+/// its entry, and [`Self::sweep`] forgets every refilled one.
 pub struct FailedVerifications<C: Clock = DefaultClock> {
-    failures: KeyedBudget<IpAddr, C>,
     per_minute: NonZeroU32,
-    /// Blocked addresses, with the end of their block (nanoseconds after `origin`).
-    blocked: DashMap<IpAddr, u64>,
-    /// The latest end of any block (nanoseconds after `origin`); 0 when none may be in
-    /// force, which lets [`Self::admit`] skip the map and the clock.
-    latest_block_end: AtomicU64,
+    /// Nanoseconds per cell.
+    emission_interval: u64,
+    /// How far ahead of now a client's arrival time may run: `per_minute` cells.
+    capacity: u64,
+    clients: DashMap<IpAddr, Spent>,
     clock: C,
     origin: C::Instant,
 }
+
+/// One client's spending.
+#[derive(Debug, Clone, Copy)]
+struct Spent {
+    /// When the budget will be full again (nanoseconds after `origin`).
+    full_at: u64,
+    /// The refusal was logged; reset once a verification is allowed again.
+    warned: bool,
+}
+
+/// A cell taken by [`FailedVerifications::take`]; give it back with
+/// [`FailedVerifications::give_back`] when the verification succeeds.
+#[derive(Debug)]
+#[must_use = "a successful verification gives its cell back"]
+pub struct Cell(IpAddr);
 
 impl<C: Clock> std::fmt::Debug for FailedVerifications<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -120,7 +158,7 @@ impl<C: Clock> std::fmt::Debug for FailedVerifications<C> {
 }
 
 impl FailedVerifications {
-    /// Allows `per_minute` failures per address (a burst of that many, refilling one
+    /// Allows `per_minute` failures per client (a burst of that many, refilling one
     /// every `60 / per_minute` seconds).
     pub fn new(per_minute: NonZeroU32) -> Self {
         Self::with_clock(per_minute, DefaultClock::default())
@@ -130,11 +168,13 @@ impl FailedVerifications {
 impl<C: Clock + Clone> FailedVerifications<C> {
     /// [`Self::new`] reading time from `clock` (a fake one in tests).
     pub fn with_clock(per_minute: NonZeroU32, clock: C) -> Self {
+        let minute = 60_000_000_000_u64;
+        let emission_interval = minute / u64::from(per_minute.get());
         Self {
-            failures: KeyedBudget::with_clock(Quota::per_minute(per_minute), clock.clone()),
             per_minute,
-            blocked: DashMap::new(),
-            latest_block_end: AtomicU64::new(0),
+            emission_interval,
+            capacity: emission_interval * u64::from(per_minute.get()),
+            clients: DashMap::new(),
             origin: clock.now(),
             clock,
         }
@@ -154,80 +194,67 @@ impl<C: Clock + Clone> FailedVerifications<C> {
         )
     }
 
-    fn elapsed_nanos(&self) -> u64 {
+    fn now(&self) -> u64 {
         let elapsed: Duration = self.clock.now().duration_since(self.origin).into();
         u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// Whether `client` may present a key now.
+    /// Takes a cell of `client`'s budget before its key is verified.
     ///
     /// # Errors
-    /// The remaining wait while `client` is blocked.
-    pub fn admit(&self, client: IpAddr) -> Result<(), Duration> {
-        if self.latest_block_end.load(Ordering::Relaxed) == 0 {
-            return Ok(());
-        }
-        let Some(end) = self.blocked.get(&client).map(|end| *end) else {
-            return Ok(());
-        };
-        let now = self.elapsed_nanos();
-        if end > now {
-            Err(Duration::from_nanos(end - now))
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Spends one failure of `client`'s budget.
-    ///
-    /// # Errors
-    /// The wait until `client` may try again, when this failure was one too many; the
-    /// address is blocked until then (logged at WARN once per block).
-    pub fn failed(&self, client: IpAddr) -> Result<(), Duration> {
-        let wait = self.failures.check(&client).err();
-        let Some(wait) = wait else {
-            return Ok(());
-        };
-        let end = self
-            .elapsed_nanos()
-            .saturating_add(u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX))
-            .max(1);
-        let newly = self.blocked.insert(client, end).is_none();
-        self.latest_block_end.fetch_max(end, Ordering::Relaxed);
-        if newly {
-            tracing::warn!(
-                client_ip = %client,
-                failed_per_minute = self.per_minute.get(),
-                "too many failed API key verifications from this address; refusing its keys for now"
-            );
-        }
-        Err(wait)
-    }
-
-    /// Forgets refilled budgets and ended blocks.
-    pub fn sweep(&self) {
-        self.failures.sweep();
-        let now = self.elapsed_nanos();
-        self.blocked.retain(|_, end| *end > now);
-        self.blocked.shrink_to_fit();
-        if self.blocked.is_empty() {
-            // A block recorded between the retain and here keeps its entry and raises
-            // the mark again below; compare-and-swap so it is never lost.
-            let latest = self.latest_block_end.load(Ordering::Relaxed);
-            if latest <= now {
-                let _ = self.latest_block_end.compare_exchange(
-                    latest,
-                    0,
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
+    /// The wait until a cell refills, when the budget is spent (the first refusal of a
+    /// run is logged at WARN).
+    pub fn take(&self, client: IpAddr) -> Result<Cell, Duration> {
+        let key = budget_key(client);
+        let now = self.now();
+        let mut entry = self.clients.entry(key).or_insert(Spent {
+            full_at: now,
+            warned: false,
+        });
+        let spent = entry.value_mut();
+        let full_at = spent.full_at.max(now) + self.emission_interval;
+        if full_at - now > self.capacity {
+            let wait = Duration::from_nanos(full_at - now - self.capacity);
+            if !spent.warned {
+                spent.warned = true;
+                tracing::warn!(
+                    client_ip = %key,
+                    failed_per_minute = self.per_minute.get(),
+                    "too many failed API key verifications from this address; refusing its keys for now"
                 );
             }
+            return Err(wait);
+        }
+        spent.full_at = full_at;
+        spent.warned = false;
+        Ok(Cell(key))
+    }
+
+    /// Gives back the cell of a verification that succeeded.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "taking the cell by value makes it impossible to give it back twice"
+    )]
+    pub fn give_back(&self, cell: Cell) {
+        let now = self.now();
+        self.clients.remove_if_mut(&cell.0, |_, spent| {
+            spent.full_at = spent.full_at.saturating_sub(self.emission_interval);
+            spent.full_at <= now
+        });
+    }
+
+    /// Forgets every client whose budget is full again.
+    pub fn sweep(&self) {
+        let now = self.now();
+        self.clients.retain(|_, spent| spent.full_at > now);
+        if self.clients.len() < self.clients.capacity() / 4 {
+            self.clients.shrink_to_fit();
         }
     }
 
-    /// How many addresses are tracked (budgets being spent, blocks in force).
+    /// How many clients are tracked (budgets not yet full again).
     pub fn tracked(&self) -> usize {
-        self.failures.len() + self.blocked.len()
+        self.clients.len()
     }
 }
 
@@ -287,61 +314,94 @@ mod tests {
         IpAddr::V4(Ipv4Addr::new(192, 0, 2, last))
     }
 
-    #[test]
-    fn failures_past_the_budget_block_the_address_until_one_refills() {
+    fn three_per_minute() -> (FailedVerifications<FakeRelativeClock>, FakeRelativeClock) {
         let clock = FakeRelativeClock::default();
         let failures = FailedVerifications::with_clock(NonZeroU32::new(3).unwrap(), clock.clone());
+        (failures, clock)
+    }
+
+    #[test]
+    fn failures_past_the_budget_refuse_the_client_until_one_refills() {
+        let (failures, clock) = three_per_minute();
         for _ in 0..3 {
-            failures.admit(ip(1)).unwrap();
-            failures.failed(ip(1)).unwrap();
+            let _spent = failures.take(ip(1)).unwrap();
         }
 
-        let wait = failures.failed(ip(1)).unwrap_err();
+        let wait = failures.take(ip(1)).unwrap_err();
 
         assert_eq!(retry_after_seconds(wait), 20, "one of three per minute");
-        assert_eq!(failures.admit(ip(1)), Err(wait));
         assert!(
-            failures.admit(ip(2)).is_ok(),
-            "other addresses are not blocked"
+            failures.take(ip(2)).is_ok(),
+            "other clients are not refused"
         );
         clock.advance(wait);
-        assert!(failures.admit(ip(1)).is_ok());
-        assert!(failures.failed(ip(1)).is_ok(), "one failure refilled");
-        assert!(failures.failed(ip(1)).is_err());
+        let _spent = failures.take(ip(1)).unwrap();
+        assert!(failures.take(ip(1)).is_err(), "only one refilled");
     }
 
     #[test]
-    fn successes_do_not_spend_the_budget() {
-        let failures = FailedVerifications::with_clock(
-            NonZeroU32::new(2).unwrap(),
-            FakeRelativeClock::default(),
-        );
+    fn successes_give_their_cell_back() {
+        let (failures, _clock) = three_per_minute();
 
         for _ in 0..1_000 {
-            failures.admit(ip(1)).unwrap();
+            let cell = failures.take(ip(1)).unwrap();
+            failures.give_back(cell);
         }
 
-        assert!(failures.failed(ip(1)).is_ok());
-        assert!(failures.failed(ip(1)).is_ok());
-        assert!(failures.failed(ip(1)).is_err());
+        assert_eq!(failures.tracked(), 0, "a full budget is not kept");
+        for _ in 0..3 {
+            let _spent = failures.take(ip(1)).unwrap();
+        }
+        assert!(failures.take(ip(1)).is_err());
     }
 
     #[test]
-    fn a_sweep_forgets_ended_blocks_and_refilled_addresses() {
-        let clock = FakeRelativeClock::default();
-        let failures = FailedVerifications::with_clock(NonZeroU32::new(1).unwrap(), clock.clone());
-        for last in 0..=255 {
-            failures.failed(ip(last)).unwrap();
-        }
-        let wait = failures.failed(ip(7)).unwrap_err();
-        assert_eq!(failures.tracked(), 257);
+    fn verifications_in_flight_at_once_each_take_a_cell_first() {
+        let (failures, _clock) = three_per_minute();
 
-        clock.advance(wait + Duration::from_secs(60));
+        let in_flight: Vec<_> = (0..10).map(|_| failures.take(ip(1))).collect();
+
+        assert_eq!(in_flight.iter().filter(|cell| cell.is_ok()).count(), 3);
+    }
+
+    #[test]
+    fn an_ipv6_client_is_budgeted_by_its_64_network() {
+        let (failures, _clock) = three_per_minute();
+        let host = |n: u16| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 1, n, n, n, n));
+        for n in 0..3 {
+            let _spent = failures.take(host(n)).unwrap();
+        }
+
+        assert!(failures.take(host(99)).is_err(), "same /64");
+        assert!(
+            failures
+                .take(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 2, 0, 0, 0, 1)))
+                .is_ok(),
+            "another /64"
+        );
+        assert_eq!(
+            budget_key("::ffff:192.0.2.7".parse().unwrap()),
+            ip(7),
+            "an IPv4-mapped address is its IPv4 one"
+        );
+    }
+
+    #[test]
+    fn a_sweep_forgets_refilled_clients() {
+        let (failures, clock) = three_per_minute();
+        for last in 0..=255 {
+            let _spent = failures.take(ip(last)).unwrap();
+        }
+        for _ in 0..3 {
+            let _spent = failures.take(ip(7));
+        }
+        assert_eq!(failures.tracked(), 256);
+
+        clock.advance(Duration::from_secs(60));
         failures.sweep();
 
         assert_eq!(failures.tracked(), 0);
-        assert!(failures.admit(ip(7)).is_ok());
-        assert!(failures.failed(ip(7)).is_ok());
+        assert!(failures.take(ip(7)).is_ok());
     }
 
     #[test]

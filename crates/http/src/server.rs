@@ -13,6 +13,7 @@ use actix_web::http::header;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
 
+use crate::boundary;
 use crate::error::{ApiError, PROBLEM_JSON, ProblemType};
 use crate::request_id::request_span;
 use crate::state::AppState;
@@ -129,7 +130,7 @@ fn problem_fallback<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandle
         ProblemType::ResourceNotFound => format!("no route matches {}", res.request().path()),
         ProblemType::MethodNotAllowed => format!(
             "{} is not allowed on {}",
-            res.request().method(),
+            boundary::original_method(res.request()),
             res.request().path()
         ),
         _ => status.canonical_reason().unwrap_or(kind.title()).to_owned(),

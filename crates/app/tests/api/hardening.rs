@@ -22,6 +22,7 @@ on_every_backend!(
     every_get_route_answers_head,
     the_api_explorer_names_no_outside_address,
     failed_verifications_past_the_budget_are_429_for_every_key_from_the_address,
+    wrong_keys_sent_at_once_are_verified_no_more_than_the_budget,
     a_stop_under_load_answers_every_request_it_took,
     a_draining_instance_is_not_ready_and_closes_every_connection,
 );
@@ -316,6 +317,7 @@ async fn every_get_route_answers_head(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(post_only.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(post_only.headers().get("allow").unwrap(), "POST");
 }
 
 async fn the_api_explorer_names_no_outside_address(backend: Backend) {
@@ -407,6 +409,37 @@ async fn failed_verifications_past_the_budget_are_429_for_every_key_from_the_add
         StatusCode::UNAUTHORIZED,
         "a request without a key is not a verification"
     );
+}
+
+/// However many wrong keys a client has in flight at once, no more than its budget are
+/// looked up.
+async fn wrong_keys_sent_at_once_are_verified_no_more_than_the_budget(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |settings| settings.auth.failed_per_minute = 3).await
+    else {
+        return;
+    };
+    let customer = Customer::new();
+    let key = app
+        .create_key_with_scopes(&customer, &["venues:read"])
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wrong = format!("{key}x");
+
+    let statuses: Vec<StatusCode> =
+        futures::future::join_all((0..40).map(|_| async { app.validate(&wrong).await.status() }))
+            .await;
+
+    let unauthorized = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::UNAUTHORIZED)
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((unauthorized, limited), (3, 37), "{statuses:?}");
 }
 
 /// What one client saw while the server stopped under it.

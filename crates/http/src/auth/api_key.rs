@@ -61,8 +61,8 @@ impl FromRequest for ApiKeyAuth {
                 Some(presented) => presented,
             };
             let failures = &state.failed_verifications;
-            failures
-                .admit(client)
+            let cell = failures
+                .take(client)
                 .map_err(|wait| too_many_failures(failures, wait))?;
             let verified = match presented {
                 Ok(value) => state.api_keys.verify(value.trim()).await,
@@ -70,14 +70,18 @@ impl FromRequest for ApiKeyAuth {
                 Err(_) => Err(VerifyError::Invalid),
             };
             match verified {
-                Ok(verified) => Ok(ApiKeyAuth(verified)),
+                Ok(verified) => {
+                    failures.give_back(cell);
+                    Ok(ApiKeyAuth(verified))
+                }
+                // Only a failed verification keeps the cell it took.
                 Err(err @ (VerifyError::Invalid | VerifyError::Malformed(_))) => {
-                    failures
-                        .failed(client)
-                        .map_err(|wait| too_many_failures(failures, wait))?;
                     Err(ApiError::from(err))
                 }
-                Err(other) => Err(ApiError::from(other)),
+                Err(other) => {
+                    failures.give_back(cell);
+                    Err(ApiError::from(other))
+                }
             }
         })
     }

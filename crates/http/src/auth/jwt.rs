@@ -163,14 +163,20 @@ fn numeric_date<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64
     deserializer.deserialize_any(NumericDate)
 }
 
-#[allow(
-    clippy::unnecessary_wraps,
-    reason = "the signature serde's deserialize_with requires"
-)]
+/// An optional NumericDate: absent (by `#[serde(default)]`) or `null` is `None`.
 fn optional_numeric_date<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<u64>, D::Error> {
-    numeric_date(deserializer).map(Some)
+    /// A NumericDate as a type, so `Option` can wrap it.
+    struct Date(u64);
+
+    impl<'de> Deserialize<'de> for Date {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            numeric_date(deserializer).map(Date)
+        }
+    }
+
+    Ok(Option::<Date>::deserialize(deserializer)?.map(|Date(seconds)| seconds))
 }
 
 /// Why a token was refused. `Expired` and `NotYetValid` choose the wording of the 401;
@@ -198,8 +204,14 @@ impl From<jsonwebtoken::errors::Error> for TokenRejected {
             ErrorKind::InvalidAudience => "`aud` does not name auth.audience".to_owned(),
             ErrorKind::Base64(_) => "a part is not base64url".to_owned(),
             ErrorKind::Utf8(_) => "header or claims are not UTF-8".to_owned(),
-            // Serde's message names the claim and the type it had (never the token).
-            ErrorKind::Json(inner) => format!("claims do not have the expected shape: {inner}"),
+            // Only serde's category and position: its message can quote the header or
+            // a claim, which is client text (and the header is read before the
+            // signature is checked).
+            ErrorKind::Json(inner) => format!(
+                "header or claims do not have the expected shape ({:?} error at column {})",
+                inner.classify(),
+                inner.column()
+            ),
             other => format!("{other:?}"),
         };
         Self::Invalid(reason)
@@ -514,7 +526,33 @@ mod tests {
         let Err(TokenRejected::Invalid(missing)) = missing else {
             panic!("{missing:?}");
         };
-        assert!(text.contains("NumericDate"), "{text}");
-        assert!(missing.contains("exp"), "{missing}");
+        assert!(text.contains("Data error"), "{text}");
+        assert!(missing.contains("Data error"), "{missing}");
+    }
+
+    #[test]
+    fn null_optional_dates_are_absent() {
+        let token = sign_json(
+            &serde_json::json!({"sub": "u", "exp": 4_102_444_800_u64, "nbf": null, "iat": null}),
+        );
+
+        let claims = JwtVerifier::new(&settings()).verify(&token).unwrap();
+
+        assert_eq!((claims.nbf, claims.iat), (None, None));
+    }
+
+    #[test]
+    fn a_shape_error_is_described_without_quoting_the_token() {
+        let token = sign_json(
+            &serde_json::json!({"sub": "u", "exp": 4_102_444_800_u64, "permissions": "not-a-list\nforged line"}),
+        );
+
+        let Err(TokenRejected::Invalid(reason)) = JwtVerifier::new(&settings()).verify(&token)
+        else {
+            panic!("a string is not a list of permissions");
+        };
+
+        assert!(reason.contains("Data error at column"), "{reason}");
+        assert!(!reason.contains("not-a-list"), "{reason}");
     }
 }

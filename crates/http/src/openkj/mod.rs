@@ -124,8 +124,9 @@ async fn execute(
 }
 
 /// The key in the body's `api_key`. Every kind of bad key reads the same; failed
-/// verifications spend `client`'s budget (SPEC §7), and once it is spent every key from
-/// that address is refused until it refills.
+/// verifications spend `client`'s budget (SPEC §7, a cell taken before the lookup and
+/// given back on success), and once it is spent every key from that address is refused
+/// until it refills.
 async fn authenticate(
     state: &AppState,
     client: IpAddr,
@@ -138,20 +139,23 @@ async fn authenticate(
         .filter(|key| !key.is_empty())
         .ok_or(KEY_REQUIRED)?;
     let failures = &state.failed_verifications;
-    failures
-        .admit(client)
+    let cell = failures
+        .take(client)
         .map_err(|wait| failures.refusal(wait))?;
-    match state.api_keys.verify(presented).await {
-        Ok(key) => Ok(key),
-        Err(VerifyError::InsufficientScope) => Err(KEY_INVALID.to_owned()),
-        Err(VerifyError::Malformed(_) | VerifyError::Invalid) => {
-            failures
-                .failed(client)
-                .map_err(|wait| failures.refusal(wait))?;
-            Err(KEY_INVALID.to_owned())
-        }
-        Err(VerifyError::Storage(storage)) => Err(storage_message(&storage)),
+    let verified = state.api_keys.verify(presented).await;
+    // Only a failed verification keeps the cell it took.
+    if !matches!(
+        verified,
+        Err(VerifyError::Malformed(_) | VerifyError::Invalid)
+    ) {
+        failures.give_back(cell);
     }
+    verified.map_err(|err| match err {
+        VerifyError::Malformed(_) | VerifyError::Invalid | VerifyError::InsufficientScope => {
+            KEY_INVALID.to_owned()
+        }
+        VerifyError::Storage(storage) => storage_message(&storage),
+    })
 }
 
 fn over_budget(over: &OverBudget) -> String {

@@ -1,12 +1,13 @@
 //! The public singer API's budgets per client IP (SPEC §8): singers browse and submit
-//! without an account, so the client address is the only thing to meter.
+//! without an account, so the client address is the only thing to meter (an IPv6
+//! client by its /64, see [`budget_key`]).
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
 use governor::Quota;
 
-use crate::budget::{KeyedBudget, retry_after_seconds};
+use crate::budget::{KeyedBudget, budget_key, retry_after_seconds};
 use crate::error::ApiError;
 
 const fn non_zero(n: u32) -> NonZeroU32 {
@@ -62,7 +63,7 @@ impl PublicLimiter {
     /// 429 with `Retry-After` when `client` spent its read budget.
     pub fn check_read(&self, client: IpAddr) -> Result<(), ApiError> {
         self.reads
-            .check(&client)
+            .check(&budget_key(client))
             .map_err(|wait| limited(self.limits.reads_per_minute, "requests", wait))
     }
 
@@ -70,7 +71,7 @@ impl PublicLimiter {
     /// 429 with `Retry-After` when `client` spent its submission budget.
     pub fn check_submission(&self, client: IpAddr) -> Result<(), ApiError> {
         self.submissions
-            .check(&client)
+            .check(&budget_key(client))
             .map_err(|wait| limited(self.limits.submissions_per_minute, "song requests", wait))
     }
 }
