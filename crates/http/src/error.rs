@@ -13,7 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use keyward_domain::ScopeSetError;
-use keyward_domain::ports::{PageRequestError, StorageError};
+use keyward_domain::ports::{MAX_PAGE, MAX_PAGE_LIMIT, PageRequestError, StorageError};
 use keyward_domain::services::{
     ApiKeyError, InvalidGracePeriod, RequestError, SongBookError, VaultError, VenueError,
     VerifyError,
@@ -360,9 +360,11 @@ impl From<ScopeSetError> for ApiError {
 impl From<PageRequestError> for ApiError {
     fn from(err: PageRequestError) -> Self {
         match err {
-            PageRequestError::Page => ApiError::invalid_field("page", "must be at least 1"),
+            PageRequestError::Page => {
+                ApiError::invalid_field("page", format!("must be between 1 and {MAX_PAGE}"))
+            }
             PageRequestError::Limit => {
-                ApiError::invalid_field("limit", "must be between 1 and 100")
+                ApiError::invalid_field("limit", format!("must be between 1 and {MAX_PAGE_LIMIT}"))
             }
         }
     }

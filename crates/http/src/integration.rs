@@ -13,8 +13,8 @@ use crate::error::{ApiError, Problem};
 use crate::extract::JsonBody;
 use crate::state::AppState;
 use crate::venues::{
-    ListRequestsQuery, RequestPage, SongDbQuery, SongPage, SongPagination, SongRequestResponse,
-    SubmitRequestBody, VenueList,
+    ListRequestsQuery, RequestPage, RequestStatus, SongDbQuery, SongPage, SongPagination,
+    SongRequestResponse, SubmitRequestBody, VenueList,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -42,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         SubmitRequestBody,
         SongPage,
         SongPagination,
+        RequestStatus,
         Problem
     ))
 )]
@@ -56,7 +57,7 @@ async fn venue_of(
     let id = req
         .match_info()
         .get("openkjVenueId")
-        .and_then(|raw| raw.parse::<i32>().ok())
+        .and_then(crate::whole::parse::<i32>)
         .and_then(|id| OpenKjVenueId::new(id).ok())
         .ok_or_else(|| {
             ApiError::invalid_field("openkjVenueId", "must be a whole number of 0 or more")
@@ -94,7 +95,7 @@ pub async fn list_integration_venues(
     get,
     path = "/v1/venues/{openkjVenueId}/requests",
     tag = "Integrations",
-    params(("openkjVenueId" = i32, Path, description = "The venue's OpenKJ id"), ListRequestsQuery),
+    params(("openkjVenueId" = i32, Path, minimum = 0, description = "The venue's OpenKJ id, 0 or more"), ListRequestsQuery),
     security(("api_key" = [])),
     responses(
         (status = 200, description = "One page of requests", body = RequestPage),
@@ -121,7 +122,7 @@ pub async fn list_integration_requests(
     post,
     path = "/v1/venues/{openkjVenueId}/requests",
     tag = "Integrations",
-    params(("openkjVenueId" = i32, Path, description = "The venue's OpenKJ id")),
+    params(("openkjVenueId" = i32, Path, minimum = 0, description = "The venue's OpenKJ id, 0 or more")),
     request_body = SubmitRequestBody,
     security(("api_key" = [])),
     responses(

@@ -20,12 +20,14 @@ pub mod openkj;
 pub mod public;
 pub mod rate_limit;
 pub mod request_id;
+pub mod schemas;
 pub mod server;
 pub mod state;
 pub mod validate;
 pub mod validation;
 pub mod vault;
 pub mod venues;
+pub mod whole;
 
 pub use error::{ApiError, Problem, ProblemType};
 pub use server::{ServerOptions, app, configure, serve};

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::ApiKeyAuth;
 use crate::error::{ApiError, Problem};
+use crate::schemas::ScopeName;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/v1/validate").route(web::get().to(validate_api_key)));
@@ -20,7 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, OpenApi)]
 #[openapi(
     paths(validate_api_key),
-    components(schemas(KeyValidationResponse, Problem))
+    components(schemas(KeyValidationResponse, ScopeName, Problem))
 )]
 pub struct ValidateDoc;
 
@@ -28,8 +29,9 @@ pub struct ValidateDoc;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ValidateQuery {
-    /// A scope the key must allow (a `:write` scope allows the matching `:read`).
-    #[param(example = "requests:read")]
+    /// A scope the key must allow (a `:write` scope allows the matching `:read`); empty
+    /// for none.
+    #[param(value_type = Option<ScopeName>, example = "requests:read")]
     pub scope: Option<String>,
 }
 
@@ -41,7 +43,7 @@ pub struct KeyValidationResponse {
     pub valid: bool,
     pub key_id: Uuid,
     pub customer_id: Uuid,
-    #[schema(example = json!(["requests:write", "songdb:read"]))]
+    #[schema(value_type = Vec<ScopeName>, example = json!(["requests:write", "songdb:read"]))]
     pub scopes: Vec<&'static str>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,

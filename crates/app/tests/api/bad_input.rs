@@ -223,7 +223,10 @@ async fn bad_paging_and_filter_parameters_are_400(backend: Backend) {
     let customer = Customer::new();
 
     for (query, detail) in [
-        ("page=0", "page: must be at least 1"),
+        ("page=0", "page: must be between 1 and 2147483647"),
+        // The document says int32: one past it is refused, not served as a page.
+        ("page=2147483648", "page: must be between 1 and 2147483647"),
+        ("page=4294967295", "page: must be between 1 and 2147483647"),
         ("limit=0", "limit: must be between 1 and 100"),
         ("limit=101", "limit: must be between 1 and 100"),
         ("page=-1", "page: must be a whole number"),

@@ -19,7 +19,9 @@ pub use credentials::{CredentialFilter, CredentialRepository, SecretWrite};
 pub use requests::{AddRequestError, RequestFilter, RequestRepository};
 pub use serial::{OpenKjStore, SerialRepository};
 pub use songbook::SongBookRepository;
-pub use storage::{Page, PageRequest, PageRequestError, StorageError};
+pub use storage::{
+    FIRST_PAGE, MAX_PAGE, MAX_PAGE_LIMIT, Page, PageRequest, PageRequestError, StorageError,
+};
 pub use system::{
     Clock, OsSecretGenerator, RandomUnavailable, SecretGenerator, SystemClock, UsageRecorder,
     truncate_to_micros,

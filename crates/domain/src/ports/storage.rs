@@ -32,10 +32,17 @@ impl StorageError {
 
 /// Smallest page number.
 pub const FIRST_PAGE: u32 = 1;
+/// Largest page number: the largest int32, so a page number fits every client's integer
+/// type and the `int32` the API documents (a larger one is refused, never wrapped).
+#[allow(
+    clippy::cast_sign_loss,
+    reason = "i32::MAX is positive; `u32::try_from` is not const"
+)]
+pub const MAX_PAGE: u32 = i32::MAX as u32;
 /// Largest page size.
 pub const MAX_PAGE_LIMIT: u32 = 100;
 
-/// A page request: `page` ≥ 1 and `limit` in 1..=100.
+/// A page request: `page` in 1..=[`MAX_PAGE`] and `limit` in 1..=100.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
     page: u32,
@@ -45,7 +52,7 @@ pub struct PageRequest {
 /// A page request outside the allowed ranges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PageRequestError {
-    #[error("page must be at least 1")]
+    #[error("page must be between 1 and {MAX_PAGE}")]
     Page,
     #[error("limit must be between 1 and {MAX_PAGE_LIMIT}")]
     Limit,
@@ -53,7 +60,7 @@ pub enum PageRequestError {
 
 impl PageRequest {
     pub fn new(page: u32, limit: u32) -> Result<Self, PageRequestError> {
-        if page < FIRST_PAGE {
+        if !(FIRST_PAGE..=MAX_PAGE).contains(&page) {
             return Err(PageRequestError::Page);
         }
         if limit == 0 || limit > MAX_PAGE_LIMIT {
@@ -104,6 +111,14 @@ mod tests {
     #[test]
     fn page_request_bounds() {
         assert_eq!(PageRequest::new(0, 20), Err(PageRequestError::Page));
+        assert_eq!(
+            PageRequest::new(2_147_483_648, 20),
+            Err(PageRequestError::Page)
+        );
+        assert_eq!(
+            PageRequest::new(2_147_483_647, 20).map(PageRequest::page),
+            Ok(2_147_483_647)
+        );
         assert_eq!(PageRequest::new(1, 0), Err(PageRequestError::Limit));
         assert_eq!(PageRequest::new(1, 101), Err(PageRequestError::Limit));
         assert_eq!(PageRequest::new(3, 100).map(PageRequest::offset), Ok(200));

@@ -16,7 +16,7 @@ use crate::vault::dto::{
     ListServiceCredentialsQuery, PutServiceCredentialRequest, ServiceCredentialPage,
     ServiceCredentialResponse,
 };
-use crate::vault::{AUDIT_TARGET, ProviderPath, vault};
+use crate::vault::{AUDIT_TARGET, ProviderParam, ProviderPath, vault};
 
 /// Registers the routes, relative to `/v1/customer`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -72,7 +72,7 @@ pub async fn list_own_keys(
     get,
     path = "/v1/customer/service-keys/{provider}",
     tag = "Service keys",
-    params(("provider" = String, Path, description = "Provider slug, e.g. openai")),
+    params(ProviderParam),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The credential", body = ServiceCredentialResponse),
@@ -99,7 +99,7 @@ pub async fn get_own_key(
     put,
     path = "/v1/customer/service-keys/{provider}",
     tag = "Service keys",
-    params(("provider" = String, Path, description = "Provider slug, e.g. openai")),
+    params(ProviderParam),
     request_body = PutServiceCredentialRequest,
     security(("bearer" = [])),
     responses(
@@ -145,7 +145,7 @@ pub async fn put_own_key(
     delete,
     path = "/v1/customer/service-keys/{provider}",
     tag = "Service keys",
-    params(("provider" = String, Path, description = "Provider slug, e.g. openai")),
+    params(ProviderParam),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),

@@ -13,8 +13,8 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, uuid_param};
 use crate::state::AppState;
 use crate::venues::{
-    CreateVenueRequest, ListRequestsQuery, RequestPage, SongDbQuery, SongPage, SongPagination,
-    UpdateVenueRequest, VenueList, VenueResponse,
+    CreateVenueRequest, ListRequestsQuery, RequestPage, RequestStatus, SongDbQuery, SongPage,
+    SongPagination, UpdateVenueRequest, VenueList, VenueResponse,
 };
 
 /// Registers the routes, relative to `/v1/customer`.
@@ -54,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         RequestPage,
         SongPage,
         SongPagination,
+        RequestStatus,
         Problem
     ))
 )]

@@ -15,13 +15,20 @@ pub struct OpenKjCommand {
 }
 
 /// Every reply: HTTP 200, the command echoed, a boolean `error`, `errorString` when it
-/// is `true`, and the command's own fields (`serial`, `venues`, `requests`, …).
+/// is `true`, and the command's own fields (`serial`, `venues`, `requests`, …). Nothing
+/// the client sends makes it answer anything but 200 (OpenKJ drops other replies unread).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"command": "getSerial", "error": false, "serial": 42}))]
 pub struct OpenKjReply {
-    pub command: String,
+    /// The request's `command`, echoed as it was sent (a string for every real client;
+    /// another JSON type when the request had one). Absent only when the body named no
+    /// command at all: empty, not JSON, not an object, or without `command`.
+    #[schema(value_type = Option<serde_json::Value>)]
+    pub command: Option<serde_json::Value>,
     pub error: bool,
+    /// Why the command failed: present exactly when `error` is `true`.
+    #[schema(value_type = String, required = false)]
     pub error_string: Option<String>,
 }
 

@@ -17,6 +17,7 @@ use validator::Validate;
 
 use crate::customer::api_keys::dto::{Pagination, not_null, number, present, utc};
 use crate::error::ApiError;
+use crate::schemas;
 use crate::validation::validate;
 
 /// A plaintext secret in a request body. Its `Debug` is redacted so a logged request
@@ -124,12 +125,12 @@ impl fmt::Debug for PlaintextResponse {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateServiceCredentialRequest {
-    /// Lowercase slug: 1 to 64 of `a-z`, `0-9`, `-`, `_`.
-    #[schema(example = "openai")]
+    /// Lowercase slug: 1 to 64 of `a-z`, `0-9`, `-`, `_`, starting with a letter or digit.
+    #[schema(schema_with = schemas::provider)]
     pub provider: String,
-    /// 1 to 100 characters.
+    /// 1 to 100 characters, not only white space.
     #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
-    #[schema(min_length = 1, max_length = 100, example = "Production")]
+    #[schema(schema_with = schemas::credential_name)]
     pub name: String,
     /// At most 500 characters.
     #[validate(length(max = 500, message = "must be at most 500 characters"))]
@@ -137,7 +138,7 @@ pub struct CreateServiceCredentialRequest {
     #[schema(max_length = 500)]
     pub description: Option<String>,
     /// The plaintext, stored encrypted; never shown again by this API.
-    #[schema(value_type = String, example = "sk-proj-…")]
+    #[schema(schema_with = schemas::secret)]
     pub secret: SecretInput,
     /// Default `true`.
     #[serde(default)]
@@ -164,19 +165,23 @@ impl CreateServiceCredentialRequest {
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateServiceCredentialRequest {
+    /// 1 to 100 characters, not only white space; never `null`.
     #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    #[schema(schema_with = schemas::credential_name)]
     pub name: Option<Option<String>>,
+    /// At most 500 characters; `null` clears it.
     #[validate(length(max = 500, message = "must be at most 500 characters"))]
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, nullable, max_length = 500)]
     pub description: Option<Option<String>>,
+    /// A new plaintext replacing the stored one; never `null`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schemas::secret)]
     pub secret: Option<Option<SecretInput>>,
+    /// Whether the credential may be decrypted; never `null`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool, required = false)]
     pub active: Option<Option<bool>>,
 }
 
@@ -206,16 +211,18 @@ impl UpdateServiceCredentialRequest {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PutServiceCredentialRequest {
+    /// 1 to 100 characters, not only white space; left out or `null`: the provider.
     #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 100, example = "Our OpenAI account")]
+    #[schema(schema_with = schemas::credential_name_or_null)]
     pub name: Option<String>,
+    /// At most 500 characters; left out or `null`: none.
     #[validate(length(max = 500, message = "must be at most 500 characters"))]
     #[serde(default)]
     #[schema(max_length = 500)]
     pub description: Option<String>,
     /// The plaintext, stored encrypted.
-    #[schema(value_type = String, example = "sk-proj-…")]
+    #[schema(schema_with = schemas::secret)]
     pub secret: SecretInput,
     /// Default `true`.
     #[serde(default)]
@@ -241,14 +248,15 @@ impl PutServiceCredentialRequest {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListServiceCredentialsQuery {
-    /// Page number, from 1 (default 1).
-    #[param(value_type = Option<u32>, minimum = 1)]
+    /// Page number, 1 to 2147483647 (default 1).
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 2_147_483_647)]
     pub page: Option<String>,
     /// Page size, 1 to 100 (default 20).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
-    /// Only this provider's credentials.
-    #[param(value_type = Option<String>, example = "openai")]
+    /// Only this provider's credentials; empty for all (the pattern is
+    /// [`schemas::PROVIDER_PATTERN`]).
+    #[param(value_type = Option<String>, pattern = "^[a-z0-9][a-z0-9_-]{0,63}$", example = "openai")]
     pub provider: Option<String>,
     /// `true` or `false` to list only active or disabled credentials; empty for all.
     #[param(value_type = Option<bool>)]

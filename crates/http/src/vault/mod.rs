@@ -17,9 +17,12 @@ use futures::future::{Ready, ready};
 use keyward_domain::CredentialId;
 use keyward_domain::services::VaultService;
 use keyward_domain::vault::Provider;
+use utoipa::IntoParams;
 
 use crate::error::{ApiError, ProblemType};
 use crate::extract::uuid_param;
+#[cfg(doc)]
+use crate::schemas;
 use crate::state::AppState;
 
 pub use internal::{INTERNAL_SERVICE_KEY_HEADER, InternalCaller, InternalServiceKey};
@@ -43,6 +46,21 @@ pub(crate) fn vault(state: &AppState) -> Result<&VaultService, ApiError> {
 /// The `{provider}` path parameter: a lowercase slug, else 400 `provider: …`.
 #[derive(Debug, Clone)]
 pub struct ProviderPath(pub Provider);
+
+/// The OpenAPI description of the `{provider}` path parameter (`params(ProviderParam)`);
+/// the pattern is [`schemas::PROVIDER_PATTERN`], which a test holds it to.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ProviderParam {
+    /// Provider slug, e.g. `openai`: 1 to 64 of a-z, 0-9, '-' and '_', starting with a
+    /// letter or digit.
+    #[param(
+        pattern = "^[a-z0-9][a-z0-9_-]{0,63}$",
+        max_length = 64,
+        example = "openai"
+    )]
+    pub provider: String,
+}
 
 impl FromRequest for ProviderPath {
     type Error = ApiError;

@@ -18,7 +18,7 @@ use crate::auth::scopes::SecretsRead;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use crate::vault::dto::PlaintextResponse;
-use crate::vault::{AUDIT_TARGET, InternalCaller, ProviderPath, vault};
+use crate::vault::{AUDIT_TARGET, InternalCaller, ProviderParam, ProviderPath, vault};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -51,7 +51,7 @@ fn plaintext(revealed: &RevealedSecret) -> HttpResponse {
     get,
     path = "/v1/validate/keys/{provider}",
     tag = "Service keys",
-    params(("provider" = String, Path, description = "Provider slug, e.g. openai")),
+    params(ProviderParam),
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The plaintext of the customer's active credential", body = PlaintextResponse),
@@ -88,7 +88,7 @@ pub async fn reveal_customer_key(
     get,
     path = "/internal/service-keys/{provider}/decrypt",
     tag = "Service keys",
-    params(("provider" = String, Path, description = "Provider slug, e.g. openai")),
+    params(ProviderParam),
     security(("service_key" = [])),
     responses(
         (status = 200, description = "The plaintext of the platform's most recently updated active credential", body = PlaintextResponse),

@@ -7,32 +7,35 @@ use keyward_domain::services::{CreateVenue, Submission, VenueChanges};
 use keyward_domain::songbook::{Song, SongQuery};
 use keyward_domain::venues::{OpenKjVenueId, SystemId, UrlName, VenueName};
 use serde::{Deserialize, Deserializer};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::schema::{AdditionalProperties, AllOf, AnyOf, ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::error::ApiError;
+use crate::schemas;
 
 /// Body of `POST /v1/customer/venues`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateVenueRequest {
-    /// 1 to 100 characters.
-    #[schema(example = "The Rusty Mic")]
+    /// 1 to 100 characters, not only white space.
+    #[schema(schema_with = schemas::venue_name)]
     pub name: String,
     /// Lower-case letters, digits and single hyphens, 1 to 64 characters; derived from
     /// the name when left out (with `-2`, `-3`, … if taken).
     #[serde(default)]
-    #[schema(example = "the-rusty-mic")]
+    #[schema(schema_with = schemas::url_name_or_null)]
     pub url_name: Option<String>,
     /// Default `false`: OpenKJ opens the venue with its "Accepting requests" box.
     #[serde(default)]
     pub accepting_requests: Option<bool>,
     /// OpenKJ's `venue_id`, 0 or more; assigned when left out (0 for the first venue,
     /// then one more than the largest).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::option")]
     #[schema(minimum = 0)]
     pub openkj_venue_id: Option<i32>,
     /// The song book singers search, 1 or more (default 1).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::option")]
     #[schema(minimum = 1)]
     pub system_id: Option<i32>,
 }
@@ -65,17 +68,21 @@ impl CreateVenueRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateVenueRequest {
+    /// 1 to 100 characters, not only white space.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schemas::venue_name)]
     pub name: Option<Option<String>>,
+    /// The singer page's slug; 409 when another venue has it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schemas::url_name)]
     pub url_name: Option<Option<String>>,
+    /// Whether singers may request songs now.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool, required = false)]
     pub accepting_requests: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i32>, minimum = 1)]
+    /// The song book singers search, 1 or more.
+    #[serde(default, deserialize_with = "crate::whole::present")]
+    #[schema(value_type = i32, required = false, minimum = 1)]
     pub system_id: Option<Option<i32>>,
 }
 
@@ -96,22 +103,87 @@ impl UpdateVenueRequest {
     }
 }
 
-/// Body of the request-submitting routes (public and integration).
-#[derive(Debug, Deserialize, ToSchema)]
+/// Body of the request-submitting routes (public and integration). Its schema is written
+/// by hand (below): "artist and title are not both empty" needs an `anyOf`, which the
+/// derive cannot state.
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SubmitRequestBody {
-    /// 1 to 100 characters (surrounding spaces are dropped).
-    #[schema(example = "Alice")]
+    /// 1 to 100 characters (surrounding white space is dropped).
     pub singer: String,
     /// Exactly as in the song book; may be empty when the title is not.
-    #[schema(example = "ABBA")]
     pub artist: String,
-    #[schema(example = "Waterloo")]
+    /// Exactly as in the song book; may be empty when the artist is not.
     pub title: String,
     /// Semitones, -12 to 12 (default 0).
-    #[serde(default)]
-    #[schema(minimum = -12, maximum = 12, example = -2)]
+    #[serde(default, deserialize_with = "crate::whole::option")]
     pub key_change: Option<i64>,
+}
+
+impl PartialSchema for SubmitRequestBody {
+    fn schema() -> RefOr<Schema> {
+        let fields = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("singer", schemas::singer())
+            .required("singer")
+            .property(
+                "artist",
+                schemas::song_text(
+                    "Exactly as in the song book; may be empty when the title is not.",
+                    "ABBA",
+                ),
+            )
+            .required("artist")
+            .property(
+                "title",
+                schemas::song_text(
+                    "Exactly as in the song book; may be empty when the artist is not.",
+                    "Waterloo",
+                ),
+            )
+            .required("title")
+            .property(
+                "keyChange",
+                ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::SchemaType::Array(vec![
+                        Type::Integer,
+                        Type::Null,
+                    ]))
+                    .minimum(Some(i32::from(KeyChange::MIN)))
+                    .maximum(Some(i32::from(KeyChange::MAX)))
+                    .description(Some("Semitones, -12 to 12 (default 0)."))
+                    .examples([-2]),
+            )
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .build();
+        let non_empty = |field: &str| {
+            ObjectBuilder::new()
+                .property(
+                    field,
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1)),
+                )
+                .build()
+        };
+        let mut song_named = AnyOf::new();
+        song_named.items = vec![non_empty("artist").into(), non_empty("title").into()];
+        song_named.description = Some("artist and title are not both empty".to_owned());
+        let mut body = AllOf::new();
+        body.items = vec![fields.into(), Schema::AnyOf(song_named).into()];
+        body.description =
+            Some("A song request: who sings, and a song of the venue's song book.".to_owned());
+        body.examples = vec![serde_json::json!({
+            "singer": "Alice", "artist": "ABBA", "title": "Waterloo", "keyChange": -2
+        })];
+        Schema::AllOf(body).into()
+    }
+}
+
+impl ToSchema for SubmitRequestBody {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SubmitRequestBody")
+    }
 }
 
 impl SubmitRequestBody {
@@ -133,19 +205,32 @@ impl SubmitRequestBody {
     }
 }
 
+/// Which requests a listing shows: the `status` query parameter's values (it is read as
+/// text, so a bad value is a 400 naming `status`).
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum RequestStatus {
+    /// The venue's queue.
+    Queued,
+    /// Its history.
+    Processed,
+    /// Both.
+    All,
+}
+
 /// Query of the request listings. Read as text so each bad value is reported with its
 /// parameter's name.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListRequestsQuery {
     /// `queued` (default: the venue's queue), `processed` (its history) or `all`.
-    #[param(value_type = Option<String>, example = "queued")]
+    #[param(value_type = Option<RequestStatus>, example = "queued")]
     pub status: Option<String>,
-    /// Page number, from 1 (default 1).
-    #[param(value_type = Option<u32>, minimum = 1)]
+    /// Page number, 1 to 2147483647 (default 1).
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 2_147_483_647)]
     pub page: Option<String>,
     /// Page size, 1 to 100 (default 100).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
 }
 
@@ -179,9 +264,11 @@ pub struct SongDbQuery {
     pub system_id: Option<String>,
     /// Words that must all occur in the artist or the title (case-insensitive).
     pub q: Option<String>,
-    #[param(value_type = Option<u32>, minimum = 1)]
+    /// Page number, 1 to 2147483647 (default 1).
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 2_147_483_647)]
     pub page: Option<String>,
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    /// Page size, 1 to 100 (default 100).
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
 }
 
@@ -191,9 +278,7 @@ impl SongDbQuery {
     pub fn try_into_domain(self) -> Result<(SystemId, SongQuery, PageRequest), ApiError> {
         let system = match self.system_id.as_deref().map(str::trim) {
             None | Some("") => SystemId::DEFAULT,
-            Some(text) => text
-                .parse::<i32>()
-                .ok()
+            Some(text) => crate::whole::parse::<i32>(text)
                 .and_then(|id| SystemId::new(id).ok())
                 .ok_or_else(|| {
                     ApiError::invalid_field("systemId", "must be a whole number of 1 or more")
@@ -211,9 +296,11 @@ impl SongDbQuery {
 pub struct PublicSongsQuery {
     /// Words that must all occur in the artist or the title (case-insensitive).
     pub q: Option<String>,
-    #[param(value_type = Option<u32>, minimum = 1)]
+    /// Page number, 1 to 2147483647 (default 1).
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 2_147_483_647)]
     pub page: Option<String>,
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    /// Page size, 1 to 100 (default 100).
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
 }
 
@@ -251,9 +338,8 @@ fn page_request(page: Option<&str>, limit: Option<&str>) -> Result<PageRequest, 
 fn number(field: &str, raw: Option<&str>, default: u32) -> Result<u32, ApiError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(default),
-        Some(text) => text
-            .parse()
-            .map_err(|_| ApiError::invalid_field(field, "must be a whole number")),
+        Some(text) => crate::whole::parse(text)
+            .ok_or_else(|| ApiError::invalid_field(field, "must be a whole number")),
     }
 }
 
@@ -332,6 +418,26 @@ mod tests {
         let err = query.try_into_domain().unwrap_err();
 
         assert!(err.detail().starts_with("status: "), "{}", err.detail());
+    }
+
+    #[test]
+    fn whole_numbers_written_with_a_fraction_are_integers_as_the_schema_says() {
+        let body: SubmitRequestBody = serde_json::from_value(serde_json::json!({
+            "singer": "Alice", "artist": "ABBA", "title": "Waterloo", "keyChange": -2.0
+        }))
+        .unwrap();
+        let venue =
+            create(serde_json::json!({"name": "Bar", "systemId": 2.0, "openkjVenueId": 0.0}))
+                .unwrap();
+
+        assert_eq!(body.try_into_domain().unwrap().key_change.get(), -2);
+        assert_eq!(venue.system_id.get(), 2);
+        assert!(
+            serde_json::from_value::<SubmitRequestBody>(serde_json::json!({
+                "singer": "Alice", "artist": "ABBA", "title": "Waterloo", "keyChange": 1.5
+            }))
+            .is_err()
+        );
     }
 
     #[test]

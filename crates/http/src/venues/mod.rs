@@ -6,8 +6,8 @@ pub mod input;
 pub mod output;
 
 pub use input::{
-    CreateVenueRequest, ListRequestsQuery, PublicSongsQuery, SongDbQuery, SubmitRequestBody,
-    UpdateVenueRequest,
+    CreateVenueRequest, ListRequestsQuery, PublicSongsQuery, RequestStatus, SongDbQuery,
+    SubmitRequestBody, UpdateVenueRequest,
 };
 pub use output::{
     PublicVenueResponse, RequestPage, SongPage, SongPagination, SongRequestResponse, SongResponse,

@@ -14,15 +14,16 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
+use crate::schemas::{self, ScopeName};
 use crate::validation::validate;
 
 /// Body of `POST /v1/customer/api-keys`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
-    /// 1 to 100 characters.
+    /// 1 to 100 characters, not only white space.
     #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
-    #[schema(min_length = 1, max_length = 100, example = "Front desk tablet")]
+    #[schema(schema_with = schemas::key_name)]
     pub name: String,
     /// At most 500 characters.
     #[validate(length(max = 500, message = "must be at most 500 characters"))]
@@ -35,7 +36,7 @@ pub struct CreateApiKeyRequest {
     pub expires_at: Option<String>,
     /// 1 to 20 of the scopes listed by `GET /v1/customer/api-keys/scopes`.
     #[validate(length(min = 1, max = 20, message = "must list 1 to 20 scopes"))]
-    #[schema(min_items = 1, max_items = 20, example = json!(["requests:write", "songdb:read"]))]
+    #[schema(value_type = Vec<ScopeName>, min_items = 1, max_items = 20, example = json!(["requests:write", "songdb:read"]))]
     pub scopes: Vec<String>,
 }
 
@@ -56,25 +57,30 @@ impl CreateApiKeyRequest {
     }
 }
 
-/// Body of `PATCH /v1/customer/api-keys/{id}`: every field optional; `description: null`
-/// clears the description.
+/// Body of `PATCH /v1/customer/api-keys/{id}`: every field optional; only `description`
+/// may be `null` (it clears the description).
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateApiKeyRequest {
+    /// 1 to 100 characters, not only white space; never `null`.
     #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    #[schema(schema_with = schemas::key_name)]
     pub name: Option<Option<String>>,
+    /// At most 500 characters; `null` clears it.
     #[validate(length(max = 500, message = "must be at most 500 characters"))]
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, nullable, max_length = 500)]
     pub description: Option<Option<String>>,
+    /// `false` deactivates the key, `true` reactivates it (not after a revoke); never
+    /// `null`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool, required = false)]
     pub active: Option<Option<bool>>,
+    /// 1 to 20 scopes, replacing the key's; never `null`.
     #[validate(length(min = 1, max = 20, message = "must list 1 to 20 scopes"))]
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Vec<String>>, min_items = 1, max_items = 20)]
+    #[schema(value_type = Vec<ScopeName>, required = false, min_items = 1, max_items = 20)]
     pub scopes: Option<Option<Vec<String>>>,
 }
 
@@ -128,7 +134,7 @@ impl UpdateApiKeyRequest {
 pub struct RotateApiKeyRequest {
     /// How long the old key keeps working, 0 to 604800 seconds (default 0).
     #[validate(range(min = 0, max = 604_800, message = "must be between 0 and 604800"))]
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::option")]
     #[schema(minimum = 0, maximum = 604_800, example = 3600)]
     pub grace_period_seconds: Option<i64>,
 }
@@ -149,11 +155,11 @@ impl RotateApiKeyRequest {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListApiKeysQuery {
-    /// Page number, from 1 (default 1).
-    #[param(value_type = Option<u32>, minimum = 1)]
+    /// Page number, 1 to 2147483647 (default 1).
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 2_147_483_647)]
     pub page: Option<String>,
     /// Page size, 1 to 100 (default 20).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// `true` or `false` to list only active or inactive keys; empty for all.
     #[param(value_type = Option<bool>)]
@@ -179,9 +185,8 @@ impl ListApiKeysQuery {
 pub(crate) fn number(field: &str, raw: Option<&str>, default: u32) -> Result<u32, ApiError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(default),
-        Some(text) => text
-            .parse()
-            .map_err(|_| ApiError::invalid_field(field, "must be a whole number")),
+        Some(text) => crate::whole::parse(text)
+            .ok_or_else(|| ApiError::invalid_field(field, "must be a whole number")),
     }
 }
 
@@ -214,7 +219,7 @@ pub struct ApiKeyResponse {
     /// The first characters of the key's body, to recognise it by.
     #[schema(example = "4fT9xQa")]
     pub prefix: String,
-    #[schema(example = json!(["requests:write", "songdb:read"]))]
+    #[schema(value_type = Vec<ScopeName>, example = json!(["requests:write", "songdb:read"]))]
     pub scopes: Vec<&'static str>,
     pub active: bool,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -299,7 +304,7 @@ impl From<&Page<ApiKey>> for ApiKeyPage {
 /// Every scope a key can be granted.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScopesResponse {
-    #[schema(example = json!(["requests:read", "requests:write"]))]
+    #[schema(value_type = Vec<ScopeName>, example = json!(["requests:read", "requests:write"]))]
     pub scopes: Vec<&'static str>,
 }
 
@@ -384,6 +389,43 @@ mod tests {
         assert_eq!(
             patch.try_into_domain().unwrap_err().detail(),
             "name: must not be null"
+        );
+    }
+
+    #[test]
+    fn a_grace_period_written_with_a_zero_fraction_is_whole_seconds() {
+        let body: RotateApiKeyRequest =
+            serde_json::from_value(serde_json::json!({"gracePeriodSeconds": 3600.0})).unwrap();
+
+        assert_eq!(
+            body.try_into_domain().unwrap().duration().whole_seconds(),
+            3600
+        );
+    }
+
+    #[test]
+    fn a_page_written_with_a_zero_fraction_is_that_page() {
+        let query = ListApiKeysQuery {
+            page: Some("2.0".into()),
+            limit: Some("1e1".into()),
+            ..ListApiKeysQuery::default()
+        };
+
+        let (_, page) = query.try_into_domain().unwrap();
+
+        assert_eq!((page.page(), page.limit()), (2, 10));
+    }
+
+    #[test]
+    fn a_page_past_int32_is_refused_naming_page() {
+        let query = ListApiKeysQuery {
+            page: Some("2147483648".into()),
+            ..ListApiKeysQuery::default()
+        };
+
+        assert_eq!(
+            query.try_into_domain().unwrap_err().detail(),
+            "page: must be between 1 and 2147483647"
         );
     }
 

@@ -12,6 +12,7 @@ use crate::auth::CustomerPrincipal;
 use crate::auth::permissions::{ApiKeysRead, ApiKeysRevoke, ApiKeysWrite};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, KeyIdPath, OptionalJsonBody};
+use crate::schemas::ScopeName;
 use crate::state::AppState;
 use dto::{
     ApiKeyPage, ApiKeyResponse, CreateApiKeyRequest, IssuedApiKeyResponse, ListApiKeysQuery,
@@ -60,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         CreateApiKeyRequest,
         UpdateApiKeyRequest,
         RotateApiKeyRequest,
+        ScopeName,
         Problem
     ))
 )]
