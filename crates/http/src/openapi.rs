@@ -287,10 +287,7 @@ fn string_header(description: &str) -> Header {
 }
 
 fn request_id_header() -> Header {
-    string_header(
-        "The request's id: the caller's own X-Request-Id when it is 1 to 128 of letters, \
-         digits and -_.:, else a new UUID. Every log line of the request carries it.",
-    )
+    string_header("The request's id (the caller's own when sane, else a new UUID), as logged")
 }
 
 fn retry_after_header() -> Header {

@@ -18,6 +18,7 @@ use serde::de::{self, Deserializer, Unexpected, Visitor};
 pub trait WholeNumber: Sized {
     /// The smallest and largest value, for the error message.
     const RANGE: (i64, i64);
+    /// `value` as `Self`, `None` when out of range.
     fn from_i64(value: i64) -> Option<Self>;
 }
 
