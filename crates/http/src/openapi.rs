@@ -31,7 +31,7 @@ pub const OPENAPI_PATH: &str = "/openapi.json";
 #[openapi(
     info(
         title = "keyward",
-        description = "Self-hosted API key service: customer API for managing scoped API keys, and key verification for integrations. Errors are RFC 9457 problem details (application/problem+json). Every response carries X-Request-Id. Any method not listed for a path answers 405 method_not_allowed with Allow (the MethodNotAllowed response); a path not listed here answers 404 resource_not_found. Query parameters an operation does not list are ignored."
+        description = "Self-hosted API key service: customer API for managing scoped API keys, and key verification for integrations. Errors are RFC 9457 problem details (application/problem+json). Every response carries X-Request-Id. Any method not listed for a path answers 405 method_not_allowed with Allow (the MethodNotAllowed response); a path not listed here answers 404 resource_not_found. Query parameters an operation does not list are ignored. Every GET operation also answers HEAD: the same status and headers, no body. No string may hold U+0000 (400 naming the field)."
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -91,6 +91,8 @@ pub const OWN_PROTOCOL: [&str; 1] = ["/openkj/api"];
 
 /// The names of the shared responses in `components.responses`.
 pub mod responses {
+    /// 400 `validation_error`: any request can hold U+0000 in its path or query.
+    pub const INVALID_TEXT: &str = "InvalidInput";
     /// 413 `payload_too_large`.
     pub const PAYLOAD_TOO_LARGE: &str = "PayloadTooLarge";
     /// 429 `rate_limited` after too many failed key verifications from one address.
@@ -106,6 +108,8 @@ pub mod responses {
 
 /// Adds what every operation shares, after all route modules are merged:
 ///
+/// - 400 `validation_error` on every operation: U+0000 in the path or the query is
+///   refused on every route (SPEC §2, `boundary::screen`);
 /// - 500 `internal_error` on every operation (a bug, an unexpected storage failure);
 /// - 503 `service_unavailable` on every operation that reaches storage (all but
 ///   [`STORAGE_FREE`]): the database is down, slow or out of connections;
@@ -194,6 +198,7 @@ fn add_common_statuses(method: &str, path: &str, operation: &mut Operation) {
             .entry(status.to_owned())
             .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
     };
+    add("400", responses::INVALID_TEXT);
     add("500", responses::INTERNAL_ERROR);
     if !STORAGE_FREE.contains(&(method, path)) {
         add("503", responses::SERVICE_UNAVAILABLE);
@@ -313,8 +318,17 @@ fn problem(description: &str) -> ResponseBuilder {
         .header(REQUEST_ID, request_id_header())
 }
 
-fn shared_responses() -> [(&'static str, Response); 5] {
+fn shared_responses() -> [(&'static str, Response); 6] {
     [
+        (
+            responses::INVALID_TEXT,
+            problem(
+                "A path segment, query parameter, body field or token claim holds U+0000, \
+                 or another input rule is broken; the detail names the field \
+                 (validation_error, SPEC §2)",
+            )
+            .build(),
+        ),
         (
             responses::PAYLOAD_TOO_LARGE,
             problem("The body is larger than server.max_body_bytes (payload_too_large)").build(),
@@ -492,6 +506,10 @@ mod tests {
                 continue;
             }
             assert!(has("500"), "{label} lacks 500");
+            assert!(
+                has("400"),
+                "{label} lacks 400 (U+0000 in its path or query)"
+            );
             let storage_free = STORAGE_FREE.contains(&(method.as_str(), path.as_str()));
             assert_eq!(has("503"), !storage_free, "{label}: 503");
             if operation.get("requestBody").is_some() {
