@@ -14,10 +14,10 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, web};
 use tracing::Instrument;
+use uuid::Uuid;
 
 use crate::boundary;
 use crate::state::AppState;
-use uuid::Uuid;
 
 /// The header a request id travels in.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
