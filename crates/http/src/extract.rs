@@ -127,8 +127,9 @@ fn is_json_or_absent(req: &HttpRequest) -> bool {
 }
 
 /// Parses a JSON object, naming the field that failed (`body` when it is the document
-/// itself); a string holding U+0000 is refused first, wherever it is (SPEC §2). Serde would also accept an array for a struct, by position; no client means
-/// that, so anything but an object is refused up front.
+/// itself); a string holding U+0000 is refused first, wherever it is (SPEC §2). Serde
+/// would also accept an array for a struct, by position; no client means that, so
+/// anything but an object is refused up front.
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&b'{') {
