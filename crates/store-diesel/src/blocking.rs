@@ -5,19 +5,27 @@
 //! `tokio::task::block_in_place` — which panics on a current-thread runtime. actix-web
 //! runs every worker on a current-thread runtime and drops a handler's futures whenever a
 //! sibling extractor fails or a client disconnects, so a cancelled SQLite call would kill
-//! the worker's connection with no response. [`FinishingSpawner`] waits with a plain
-//! channel instead: the worker blocks until the call that is already running on the
-//! blocking pool returns (bounded by SQLite's `busy_timeout`), and the connection is never
-//! used by two calls at once.
+//! the worker's connection with no response. Waiting any other way would still stall the
+//! worker, and every connection it serves, for as long as the call runs (up to SQLite's
+//! `busy_timeout` for a write waiting for the lock).
+//!
+//! So [`FinishingSpawner`] does not wait: a call whose caller gave up runs to its end on
+//! the blocking pool, and the connection it holds is closed, never reused. The wrapper
+//! of the call notes on the dropping thread that it left a call running
+//! ([`take_abandoned_call`]); the pooled connection's guard (`conn::Checkout`), dropped
+//! right after it by the same future, reads that note and takes the connection out of the
+//! pool instead of inspecting it (which needs it to be idle). When the call ends, the last
+//! reference to the connection goes and SQLite closes it, rolling back whatever it had
+//! open. ADR 0014.
 //!
 //! Because diesel-async's `immediate_transaction` exists only for its own spawner,
 //! [`begin_immediate`] and [`finish_transaction`] provide the same `BEGIN IMMEDIATE` …
 //! `COMMIT`/`ROLLBACK` bracket for ours.
 
+use std::cell::Cell;
 use std::error::Error;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::mpsc;
 use std::task::{Context, Poll};
 
 use diesel::QueryResult;
@@ -32,8 +40,8 @@ use crate::conn::SqliteConnection;
 /// What diesel-async's `SpawnBlocking` hands back.
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Spawns SQLite calls on tokio's blocking pool and, if the caller drops the call's
-/// future early, waits for the call to finish without `block_in_place`.
+/// Spawns SQLite calls on tokio's blocking pool; a call whose future is dropped early is
+/// left to finish there, and noted for the connection's guard (see the module docs).
 #[derive(Debug)]
 pub(crate) enum FinishingSpawner {
     /// The usual case: a tokio runtime is running.
@@ -52,17 +60,9 @@ impl SpawnBlocking for FinishingSpawner {
     {
         match self {
             FinishingSpawner::Runtime(handle) => {
-                let (finished, wait_for_finish) = mpsc::sync_channel::<()>(1);
-                let join = handle.spawn_blocking(move || {
-                    let output = task();
-                    // The task (and the connection it borrowed) is done; tell a dropped
-                    // caller it may go on. Nobody listening is fine.
-                    let _ = finished.send(());
-                    output
-                });
-                Box::pin(FinishBeforeDrop {
-                    join,
-                    wait_for_finish,
+                CALLS_SPAWNED.with(|calls| calls.set(calls.get().wrapping_add(1)));
+                Box::pin(CallInFlight {
+                    join: handle.spawn_blocking(task),
                 })
             }
             FinishingSpawner::Inline => Box::pin(std::future::ready(Ok(task()))),
@@ -74,13 +74,45 @@ impl SpawnBlocking for FinishingSpawner {
     }
 }
 
-/// A blocking call's result; dropping it early waits until the call has finished.
-struct FinishBeforeDrop<R> {
-    join: JoinHandle<R>,
-    wait_for_finish: mpsc::Receiver<()>,
+thread_local! {
+    /// Calls left running by futures dropped on this thread whose connection's guard has
+    /// not yet taken note (normally 0, or 1 between the two drops).
+    static ABANDONED_CALLS: Cell<u32> = const { Cell::new(0) };
+
+    /// Calls spawned from this thread, for tests that must know a call has started.
+    static CALLS_SPAWNED: Cell<u64> = const { Cell::new(0) };
 }
 
-impl<R> Future for FinishBeforeDrop<R> {
+/// How many SQLite calls futures polled on this thread have sent to the blocking pool
+/// (a test's way to know that the call it waits for has started).
+#[cfg(feature = "testing")]
+pub fn calls_spawned_on_this_thread() -> u64 {
+    CALLS_SPAWNED.with(Cell::get)
+}
+
+/// Whether a call was left running by a future dropped on this thread since the last
+/// time this was asked; answering `true` takes the note away.
+///
+/// The pooled connection's guard asks when it is dropped: a future that abandons a call
+/// drops the call (which sets the note) before the guard of the connection the call
+/// borrows, on the same thread, and a repository holds one connection at a time, so the
+/// note is the guard's own. (Should a note ever reach another guard, that guard only
+/// closes a connection that could have been reused.)
+pub(crate) fn take_abandoned_call() -> bool {
+    ABANDONED_CALLS.with(|calls| {
+        let abandoned = calls.get();
+        calls.set(abandoned.saturating_sub(1));
+        abandoned > 0
+    })
+}
+
+/// A blocking call's result. Dropped before the call has finished, it leaves the call
+/// running and notes it for the connection's guard ([`take_abandoned_call`]).
+struct CallInFlight<R> {
+    join: JoinHandle<R>,
+}
+
+impl<R> Future for CallInFlight<R> {
     type Output = Result<R, Box<dyn Error + Send + Sync + 'static>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -90,12 +122,12 @@ impl<R> Future for FinishBeforeDrop<R> {
     }
 }
 
-impl<R> Drop for FinishBeforeDrop<R> {
+impl<R> Drop for CallInFlight<R> {
     fn drop(&mut self) {
         if !self.join.is_finished() {
-            // Returns when the task signals, or when it ends without signalling (it
-            // panicked or never started), because the sender is dropped then.
-            let _ = self.wait_for_finish.recv();
+            // Dropping the handle detaches the task: it runs to its end, holding the
+            // connection, which its guard will close.
+            ABANDONED_CALLS.with(|calls| calls.set(calls.get().saturating_add(1)));
         }
     }
 }

@@ -34,19 +34,40 @@ pub(crate) enum PooledConnection {
 }
 
 /// A pooled connection that is closed instead of returned when it is dropped inside a
-/// transaction. That happens when a caller's future is dropped mid-transaction (actix
-/// drops a handler's future when the client disconnects). Returned to the pool, the
-/// connection would keep its transaction, and SQLite's write lock or PostgreSQL's row
-/// locks with it, until the pool next handed it out; closed, the database rolls the
-/// transaction back at once.
+/// transaction, or while one of its calls still runs. That happens when a caller's future
+/// is dropped half-way (actix drops a handler's future when the client disconnects).
+/// Returned to the pool, the connection would keep its transaction, and SQLite's write
+/// lock or PostgreSQL's row locks with it, until the pool next handed it out — or, on
+/// SQLite, be handed out while its abandoned call still runs; closed, the database rolls
+/// the transaction back as soon as the connection is free.
 pub(crate) struct Checkout<C>(Option<Object<C>>)
 where
-    C: AsyncConnection + 'static,
+    C: AsyncConnection + AbandonedCalls + 'static,
     AsyncDieselConnectionManager<C>: Manager<Type = C>;
+
+/// Whether a connection type can be left with a call running when its caller gives up.
+pub(crate) trait AbandonedCalls {
+    /// Whether the future just dropped on this thread left a call of this connection
+    /// running (see `blocking::take_abandoned_call`).
+    fn left_running() -> bool;
+}
+
+impl AbandonedCalls for SqliteConnection {
+    fn left_running() -> bool {
+        crate::blocking::take_abandoned_call()
+    }
+}
+
+impl AbandonedCalls for AsyncPgConnection {
+    /// Natively async: a dropped call is cancelled with its future.
+    fn left_running() -> bool {
+        false
+    }
+}
 
 impl<C> Checkout<C>
 where
-    C: AsyncConnection + 'static,
+    C: AsyncConnection + AbandonedCalls + 'static,
     AsyncDieselConnectionManager<C>: Manager<Type = C>,
 {
     pub(crate) fn new(object: Object<C>) -> Self {
@@ -64,7 +85,7 @@ where
 
 impl<C> Deref for Checkout<C>
 where
-    C: AsyncConnection + 'static,
+    C: AsyncConnection + AbandonedCalls + 'static,
     AsyncDieselConnectionManager<C>: Manager<Type = C>,
 {
     type Target = C;
@@ -79,7 +100,7 @@ where
 
 impl<C> DerefMut for Checkout<C>
 where
-    C: AsyncConnection + 'static,
+    C: AsyncConnection + AbandonedCalls + 'static,
     AsyncDieselConnectionManager<C>: Manager<Type = C>,
 {
     fn deref_mut(&mut self) -> &mut C {
@@ -92,7 +113,7 @@ where
 
 impl<C> Drop for Checkout<C>
 where
-    C: AsyncConnection + 'static,
+    C: AsyncConnection + AbandonedCalls + 'static,
     AsyncDieselConnectionManager<C>: Manager<Type = C>,
 {
     fn drop(&mut self) {
@@ -101,6 +122,13 @@ where
         };
         if std::thread::panicking() {
             // Mid-panic the connection's state is unknown: never hand it out again.
+            drop(Object::take(object));
+            return;
+        }
+        if C::left_running() {
+            // A call still runs on it (and would make the check below panic): it closes
+            // when that call ends.
+            tracing::debug!("closing a database connection whose call was abandoned");
             drop(Object::take(object));
             return;
         }

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+pub use crate::blocking::calls_spawned_on_this_thread;
 use crate::database_url::DatabaseUrl;
 use crate::pool::open_postgres;
 use crate::{DieselStore, PoolOptions};
