@@ -27,6 +27,20 @@ on_every_backend!(
     a_draining_instance_is_not_ready_and_closes_every_connection,
 );
 
+/// An app on `backend` with a customer, an OpenKJ key and a venue that takes requests
+/// (system 1); `None` where the backend is not available.
+async fn accepting_host(backend: Backend) -> Option<(TestApp, Host)> {
+    let app = spawn_app(backend).await?;
+    let host = Host::new(&app).await;
+    host.openkj(&app)
+        .ok(
+            "setAccepting",
+            json!({"accepting": true, "system_id": 1, "venue_id": host.venue}),
+        )
+        .await;
+    Some((app, host))
+}
+
 /// Expects a 400 whose detail is `detail`.
 async fn refused(response: reqwest::Response, detail: &str) {
     let body = problem(response, StatusCode::BAD_REQUEST, "validation_error").await;
@@ -34,17 +48,10 @@ async fn refused(response: reqwest::Response, detail: &str) {
 }
 
 async fn nul_in_any_text_input_is_400_naming_the_field_and_stores_nothing(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, host)) = accepting_host(backend).await else {
         return;
     };
-    let host = Host::new(&app).await;
     let openkj = host.openkj(&app);
-    openkj
-        .ok(
-            "setAccepting",
-            json!({"accepting": true, "system_id": 1, "venue_id": host.venue}),
-        )
-        .await;
     let public = format!("/v1/public/venues/{}", host.url_name);
     let keyed = |method: Method, path: &str| {
         app.client
@@ -133,17 +140,10 @@ async fn nul_in_any_text_input_is_400_naming_the_field_and_stores_nothing(backen
 }
 
 async fn openkj_refuses_nul_naming_the_field(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, host)) = accepting_host(backend).await else {
         return;
     };
-    let host = Host::new(&app).await;
     let openkj = host.openkj(&app);
-    openkj
-        .ok(
-            "setAccepting",
-            json!({"accepting": true, "system_id": 1, "venue_id": host.venue}),
-        )
-        .await;
 
     let add = openkj
         .refused(
@@ -172,17 +172,10 @@ async fn openkj_refuses_nul_naming_the_field(backend: Backend) {
 }
 
 async fn openkj_body_naming_a_key_twice_runs_nothing(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some((app, host)) = accepting_host(backend).await else {
         return;
     };
-    let host = Host::new(&app).await;
     let openkj = host.openkj(&app);
-    openkj
-        .ok(
-            "setAccepting",
-            json!({"accepting": true, "system_id": 1, "venue_id": host.venue}),
-        )
-        .await;
     crate::openkj_client::sing_ok(&app, &host.url_name, "Alice", "A", "T").await;
     // Written by hand: no JSON library writes a key twice.
     let body = format!(
