@@ -41,6 +41,14 @@ async fn accepting_host(backend: Backend) -> Option<(TestApp, Host)> {
     Some((app, host))
 }
 
+/// A new `venues:read` key of `customer`, in full.
+async fn venues_read_key(app: &TestApp, customer: &Customer) -> String {
+    app.create_key_with_scopes(customer, &["venues:read"]).await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Expects a 400 whose detail is `detail`.
 async fn refused(response: reqwest::Response, detail: &str) {
     let body = problem(response, StatusCode::BAD_REQUEST, "validation_error").await;
@@ -412,12 +420,7 @@ async fn wrong_keys_sent_at_once_are_verified_no_more_than_the_budget(backend: B
         return;
     };
     let customer = Customer::new();
-    let key = app
-        .create_key_with_scopes(&customer, &["venues:read"])
-        .await["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = venues_read_key(&app, &customer).await;
     let wrong = format!("{key}x");
 
     let statuses: Vec<StatusCode> =
@@ -454,12 +457,7 @@ async fn a_stop_under_load_answers_every_request_it_took(backend: Backend) {
         return;
     };
     let customer = Customer::new();
-    let key = app
-        .create_key_with_scopes(&customer, &["venues:read"])
-        .await["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = venues_read_key(&app, &customer).await;
     let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
     let mut clients = Vec::new();
     for n in 0..8 {
