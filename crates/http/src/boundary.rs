@@ -10,17 +10,17 @@
 //! - **`HEAD` is `GET` without a body** (SPEC §5): [`screen`] routes a `HEAD` request
 //!   as `GET`; the HTTP/1 encoder still knows the request was `HEAD` and sends the
 //!   status and headers (with `Content-Length`) but no body.
-//! - **One value per JSON key** ([`parse_unique_keys`]): a document that names a key
-//!   twice is refused rather than silently keeping the last value (SPEC §9, the OpenKJ
-//!   endpoint; typed bodies get the same from serde's derived `Deserialize`).
+//! - **One value per JSON key**: a document that names a key twice is refused rather
+//!   than silently keeping the last value (SPEC §9: the OpenKJ endpoint parses with
+//!   [`crate::strict_json`]; typed bodies get the same from serde's derived
+//!   `Deserialize`).
 
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 
 use actix_web::dev::ServiceRequest;
 use actix_web::http::Method;
 use actix_web::{HttpMessage, HttpRequest};
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
+use serde_json::Value;
 
 use crate::error::ApiError;
 
@@ -161,127 +161,9 @@ pub fn original_method(req: &HttpRequest) -> Method {
     }
 }
 
-/// Why [`parse_unique_keys`] refused a document.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StrictJsonError {
-    /// Not JSON at all; the parser's message with line and column.
-    #[error("request body is not valid JSON: {0}")]
-    Syntax(String),
-    /// Valid JSON in which an object names a key twice.
-    #[error("request body names a key twice: {0}")]
-    DuplicateKey(String),
-}
-
-impl From<serde_json::Error> for StrictJsonError {
-    fn from(err: serde_json::Error) -> Self {
-        // The only data error the visitor below raises is the duplicate key.
-        if err.is_data() {
-            Self::DuplicateKey(err.to_string())
-        } else {
-            Self::Syntax(err.to_string())
-        }
-    }
-}
-
-/// Parses a JSON document like `serde_json::from_slice::<Value>`, but refuses one in
-/// which an object names the same key twice (at any depth): RFC 8259 §4 leaves such a
-/// document's meaning to the parser, and "the last one wins" would let
-/// `{"command": "getSerial", "command": "clearRequests"}` mean something its first
-/// reader did not see.
-///
-/// # Errors
-/// [`StrictJsonError::Syntax`] for invalid JSON (or text after it),
-/// [`StrictJsonError::DuplicateKey`] naming the key, line and column.
-pub fn parse_unique_keys(body: &[u8]) -> Result<Value, StrictJsonError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = UniqueKeys.deserialize(&mut deserializer)?;
-    deserializer.end()?;
-    Ok(value)
-}
-
-/// A `serde_json::Value` visitor that refuses duplicate keys.
-#[derive(Clone, Copy)]
-struct UniqueKeys;
-
-impl<'de> DeserializeSeed<'de> for UniqueKeys {
-    type Value = Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for UniqueKeys {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
-        Ok(Value::Bool(value))
-    }
-
-    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
-        Ok(Value::Number(value.into()))
-    }
-
-    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
-        Ok(Value::Number(value.into()))
-    }
-
-    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
-        // serde_json never hands a parser-produced non-finite number to a visitor.
-        Ok(Number::from_f64(value).map_or(Value::Null, Value::Number))
-    }
-
-    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
-        Ok(Value::String(value.to_owned()))
-    }
-
-    fn visit_string<E>(self, value: String) -> Result<Value, E> {
-        Ok(Value::String(value))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element_seed(self)? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut members = Map::new();
-        while let Some(name) = map.next_key::<String>()? {
-            let value = map.next_value_seed(self)?;
-            if let Some(name) = insert_new(&mut members, name, value) {
-                return Err(de::Error::custom(format_args!("duplicate key {name:?}")));
-            }
-        }
-        Ok(Value::Object(members))
-    }
-}
-
-/// Inserts unless `name` is taken; gives the name back when it was.
-fn insert_new(members: &mut Map<String, Value>, name: String, value: Value) -> Option<String> {
-    match members.entry(name) {
-        serde_json::map::Entry::Vacant(slot) => {
-            slot.insert(value);
-            None
-        }
-        serde_json::map::Entry::Occupied(taken) => Some(taken.key().clone()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use actix_web::test::TestRequest;
-    use serde_json::json;
 
     use super::*;
 
@@ -354,44 +236,5 @@ mod tests {
 
         assert_eq!(req.method(), Method::GET);
         assert_eq!(original_method(req.request()), Method::HEAD);
-    }
-
-    #[test]
-    fn duplicate_keys_are_refused_at_any_depth() {
-        let top = parse_unique_keys(br#"{"command": "getSerial", "command": "clearRequests"}"#);
-        let nested = parse_unique_keys(br#"{"songs": [{"artist": "a", "artist": "b"}]}"#);
-
-        assert!(
-            matches!(&top, Err(StrictJsonError::DuplicateKey(m)) if m.contains(r#"duplicate key "command""#)),
-            "{top:?}"
-        );
-        assert!(
-            matches!(&nested, Err(StrictJsonError::DuplicateKey(m)) if m.contains(r#"duplicate key "artist""#)),
-            "{nested:?}"
-        );
-    }
-
-    #[test]
-    fn unique_keys_parse_to_the_same_value_as_serde_json() {
-        let body =
-            br#"{"a": [1, -2, 3.5, 18446744073709551615, true, null, "x\u00e9"], "b": {"c": {}}}"#;
-
-        assert_eq!(
-            parse_unique_keys(body).unwrap(),
-            serde_json::from_slice::<Value>(body).unwrap()
-        );
-        assert_eq!(parse_unique_keys(b"[1, 2]").unwrap(), json!([1, 2]));
-    }
-
-    #[test]
-    fn trailing_text_and_invalid_json_are_refused() {
-        assert!(matches!(
-            parse_unique_keys(br#"{"a": 1} x"#),
-            Err(StrictJsonError::Syntax(_))
-        ));
-        assert!(matches!(
-            parse_unique_keys(br#"{"a": "#),
-            Err(StrictJsonError::Syntax(_))
-        ));
     }
 }

@@ -23,6 +23,7 @@ pub mod request_id;
 pub mod schemas;
 pub mod server;
 pub mod state;
+pub mod strict_json;
 pub mod validate;
 pub mod validation;
 pub mod vault;

@@ -9,10 +9,11 @@ use keyward_domain::requests::{KeyChange, SingerName, SongRequest};
 use keyward_domain::services::{OpenKjError, OpenKjService, Submission, UploadedSong, VerifiedKey};
 use keyward_domain::songbook::{Song, SongId, SongQuery, StoredSong, total_is_capped};
 use keyward_domain::venues::{OpenKjVenueId, SystemId, Venue};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 
 use super::song_stream::{self, ListedSong};
-use super::wire::{FieldError, Fields};
+use super::wire::{FieldError, Fields, ReplyFields};
+use crate::strict_json::Json;
 
 /// Songs a `search` reply lists at most.
 const SEARCH_RESULTS: u32 = 100;
@@ -28,28 +29,34 @@ pub enum CommandError {
     OpenKj(#[from] OpenKjError),
 }
 
-type Reply = Result<Map<String, Value>, CommandError>;
+type Reply = Result<ReplyFields, CommandError>;
 
 /// Runs an authorised, in-budget command.
 pub async fn run(
     service: &OpenKjService,
     key: &VerifiedKey,
     command: Command,
-    fields: &Fields,
+    fields: &Fields<'_>,
 ) -> Reply {
     let customer = key.customer_id;
     match command {
-        Command::GetSerial => Ok(object(
-            json!({"serial": service.serial(customer).await?.get()}),
-        )),
-        Command::GetEntitledSystemCount => {
-            Ok(object(json!({"count": service.entitled_system_count()})))
+        Command::GetSerial => {
+            Ok(ReplyFields::new().with("serial", &service.serial(customer).await?.get()))
         }
-        Command::GetAlert => Ok(object(match service.alert(key) {
-            Some(alert) => json!({"alert": true, "title": alert.title, "message": alert.message}),
-            None => json!({"alert": false, "title": "", "message": ""}),
-        })),
-        Command::ConnectionTest => Ok(object(json!({"connection": "ok"}))),
+        Command::GetEntitledSystemCount => {
+            Ok(ReplyFields::new().with("count", &service.entitled_system_count()))
+        }
+        Command::GetAlert => Ok(match service.alert(key) {
+            Some(alert) => ReplyFields::new()
+                .with("alert", &true)
+                .with("title", &alert.title)
+                .with("message", &alert.message),
+            None => ReplyFields::new()
+                .with("alert", &false)
+                .with("title", "")
+                .with("message", ""),
+        }),
+        Command::ConnectionTest => Ok(ReplyFields::new().with("connection", "ok")),
         Command::GetVenues => get_venues(service, customer).await,
         Command::GetRequests => get_requests(service, customer, fields).await,
         Command::SetAccepting => set_accepting(service, customer, fields).await,
@@ -69,57 +76,69 @@ pub async fn run(
 }
 
 async fn get_venues(service: &OpenKjService, customer: CustomerId) -> Reply {
-    let venues: Vec<Value> = service
-        .venues(customer)
-        .await?
-        .iter()
-        .map(venue_json)
-        .collect();
-    Ok(object(json!({"venues": venues})))
+    let venues = service.venues(customer).await?;
+    let venues: Vec<VenueReply<'_>> = venues.iter().map(VenueReply::from).collect();
+    Ok(ReplyFields::new().with("venues", &venues))
 }
 
-async fn get_requests(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+async fn get_requests(service: &OpenKjService, customer: CustomerId, fields: &Fields<'_>) -> Reply {
     let requests = match venue_id(fields)? {
         Some(venue) => service.requests(customer, venue).await?,
         None => Vec::new(),
     };
-    let requests: Vec<Value> = requests.iter().map(request_json).collect();
-    Ok(object(json!({"requests": requests})))
+    let requests: Vec<RequestReply<'_>> = requests.iter().map(RequestReply::from).collect();
+    Ok(ReplyFields::new().with("requests", &requests))
 }
 
-async fn set_accepting(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+async fn set_accepting(
+    service: &OpenKjService,
+    customer: CustomerId,
+    fields: &Fields<'_>,
+) -> Reply {
     let venue = venue_id(fields)?.ok_or(OpenKjError::UnknownVenue)?;
     let accepting = fields.required_bool("accepting")?;
     let system = system_id(fields)?;
     service
         .set_accepting(customer, venue, accepting, system)
         .await?;
-    Ok(Map::new())
+    Ok(ReplyFields::new())
 }
 
-async fn delete_request(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+async fn delete_request(
+    service: &OpenKjService,
+    customer: CustomerId,
+    fields: &Fields<'_>,
+) -> Reply {
     let venue = venue_id(fields)?;
     let request = fields.required_int32("request_id")?;
     if let Some(venue) = venue {
         service.delete_request(customer, venue, request).await?;
     }
-    Ok(Map::new())
+    Ok(ReplyFields::new())
 }
 
-async fn clear_requests(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+async fn clear_requests(
+    service: &OpenKjService,
+    customer: CustomerId,
+    fields: &Fields<'_>,
+) -> Reply {
     if let Some(venue) = venue_id(fields)? {
         service.clear_requests(customer, venue).await?;
     }
-    Ok(Map::new())
+    Ok(ReplyFields::new())
 }
 
-async fn clear_database(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+async fn clear_database(
+    service: &OpenKjService,
+    customer: CustomerId,
+    fields: &Fields<'_>,
+) -> Reply {
     let system = system_id(fields)?.unwrap_or_default();
     let removed = service.clear_database(customer, system).await?;
-    Ok(object(json!({"songs_removed": removed})))
+    Ok(ReplyFields::new().with("songs_removed", &removed))
 }
 
-async fn add_songs(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+async fn add_songs(service: &OpenKjService, customer: CustomerId, fields: &Fields<'_>) -> Reply {
     let system = system_id(fields)?.unwrap_or_default();
     let entries: Vec<UploadedSong> = fields
         .required_array("songs")?
@@ -127,25 +146,27 @@ async fn add_songs(service: &OpenKjService, customer: CustomerId, fields: &Field
         .map(uploaded_song)
         .collect();
     let outcome = service.add_songs(customer, system, entries).await?;
-    Ok(object(json!({
-        "entries_processed": outcome.received,
-        "added": outcome.added,
-        "duplicates": outcome.duplicates(),
-        "rejected": outcome.rejected,
-    })))
+    Ok(ReplyFields::new()
+        .with("entries_processed", &outcome.received)
+        .with("added", &outcome.added)
+        .with("duplicates", &outcome.duplicates())
+        .with("rejected", &outcome.rejected))
 }
 
-async fn venue_accepting(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+async fn venue_accepting(
+    service: &OpenKjService,
+    customer: CustomerId,
+    fields: &Fields<'_>,
+) -> Reply {
     let venue = service
         .resolve_venue(customer, optional_venue_id(fields)?)
         .await?;
-    Ok(object(json!({
-        "venue_id": venue.openkj_venue_id().get(),
-        "accepting": venue.is_accepting_requests(),
-    })))
+    Ok(ReplyFields::new()
+        .with("venue_id", &venue.openkj_venue_id().get())
+        .with("accepting", &venue.is_accepting_requests()))
 }
 
-async fn search(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+async fn search(service: &OpenKjService, customer: CustomerId, fields: &Fields<'_>) -> Reply {
     let query = SongQuery::parse(fields.string("searchString")?.unwrap_or_default());
     let page = PageRequest::new(1, SEARCH_RESULTS).unwrap_or_default();
     let songs = service
@@ -157,39 +178,42 @@ async fn search(service: &OpenKjService, customer: CustomerId, fields: &Fields) 
             page,
         )
         .await?;
-    let songs: Vec<Value> = songs.items.iter().map(song_json).collect();
-    Ok(object(json!({"songs": songs})))
+    let songs: Vec<SongReply<'_>> = songs.items.iter().map(SongReply::from).collect();
+    Ok(ReplyFields::new().with("songs", &songs))
 }
 
-async fn get_songs(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+async fn get_songs(service: &OpenKjService, customer: CustomerId, fields: &Fields<'_>) -> Reply {
     let query = SongQuery::parse(fields.string("searchString")?.unwrap_or_default());
     let page = page_request(fields)?;
     let songs = service
         .songs(customer, None, system_id(fields)?, &query, page)
         .await?;
     let items: Vec<ListedSong> = songs.items.iter().map(ListedSong::from).collect();
-    Ok(object(json!({
-        "songs": items,
-        "total": songs.total,
-        "total_capped": total_is_capped(songs.total),
-        "page": page.page(),
-        "limit": page.limit(),
-    })))
+    Ok(ReplyFields::new()
+        .with("songs", &items)
+        .with("total", &songs.total)
+        .with("total_capped", &total_is_capped(songs.total))
+        .with("page", &page.page())
+        .with("limit", &page.limit()))
 }
 
-async fn submit_request(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+async fn submit_request(
+    service: &OpenKjService,
+    customer: CustomerId,
+    fields: &Fields<'_>,
+) -> Reply {
     let song = SongId::new(fields.required_int64("songId")?);
     let singer = singer(fields.required_string("singerName")?, "singerName")?;
     let venue = optional_venue_id(fields)?;
     let request = service
         .submit_song(customer, venue, song, singer, key_change(fields)?)
         .await?;
-    Ok(object(
-        json!({"success": true, "request_id": request.id().get()}),
-    ))
+    Ok(ReplyFields::new()
+        .with("success", &true)
+        .with("request_id", &request.id().get()))
 }
 
-async fn add_request(service: &OpenKjService, customer: CustomerId, fields: &Fields) -> Reply {
+async fn add_request(service: &OpenKjService, customer: CustomerId, fields: &Fields<'_>) -> Reply {
     let venue = venue_id(fields)?.ok_or(OpenKjError::UnknownVenue)?;
     let submission = Submission {
         singer: singer(fields.required_string("singer")?, "singer")?,
@@ -201,19 +225,19 @@ async fn add_request(service: &OpenKjService, customer: CustomerId, fields: &Fie
         key_change: key_change(fields)?,
     };
     let request = service.add_request(customer, venue, submission).await?;
-    Ok(object(json!({"request_id": request.id().get()})))
+    Ok(ReplyFields::new().with("request_id", &request.id().get()))
 }
 
 // ---- fields ---------------------------------------------------------------------------
 
 /// The required `venue_id`. A negative one is a valid int32 that names no venue (ids
 /// start at 0), so it is `None` rather than an error; callers decide what that means.
-fn venue_id(fields: &Fields) -> Result<Option<OpenKjVenueId>, CommandError> {
+fn venue_id(fields: &Fields<'_>) -> Result<Option<OpenKjVenueId>, CommandError> {
     Ok(OpenKjVenueId::new(fields.required_int32("venue_id")?).ok())
 }
 
 /// An optional `venue_id` for singer-side commands; a negative one is unknown.
-fn optional_venue_id(fields: &Fields) -> Result<Option<OpenKjVenueId>, CommandError> {
+fn optional_venue_id(fields: &Fields<'_>) -> Result<Option<OpenKjVenueId>, CommandError> {
     fields
         .int32("venue_id")?
         .map(|id| OpenKjVenueId::new(id).map_err(|_| OpenKjError::UnknownVenue.into()))
@@ -221,7 +245,7 @@ fn optional_venue_id(fields: &Fields) -> Result<Option<OpenKjVenueId>, CommandEr
 }
 
 /// `system_id`, sent with `setAccepting`, `addSongs` and `clearDatabase` only.
-fn system_id(fields: &Fields) -> Result<Option<SystemId>, CommandError> {
+fn system_id(fields: &Fields<'_>) -> Result<Option<SystemId>, CommandError> {
     fields
         .int32("system_id")?
         .map(|id| {
@@ -231,7 +255,7 @@ fn system_id(fields: &Fields) -> Result<Option<SystemId>, CommandError> {
         .transpose()
 }
 
-fn key_change(fields: &Fields) -> Result<KeyChange, CommandError> {
+fn key_change(fields: &Fields<'_>) -> Result<KeyChange, CommandError> {
     fields
         .int32("key_change")?
         .map_or(Ok(KeyChange::default()), |semitones| {
@@ -244,7 +268,7 @@ fn singer(name: &str, field: &str) -> Result<SingerName, CommandError> {
     SingerName::new(name).map_err(|err| CommandError::Invalid(format!("{field} {err}")))
 }
 
-fn page_request(fields: &Fields) -> Result<PageRequest, CommandError> {
+fn page_request(fields: &Fields<'_>) -> Result<PageRequest, CommandError> {
     let page = fields.int32("page")?.unwrap_or(1);
     let limit = fields.int32("limit")?.unwrap_or(100);
     let page = u32::try_from(page).unwrap_or(0);
@@ -254,7 +278,7 @@ fn page_request(fields: &Fields) -> Result<PageRequest, CommandError> {
 
 /// One element of `addSongs`' `songs`: an object with string `artist` and `title`;
 /// anything else is counted as rejected rather than failing the batch.
-fn uploaded_song(entry: &Value) -> UploadedSong {
+fn uploaded_song(entry: &Json<'_>) -> UploadedSong {
     let artist = entry.get("artist")?.as_str()?;
     let title = entry.get("title")?.as_str()?;
     Some((artist.to_owned(), title.to_owned()))
@@ -262,40 +286,67 @@ fn uploaded_song(entry: &Value) -> UploadedSong {
 
 // ---- replies --------------------------------------------------------------------------
 
-/// The fields of a `json!({…})` reply body.
-fn object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(fields) => fields,
-        _ => Map::new(),
+/// A venue as `getVenues` lists it.
+#[derive(Serialize)]
+struct VenueReply<'a> {
+    venue_id: i32,
+    name: &'a str,
+    url_name: &'a str,
+    accepting: bool,
+}
+
+impl<'a> From<&'a Venue> for VenueReply<'a> {
+    fn from(venue: &'a Venue) -> Self {
+        Self {
+            venue_id: venue.openkj_venue_id().get(),
+            name: venue.name().as_str(),
+            url_name: venue.url_name().as_str(),
+            accepting: venue.is_accepting_requests(),
+        }
     }
 }
 
-fn venue_json(venue: &Venue) -> Value {
-    json!({
-        "venue_id": venue.openkj_venue_id().get(),
-        "name": venue.name().as_str(),
-        "url_name": venue.url_name().as_str(),
-        "accepting": venue.is_accepting_requests(),
-    })
+/// A request as `getRequests` lists it.
+#[derive(Serialize)]
+struct RequestReply<'a> {
+    request_id: i32,
+    artist: &'a str,
+    title: &'a str,
+    singer: &'a str,
+    /// Unix seconds.
+    request_time: i64,
+    key_change: i8,
 }
 
-fn request_json(request: &SongRequest) -> Value {
-    json!({
-        "request_id": request.id().get(),
-        "artist": request.song().artist(),
-        "title": request.song().title(),
-        "singer": request.singer().as_str(),
-        "request_time": request.requested_at().unix_timestamp(),
-        "key_change": request.key_change().get(),
-    })
+impl<'a> From<&'a SongRequest> for RequestReply<'a> {
+    fn from(request: &'a SongRequest) -> Self {
+        Self {
+            request_id: request.id().get(),
+            artist: request.song().artist(),
+            title: request.song().title(),
+            singer: request.singer().as_str(),
+            request_time: request.requested_at().unix_timestamp(),
+            key_change: request.key_change().get(),
+        }
+    }
 }
 
-fn song_json(song: &StoredSong) -> Value {
-    json!({
-        "song_id": song.id.get(),
-        "artist": song.song.artist(),
-        "title": song.song.title(),
-    })
+/// A song as `search` lists it.
+#[derive(Serialize)]
+struct SongReply<'a> {
+    song_id: i64,
+    artist: &'a str,
+    title: &'a str,
+}
+
+impl<'a> From<&'a StoredSong> for SongReply<'a> {
+    fn from(song: &'a StoredSong) -> Self {
+        Self {
+            song_id: song.id.get(),
+            artist: song.song.artist(),
+            title: song.song.title(),
+        }
+    }
 }
 
 // ---- getSongs, whole book -------------------------------------------------------------
@@ -305,7 +356,7 @@ fn song_json(song: &StoredSong) -> Value {
 pub async fn get_whole_song_book(
     service: &OpenKjService,
     customer: CustomerId,
-    fields: &Fields,
+    fields: &Fields<'_>,
 ) -> Result<actix_web::HttpResponse, CommandError> {
     let system = system_id(fields)?;
     Ok(song_stream::whole_song_book(service, customer, system).await?)

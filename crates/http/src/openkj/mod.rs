@@ -19,7 +19,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use keyward_domain::openkj::Command;
 use keyward_domain::ports::StorageError;
 use keyward_domain::services::{OpenKjError, VerifiedKey, VerifyError};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub use doc::OpenKjDoc;
 pub use limits::{OpenKjLimiter, OpenKjLimits, OverBudget};
@@ -27,7 +27,7 @@ pub use song_stream::SONG_STREAM_CHUNK;
 pub use wire::MAX_BODY_BYTES;
 
 use self::commands::CommandError;
-use self::wire::{Fields, Parsed, failure, parse, read_body, success};
+use self::wire::{Fields, Parsed, ReplyFields, failure, parse, read_body, success};
 use crate::budget::{client_ip, retry_after_seconds};
 use crate::error::ErrorChain;
 use crate::state::AppState;
@@ -68,18 +68,18 @@ pub async fn openkj_api(
     };
     let (name, fields) = match parse(&body) {
         Parsed::Command { name, fields } => (name, fields),
-        Parsed::Invalid { command, reason } => return failure(command, &reason),
+        Parsed::Invalid { command, reason } => return failure(command.as_ref(), &reason),
     };
-    let echo = || Some(Value::String(name.clone()));
+    let echo = || Value::String(name.clone().into_owned());
     let Ok(command) = name.parse::<Command>() else {
-        return failure(echo(), UNRECOGNIZED);
+        return failure(Some(&echo()), UNRECOGNIZED);
     };
     match execute(&state, client_ip(&req), command, &fields).await {
-        Ok(Outcome::Reply(reply)) => success(&name, reply),
+        Ok(Outcome::Reply(reply)) => success(&name, &reply),
         Ok(Outcome::Streamed(response)) => response,
         Err(message) => {
             tracing::debug!(%command, reason = %message, "openkj command refused");
-            failure(echo(), &message)
+            failure(Some(&echo()), &message)
         }
     }
 }
@@ -87,7 +87,7 @@ pub async fn openkj_api(
 /// What a command produced.
 enum Outcome {
     /// The fields of an ordinary reply, to go into the envelope.
-    Reply(Map<String, Value>),
+    Reply(ReplyFields),
     /// A complete response that streams its body (whole-book `getSongs`).
     Streamed(HttpResponse),
 }
@@ -97,7 +97,7 @@ async fn execute(
     state: &AppState,
     client: IpAddr,
     command: Command,
-    fields: &Fields,
+    fields: &Fields<'_>,
 ) -> Result<Outcome, String> {
     if !command.is_authenticated() {
         return Err(OpenKjError::Unsupported.to_string());
@@ -130,7 +130,7 @@ async fn execute(
 async fn authenticate(
     state: &AppState,
     client: IpAddr,
-    fields: &Fields,
+    fields: &Fields<'_>,
 ) -> Result<VerifiedKey, String> {
     let presented = fields
         .string("api_key")

@@ -8,7 +8,7 @@ use keyward_domain::ports::{MockSongBookRepository, StorageError, SystemClock};
 use keyward_domain::services::{OpenKjPolicy, RequestService, SongBookService, VenueService};
 use keyward_domain::songbook::Song;
 use keyward_store_memory::MemoryStore;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::*;
 
@@ -81,11 +81,8 @@ async fn whole_body(response: HttpResponse) -> Vec<u8> {
     out
 }
 
-fn fields(value: Value) -> Fields {
-    match value {
-        Value::Object(object) => Fields::new(object),
-        _ => Fields::new(Map::new()),
-    }
+fn fields(value: Value) -> Fields<'static> {
+    super::super::wire::test_fields(&value)
 }
 
 #[test]

@@ -2,21 +2,29 @@
 //! client sends can turn into a non-200), field access with the strict types Qt's
 //! `QJsonValue` uses, and the reply envelope every command shares:
 //! `{"command": <echo>, "error": <bool>, "errorString"?: <string>, …}` with HTTP 200.
+//!
+//! The body is parsed with [`strict_json`] (strings borrowed from the body, no key named
+//! twice) and replies are written straight into their bytes: a `getSerial` poll, the
+//! call every running OpenKJ makes every few seconds, allocates only its reply.
+
+use std::borrow::Cow;
 
 use actix_web::http::header::{self, ContentType};
-use actix_web::web::BytesMut;
+use actix_web::web::{Bytes, BytesMut};
 use actix_web::{HttpRequest, HttpResponse};
 use futures::StreamExt;
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::boundary;
+use crate::strict_json::{self, Json};
 
 /// Largest request body (SPEC §9): a pretty-printed 1000-song batch is ~150 KB.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
-/// A command's request object.
+/// A command's request object: its members, borrowed from the body.
 #[derive(Debug)]
-pub struct Fields(Map<String, Value>);
+pub struct Fields<'a>(Vec<(Cow<'a, str>, Json<'a>)>);
 
 /// A field that is missing or has the wrong JSON type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,14 +40,14 @@ pub enum FieldError {
 
 const INT32: &str = "a whole number between -2147483648 and 2147483647";
 
-impl Fields {
-    pub fn new(object: Map<String, Value>) -> Self {
-        Self(object)
-    }
-
+impl<'a> Fields<'a> {
     /// The raw value; `null` counts as absent.
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.get(name).filter(|value| !value.is_null())
+    pub fn get(&self, name: &str) -> Option<&Json<'a>> {
+        self.0
+            .iter()
+            .find(|(member, _)| member == name)
+            .map(|(_, value)| value)
+            .filter(|value| **value != Json::Null)
     }
 
     /// An int32, as Qt's `toInt()` reads one: a JSON number with a whole value in range
@@ -74,7 +82,7 @@ impl Fields {
     pub fn required_bool(&self, name: &'static str) -> Result<bool, FieldError> {
         match self.get(name) {
             None => Err(FieldError::Missing(name)),
-            Some(Value::Bool(flag)) => Ok(*flag),
+            Some(Json::Bool(flag)) => Ok(*flag),
             Some(_) => Err(FieldError::WrongType {
                 name,
                 expected: "true or false",
@@ -85,7 +93,7 @@ impl Fields {
     pub fn string(&self, name: &'static str) -> Result<Option<&str>, FieldError> {
         match self.get(name) {
             None => Ok(None),
-            Some(Value::String(text)) => Ok(Some(text)),
+            Some(Json::String(text)) => Ok(Some(text)),
             Some(_) => Err(FieldError::WrongType {
                 name,
                 expected: "a string",
@@ -97,10 +105,10 @@ impl Fields {
         self.string(name)?.ok_or(FieldError::Missing(name))
     }
 
-    pub fn required_array(&self, name: &'static str) -> Result<&[Value], FieldError> {
+    pub fn required_array(&self, name: &'static str) -> Result<&[Json<'a>], FieldError> {
         match self.get(name) {
             None => Err(FieldError::Missing(name)),
-            Some(Value::Array(items)) => Ok(items),
+            Some(Json::Array(items)) => Ok(items),
             Some(_) => Err(FieldError::WrongType {
                 name,
                 expected: "an array",
@@ -110,8 +118,8 @@ impl Fields {
 }
 
 /// A JSON number holding a whole value that fits in an `i64`.
-fn whole_number(value: &Value) -> Option<i64> {
-    let Value::Number(number) = value else {
+fn whole_number(value: &Json<'_>) -> Option<i64> {
+    let Json::Number(number) = value else {
         return None;
     };
     if let Some(n) = number.as_i64() {
@@ -137,11 +145,12 @@ pub enum BodyError {
 }
 
 /// Reads the body up to [`MAX_BODY_BYTES`], stopping as soon as it is known to be too
-/// large (from `Content-Length`, or while streaming).
+/// large (from `Content-Length`, or while streaming). A body that arrives in one chunk
+/// (every small command) is kept as it came, without a copy.
 pub async fn read_body(
     req: &HttpRequest,
     mut payload: actix_web::web::Payload,
-) -> Result<BytesMut, BodyError> {
+) -> Result<Bytes, BodyError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -150,22 +159,39 @@ pub async fn read_body(
     if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
         return Err(BodyError::TooLarge);
     }
-    let mut body = BytesMut::with_capacity(declared.unwrap_or(0));
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<BytesMut> = None;
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
+        let so_far = joined
+            .as_ref()
+            .map_or_else(|| first.as_ref().map_or(0, Bytes::len), BytesMut::len);
+        if so_far + chunk.len() > MAX_BODY_BYTES {
             return Err(BodyError::TooLarge);
         }
-        body.extend_from_slice(&chunk);
+        match (&mut joined, first.take()) {
+            (Some(body), _) => body.extend_from_slice(&chunk),
+            (None, None) => first = Some(chunk),
+            (None, Some(head)) => {
+                let mut body =
+                    BytesMut::with_capacity(declared.unwrap_or(head.len() + chunk.len()));
+                body.extend_from_slice(&head);
+                body.extend_from_slice(&chunk);
+                joined = Some(body);
+            }
+        }
     }
-    Ok(body)
+    Ok(joined.map_or_else(|| first.unwrap_or_default(), BytesMut::freeze))
 }
 
 /// What a body turned out to be.
 #[derive(Debug)]
-pub enum Parsed {
+pub enum Parsed<'a> {
     /// A JSON object with a string `command`.
-    Command { name: String, fields: Fields },
+    Command {
+        name: Cow<'a, str>,
+        fields: Fields<'a>,
+    },
     /// Anything else; `command` is what the body named as its command, if anything, so
     /// the error can still be echoed under it.
     Invalid {
@@ -176,58 +202,113 @@ pub enum Parsed {
 
 /// Parses a body as a command object: one JSON object without duplicate keys
 /// (SPEC §9) and without U+0000 in any string (SPEC §2; the reason names the field).
-pub fn parse(body: &[u8]) -> Parsed {
+pub fn parse(body: &[u8]) -> Parsed<'_> {
     let invalid = |command: Option<Value>, reason: String| Parsed::Invalid { command, reason };
-    let value = match boundary::parse_unique_keys(body) {
-        Ok(value) => value,
+    let document = match strict_json::parse(body) {
+        Ok(document) => document,
         Err(err) => return invalid(None, err.to_string()),
     };
-    if boundary::may_hold_nul(body)
-        && let Some(field) = boundary::value_nul_field(&value)
-    {
-        let command = value.get("command").filter(|_| field != "command").cloned();
-        return invalid(command, format!("{field} {}", boundary::NUL_MESSAGE));
+    if boundary::may_hold_nul(body) {
+        // Rare (a body with the six bytes `\u0000`): the owned tree names the field.
+        let value = document.to_value();
+        if let Some(field) = boundary::value_nul_field(&value) {
+            let command = value.get("command").filter(|_| field != "command").cloned();
+            return invalid(command, format!("{field} {}", boundary::NUL_MESSAGE));
+        }
     }
-    let Value::Object(object) = value else {
+    let Json::Object(members) = document else {
         return invalid(None, "request body must be a JSON object".to_owned());
     };
-    match object.get("command") {
-        Some(Value::String(name)) => Parsed::Command {
+    let fields = Fields(members);
+    match fields.0.iter().find(|(member, _)| member == "command") {
+        Some((_, Json::String(name))) => Parsed::Command {
             name: name.clone(),
-            fields: Fields::new(object),
+            fields,
         },
-        None | Some(Value::Null) => invalid(None, "command is required".to_owned()),
-        Some(other) => invalid(Some(other.clone()), "command must be a string".to_owned()),
+        None | Some((_, Json::Null)) => invalid(None, "command is required".to_owned()),
+        Some((_, other)) => invalid(
+            Some(other.to_value()),
+            "command must be a string".to_owned(),
+        ),
     }
 }
 
-/// A successful reply: the command echoed, `error: false`, and `fields`.
-pub fn success(command: &str, fields: Map<String, Value>) -> HttpResponse {
-    let mut reply = fields;
-    reply.insert("command".to_owned(), Value::String(command.to_owned()));
-    reply.insert("error".to_owned(), Value::Bool(false));
-    respond(&reply)
+/// The fields of a successful reply after `command` and `error`, written as JSON as they
+/// are added (in that order; OpenKJ reads replies into a `QJsonObject`, which does not
+/// care).
+#[derive(Debug, Default)]
+pub struct ReplyFields(Vec<u8>);
+
+impl ReplyFields {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `"name": value`. `name` is a plain ASCII field name of the protocol.
+    #[must_use]
+    pub fn with(mut self, name: &'static str, value: &(impl Serialize + ?Sized)) -> Self {
+        debug_assert!(
+            name.bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+        );
+        self.0.extend_from_slice(b",\"");
+        self.0.extend_from_slice(name.as_bytes());
+        self.0.extend_from_slice(b"\":");
+        write_json(&mut self.0, value);
+        self
+    }
+}
+
+/// A successful reply: `{"command": <command>, "error": false, …fields}`.
+pub fn success(command: &str, fields: &ReplyFields) -> HttpResponse {
+    let mut body = Vec::with_capacity(40 + command.len() + fields.0.len());
+    body.extend_from_slice(b"{\"command\":");
+    write_json(&mut body, command);
+    body.extend_from_slice(b",\"error\":false");
+    body.extend_from_slice(&fields.0);
+    body.push(b'}');
+    respond(body)
 }
 
 /// A failed reply: the command echoed when there was one, `error: true`, `errorString`.
-pub fn failure(command: Option<Value>, message: &str) -> HttpResponse {
-    let mut reply = Map::new();
+pub fn failure(command: Option<&Value>, message: &str) -> HttpResponse {
+    let mut body = Vec::with_capacity(64 + message.len());
+    body.push(b'{');
     if let Some(command) = command {
-        reply.insert("command".to_owned(), command);
+        body.extend_from_slice(b"\"command\":");
+        write_json(&mut body, command);
+        body.push(b',');
     }
-    reply.insert("error".to_owned(), Value::Bool(true));
-    reply.insert("errorString".to_owned(), Value::String(message.to_owned()));
-    respond(&reply)
+    body.extend_from_slice(b"\"error\":true,\"errorString\":");
+    write_json(&mut body, message);
+    body.push(b'}');
+    respond(body)
+}
+
+/// Appends `value` as JSON. Only a failing `Serialize` impl could make that fail (none of
+/// the reply types has one); `null` then keeps the reply valid JSON.
+fn write_json(body: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
+    if serde_json::to_writer(&mut *body, value).is_err() {
+        body.extend_from_slice(b"null");
+    }
 }
 
 /// Always HTTP 200: OpenKJ drops every non-2xx reply without reading it.
-fn respond(reply: &Map<String, Value>) -> HttpResponse {
-    // Straight into bytes: `Value::to_string` would go through `fmt::Write`, a few times
-    // slower on the polling path. A map of strings to values always serializes.
-    let body = serde_json::to_vec(reply).unwrap_or_else(|_| br#"{"error":true}"#.to_vec());
+fn respond(body: Vec<u8>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::json())
         .body(body)
+}
+
+/// The members of `object` as a command's fields (tests only: the text is leaked so the
+/// fields can borrow from it).
+#[cfg(test)]
+pub(crate) fn test_fields(object: &Value) -> Fields<'static> {
+    let text: &'static str = Box::leak(object.to_string().into_boxed_str());
+    match strict_json::parse(text.as_bytes()) {
+        Ok(Json::Object(members)) => Fields(members),
+        _ => Fields(Vec::new()),
+    }
 }
 
 #[cfg(test)]
@@ -236,11 +317,8 @@ mod tests {
 
     use super::*;
 
-    fn fields(value: Value) -> Fields {
-        match value {
-            Value::Object(object) => Fields::new(object),
-            _ => unreachable!("test bodies are objects"),
-        }
+    fn fields(value: Value) -> Fields<'static> {
+        test_fields(&value)
     }
 
     #[test]
