@@ -32,7 +32,7 @@ use crate::{CacheOptions, Caches};
 #[derive(Debug)]
 enum Lookup {
     /// The key it belongs to, as last read.
-    Known(Arc<ApiKey>),
+    Known(ApiKey),
     /// No key has it.
     NoSuchKey,
     /// Nothing usable: ask the database.
@@ -49,8 +49,11 @@ enum Owner {
 /// Remembered answers of `find_by_hash`; see the module docs. Shared by [`CachedKeys`]
 /// and the change feed (through [`Caches`]).
 pub struct KeyCache {
+    /// Keyed by what a client presents (hashed): std's keyed SipHash, which a client
+    /// cannot aim collisions at.
     by_hash: Cache<KeyHash, Owner>,
-    by_id: Cache<KeyId, Arc<ApiKey>>,
+    /// Keyed by ids keyward generated (random UUIDs): the faster foldhash is enough.
+    by_id: Cache<KeyId, ApiKey, foldhash::fast::RandomState>,
     freshness: Freshness,
 }
 
@@ -78,7 +81,7 @@ impl KeyCache {
             by_id: Cache::builder()
                 .max_capacity(options.max_keys)
                 .time_to_live(options.time_to_live)
-                .build(),
+                .build_with_hasher(foldhash::fast::RandomState::default()),
             freshness: Freshness::default(),
         }
     }
@@ -105,7 +108,7 @@ impl KeyCache {
             None => self.by_hash.insert(hash, Owner::NoSuchKey),
             Some(key) => {
                 self.by_hash.insert(hash, Owner::Key(key.id()));
-                let loaded = Arc::new(key.clone());
+                let loaded = key.clone();
                 self.by_id
                     .entry(key.id())
                     .and_compute_with(|current| match current {
@@ -214,7 +217,7 @@ impl ApiKeyRepository for CachedKeys {
 
     async fn find_by_hash(&self, hash: KeyHash) -> Result<Option<ApiKey>, StorageError> {
         match self.cache.lookup(hash) {
-            Lookup::Known(key) => return Ok(Some(ApiKey::clone(&key))),
+            Lookup::Known(key) => return Ok(Some(key)),
             Lookup::NoSuchKey => return Ok(None),
             Lookup::Miss => {}
         }

@@ -26,7 +26,9 @@ use crate::{CacheOptions, Caches};
 
 /// Remembered serials, per customer.
 pub struct SerialCache {
-    serials: Cache<CustomerId, Serial>,
+    /// Keyed by customer ids (the platform's token subjects, not an anonymous client's
+    /// input): foldhash rather than SipHash.
+    serials: Cache<CustomerId, Serial, foldhash::fast::RandomState>,
     freshness: Freshness,
 }
 
@@ -45,7 +47,7 @@ impl SerialCache {
             serials: Cache::builder()
                 .max_capacity(options.max_serials)
                 .time_to_live(options.time_to_live)
-                .build(),
+                .build_with_hasher(foldhash::fast::RandomState::default()),
             freshness: Freshness::default(),
         }
     }

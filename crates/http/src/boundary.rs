@@ -16,10 +16,12 @@
 //!   `Deserialize`).
 
 use std::fmt::Write as _;
+use std::sync::LazyLock;
 
 use actix_web::dev::ServiceRequest;
 use actix_web::http::Method;
 use actix_web::{HttpMessage, HttpRequest};
+use memchr::memmem;
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -51,7 +53,10 @@ pub fn json_nul_field(body: &[u8]) -> Option<String> {
 /// means [`value_nul_field`] has to look (the bytes may be an escaped backslash
 /// followed by `u0000`).
 pub fn may_hold_nul(body: &[u8]) -> bool {
-    memchr::memmem::find(body, ESCAPED_NUL).is_some()
+    // Built once: `memmem::find` would build its searcher on every call.
+    static FINDER: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(ESCAPED_NUL));
+    FINDER.find(body).is_some()
 }
 
 /// The path (as [`json_nul_field`] gives it) of the first string or member name in

@@ -12,7 +12,7 @@ use governor::Quota;
 use governor::clock::{Clock, DefaultClock};
 use keyward_domain::CustomerId;
 
-use crate::budget::{KeyedBudget, retry_after_seconds};
+use crate::budget::{IdHasher, KeyedBudget, retry_after_seconds};
 use crate::error::ApiError;
 
 /// Rotations a customer may make in one hour.
@@ -26,7 +26,7 @@ const ONE_HOUR: Duration = Duration::from_secs(3600);
 /// Per-customer rotation budget.
 #[derive(Debug)]
 pub struct RotationLimiter<C: Clock = DefaultClock> {
-    budget: KeyedBudget<CustomerId, C>,
+    budget: KeyedBudget<CustomerId, C, IdHasher>,
 }
 
 impl Default for RotationLimiter {

@@ -1,5 +1,7 @@
 //! The API key record and the value types it is made of.
 
+use std::sync::Arc;
+
 use time::OffsetDateTime;
 
 use crate::ids::{CustomerId, KeyId};
@@ -118,8 +120,12 @@ pub struct ApiKeyParts {
 }
 
 /// An API key as stored: everything but the secret.
+///
+/// Cloning is a reference-count increment (the fields are shared, and copied only when a
+/// change is made to one of the clones): the verification cache hands out a clone on
+/// every verified request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiKey(ApiKeyParts);
+pub struct ApiKey(Arc<ApiKeyParts>);
 
 /// Which of a key's secrets a presented key string matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,11 +137,11 @@ pub enum SecretMatch {
 
 impl ApiKey {
     pub fn from_parts(parts: ApiKeyParts) -> Self {
-        Self(parts)
+        Self(Arc::new(parts))
     }
 
     pub fn into_parts(self) -> ApiKeyParts {
-        self.0
+        Arc::unwrap_or_clone(self.0)
     }
 
     pub fn parts(&self) -> &ApiKeyParts {
@@ -238,7 +244,7 @@ impl ApiKey {
     }
 
     pub(crate) fn parts_mut(&mut self) -> &mut ApiKeyParts {
-        &mut self.0
+        Arc::make_mut(&mut self.0)
     }
 }
 

@@ -135,25 +135,25 @@ impl PlainKey {
     }
 
     /// Checks the shape and checksum of a presented key. Nothing is looked up.
+    ///
+    /// # Errors
+    /// [`MalformedKey`]: which rule of the key format `raw` breaks.
     pub fn parse(raw: &str, prefix: &KeyPrefix) -> Result<Self, MalformedKey> {
-        let rest = raw
-            .strip_prefix(prefix.as_str())
-            .and_then(|r| r.strip_prefix('_'))
-            .ok_or(MalformedKey::WrongPrefix)?;
-        if rest.len() != BODY_LEN + CHECKSUM_LEN {
-            return Err(MalformedKey::WrongLength);
-        }
-        if !is_base62(rest) {
-            return Err(MalformedKey::BadAlphabet);
-        }
-        let (body, check) = rest.split_at(BODY_LEN);
-        if checksum_digits(prefix.as_str(), body) != check.as_bytes() {
-            return Err(MalformedKey::BadChecksum);
-        }
+        check_format(raw, prefix)?;
         Ok(Self {
             full: raw.to_owned(),
             body_start: prefix.as_str().len() + 1,
         })
+    }
+
+    /// The hash a presented key is stored under, after the checks of [`Self::parse`],
+    /// without copying the key (verification needs nothing else of it).
+    ///
+    /// # Errors
+    /// As [`Self::parse`].
+    pub fn hash_presented(raw: &str, prefix: &KeyPrefix) -> Result<KeyHash, MalformedKey> {
+        check_format(raw, prefix)?;
+        Ok(KeyHash::of(raw))
     }
 
     /// The whole secret string. Call only to give the key to its owner.
@@ -170,6 +170,26 @@ impl PlainKey {
     pub fn hash(&self) -> KeyHash {
         KeyHash::of(&self.full)
     }
+}
+
+/// The shape and checksum rules of a presented key: `<prefix>_`, then
+/// `BODY_LEN + CHECKSUM_LEN` base62 characters whose last six are the checksum of the rest.
+fn check_format(raw: &str, prefix: &KeyPrefix) -> Result<(), MalformedKey> {
+    let rest = raw
+        .strip_prefix(prefix.as_str())
+        .and_then(|r| r.strip_prefix('_'))
+        .ok_or(MalformedKey::WrongPrefix)?;
+    if rest.len() != BODY_LEN + CHECKSUM_LEN {
+        return Err(MalformedKey::WrongLength);
+    }
+    if !is_base62(rest) {
+        return Err(MalformedKey::BadAlphabet);
+    }
+    let (body, check) = rest.split_at(BODY_LEN);
+    if checksum_digits(prefix.as_str(), body) != check.as_bytes() {
+        return Err(MalformedKey::BadChecksum);
+    }
+    Ok(())
 }
 
 impl fmt::Debug for PlainKey {
@@ -295,6 +315,27 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn a_presented_key_hashes_as_the_issued_one_and_is_checked_the_same_way() {
+        let key = PlainKey::from_random(&prefix(), &[3u8; 32]);
+        let expected = KeyHash::of(key.expose());
+
+        assert_eq!(
+            PlainKey::hash_presented(key.expose(), &prefix()),
+            Ok(expected)
+        );
+        let mut tampered = key.expose().to_owned();
+        tampered.replace_range(5..6, if &tampered[5..6] == "a" { "b" } else { "a" });
+        assert_eq!(
+            PlainKey::hash_presented(&tampered, &prefix()),
+            Err(MalformedKey::BadChecksum)
+        );
+        assert_eq!(
+            PlainKey::hash_presented("xx_abc", &prefix()),
+            Err(MalformedKey::WrongPrefix)
+        );
     }
 
     #[test]

@@ -455,9 +455,8 @@ impl ApiKeyService {
     /// `Malformed`, `Invalid` (unknown, inactive, expired, or retired past its grace),
     /// `Storage`.
     pub async fn verify(&self, presented: &str) -> Result<VerifiedKey, VerifyError> {
-        let plain =
-            PlainKey::parse(presented, &self.policy.prefix).map_err(VerifyError::Malformed)?;
-        let hash = plain.hash();
+        let hash = PlainKey::hash_presented(presented, &self.policy.prefix)
+            .map_err(VerifyError::Malformed)?;
         let Some(key) = self.repo.find_by_hash(hash).await? else {
             return Err(VerifyError::Invalid);
         };

@@ -11,10 +11,11 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use governor::Quota;
+use governor::clock::DefaultClock;
 use keyward_domain::KeyId;
 use keyward_domain::openkj::Command;
 
-use crate::budget::KeyedBudget;
+use crate::budget::{IdHasher, KeyedBudget};
 
 const fn non_zero(n: u32) -> NonZeroU32 {
     match NonZeroU32::new(n) {
@@ -57,8 +58,8 @@ pub struct OverBudget {
 #[derive(Debug)]
 pub struct OpenKjLimiter {
     limits: OpenKjLimits,
-    commands: KeyedBudget<KeyId>,
-    uploads: KeyedBudget<KeyId>,
+    commands: KeyedBudget<KeyId, DefaultClock, IdHasher>,
+    uploads: KeyedBudget<KeyId, DefaultClock, IdHasher>,
 }
 
 impl OpenKjLimiter {

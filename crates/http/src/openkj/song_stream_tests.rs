@@ -81,13 +81,13 @@ async fn whole_body(response: HttpResponse) -> Vec<u8> {
     out
 }
 
-fn fields(value: Value) -> Fields<'static> {
-    super::super::wire::test_fields(&value)
+fn fields(value: &Value) -> Fields<'static> {
+    super::super::wire::test_fields(value)
 }
 
 #[test]
 fn only_get_songs_without_page_limit_or_search_is_the_whole_book() {
-    let whole = |value| wants_whole_book(Command::GetSongs, &fields(value));
+    let whole = |value: Value| wants_whole_book(Command::GetSongs, &fields(&value));
 
     assert!(whole(json!({"api_key": "k", "system_id": 2})));
     assert!(whole(
@@ -96,7 +96,7 @@ fn only_get_songs_without_page_limit_or_search_is_the_whole_book() {
     assert!(!whole(json!({"page": 1})));
     assert!(!whole(json!({"limit": 50})));
     assert!(!whole(json!({"searchString": ""})));
-    assert!(!wants_whole_book(Command::Search, &fields(json!({}))));
+    assert!(!wants_whole_book(Command::Search, &fields(&json!({}))));
 }
 
 #[test]

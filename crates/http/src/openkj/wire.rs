@@ -317,13 +317,13 @@ mod tests {
 
     use super::*;
 
-    fn fields(value: Value) -> Fields<'static> {
-        test_fields(&value)
+    fn fields(value: &Value) -> Fields<'static> {
+        test_fields(value)
     }
 
     #[test]
     fn int32_accepts_whole_numbers_in_range_only() {
-        let body = fields(json!({
+        let body = fields(&json!({
             "zero": 0, "whole_float": 7.0, "max": 2_147_483_647, "too_big": 2_147_483_648_i64,
             "fraction": 1.5, "text": "1", "huge": 1e300, "bool": true
         }));
@@ -339,7 +339,7 @@ mod tests {
 
     #[test]
     fn bool_accepts_only_json_booleans() {
-        let body = fields(json!({"yes": true, "one": 1, "text": "true"}));
+        let body = fields(&json!({"yes": true, "one": 1, "text": "true"}));
 
         assert_eq!(body.required_bool("yes"), Ok(true));
         assert!(body.required_bool("one").is_err());
@@ -352,7 +352,7 @@ mod tests {
 
     #[test]
     fn null_counts_as_absent() {
-        let body = fields(json!({"venue_id": null}));
+        let body = fields(&json!({"venue_id": null}));
 
         assert_eq!(
             body.required_int32("venue_id"),
