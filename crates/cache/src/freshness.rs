@@ -41,8 +41,18 @@ impl Freshness {
         self.generation.load(Ordering::SeqCst) == ticket.0 && self.usable()
     }
 
-    /// Announces a drop; call before dropping entries.
-    pub(crate) fn advance(&self) {
+    /// The current generation, for a per-thread copy of what is about to be read from
+    /// the cache ([`crate::near`]).
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Runs `drop`, which drops entries, announcing it before (for readers of the
+    /// database, see the module docs) and after (for per-thread copies made from the
+    /// cache while `drop` ran, which must not outlive it).
+    pub(crate) fn dropping(&self, drop: impl FnOnce()) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        drop();
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 

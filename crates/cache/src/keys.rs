@@ -26,6 +26,7 @@ use moka::sync::Cache;
 use time::OffsetDateTime;
 
 use crate::freshness::Freshness;
+use crate::near::Near;
 use crate::{CacheOptions, Caches};
 
 /// What the cache knows of a presented hash.
@@ -54,6 +55,8 @@ pub struct KeyCache {
     by_hash: Cache<KeyHash, Owner>,
     /// Keyed by ids keyward generated (random UUIDs): the faster foldhash is enough.
     by_id: Cache<KeyId, ApiKey, foldhash::fast::RandomState>,
+    /// Each thread's copies of the keys it verified last (see [`crate::near`]).
+    near: Near<KeyHash, ApiKey>,
     freshness: Freshness,
 }
 
@@ -82,20 +85,32 @@ impl KeyCache {
                 .max_capacity(options.max_keys)
                 .time_to_live(options.time_to_live)
                 .build_with_hasher(foldhash::fast::RandomState::default()),
+            near: Near::default(),
             freshness: Freshness::default(),
         }
     }
 
-    /// The remembered answer for `hash`.
+    /// The remembered answer for `hash`: this thread's copy when it has a current one,
+    /// else the shared maps (a known key is then copied for this thread).
     fn lookup(&self, hash: KeyHash) -> Lookup {
         if !self.freshness.usable() {
             return Lookup::Miss;
+        }
+        let generation = self.freshness.generation();
+        if let Some(key) = self.near.get(&hash, generation) {
+            return Lookup::Known(key);
         }
         match self.by_hash.get(&hash) {
             None => Lookup::Miss,
             Some(Owner::NoSuchKey) => Lookup::NoSuchKey,
             Some(Owner::Key(id)) => match self.by_id.get(&id) {
-                Some(key) if holds(&key, hash) => Lookup::Known(key),
+                Some(key) if holds(&key, hash) => {
+                    // A copy of its own, so that this thread's clones never touch the
+                    // reference count the other threads' copies share.
+                    let own = ApiKey::from_parts(key.parts().clone());
+                    self.near.put(hash, own, generation);
+                    Lookup::Known(key)
+                }
                 _ => Lookup::Miss,
             },
         }
@@ -118,10 +133,11 @@ impl KeyCache {
             }
         }
         if !self.freshness.still_current(ticket) {
-            match found {
+            // Taken back as a drop: another thread may have copied it meanwhile.
+            self.freshness.dropping(|| match found {
                 None => self.by_hash.invalidate(&hash),
                 Some(key) => self.drop_older_than(key.id(), key.version().next()),
-            }
+            });
         }
     }
 
@@ -138,27 +154,28 @@ impl KeyCache {
     /// Key `id` changed: it now has `version`, or was deleted (`None`). Drops any older
     /// copy at once.
     pub fn forget_key(&self, id: KeyId, version: Option<KeyVersion>) {
-        self.freshness.advance();
-        match version {
+        self.freshness.dropping(|| match version {
             Some(version) => self.drop_older_than(id, version),
             None => self.by_id.invalidate(&id),
-        }
+        });
     }
 
     /// A key with these secrets was just written: "no such key" is no longer true of them.
     fn forget_hashes(&self, key: &ApiKey) {
-        self.freshness.advance();
-        self.by_hash.invalidate(&key.hash());
-        if let Some(retired) = key.retired() {
-            self.by_hash.invalidate(&retired.hash);
-        }
+        self.freshness.dropping(|| {
+            self.by_hash.invalidate(&key.hash());
+            if let Some(retired) = key.retired() {
+                self.by_hash.invalidate(&retired.hash);
+            }
+        });
     }
 
     /// Drops everything (the change feed missed changes, or many keys changed at once).
     pub fn forget_everything(&self) {
-        self.freshness.advance();
-        self.by_hash.invalidate_all();
-        self.by_id.invalidate_all();
+        self.freshness.dropping(|| {
+            self.by_hash.invalidate_all();
+            self.by_id.invalidate_all();
+        });
     }
 
     /// See [`keyward_domain::ports::ChangeSink::set_feed_healthy`].

@@ -25,6 +25,7 @@
 
 mod freshness;
 mod keys;
+mod near;
 mod serials;
 
 use std::sync::Arc;

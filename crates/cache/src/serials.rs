@@ -22,6 +22,7 @@ use moka::sync::Cache;
 use time::OffsetDateTime;
 
 use crate::freshness::Freshness;
+use crate::near::Near;
 use crate::{CacheOptions, Caches};
 
 /// Remembered serials, per customer.
@@ -29,6 +30,8 @@ pub struct SerialCache {
     /// Keyed by customer ids (the platform's token subjects, not an anonymous client's
     /// input): foldhash rather than SipHash.
     serials: Cache<CustomerId, Serial, foldhash::fast::RandomState>,
+    /// Each thread's copies of the serials it answered last (see [`crate::near`]).
+    near: Near<CustomerId, Serial>,
     freshness: Freshness,
 }
 
@@ -48,20 +51,20 @@ impl SerialCache {
                 .max_capacity(options.max_serials)
                 .time_to_live(options.time_to_live)
                 .build_with_hasher(foldhash::fast::RandomState::default()),
+            near: Near::default(),
             freshness: Freshness::default(),
         }
     }
 
     /// The customer's serial moved (or may have): drop what is remembered of it.
     pub fn forget(&self, customer: CustomerId) {
-        self.freshness.advance();
-        self.serials.invalidate(&customer);
+        self.freshness
+            .dropping(|| self.serials.invalidate(&customer));
     }
 
     /// Drops every remembered serial.
     pub fn forget_everything(&self) {
-        self.freshness.advance();
-        self.serials.invalidate_all();
+        self.freshness.dropping(|| self.serials.invalidate_all());
     }
 
     /// See [`keyward_domain::ports::ChangeSink::set_feed_healthy`].
@@ -108,17 +111,23 @@ impl CachedOpenKj {
 impl SerialRepository for CachedOpenKj {
     async fn current_serial(&self, customer: CustomerId) -> Result<Serial, StorageError> {
         let cache = &self.cache;
-        if cache.freshness.usable()
-            && let Some(serial) = cache.serials.get(&customer)
-        {
-            return Ok(serial);
+        if cache.freshness.usable() {
+            let generation = cache.freshness.generation();
+            if let Some(serial) = cache.near.get(&customer, generation) {
+                return Ok(serial);
+            }
+            if let Some(serial) = cache.serials.get(&customer) {
+                cache.near.put(customer, serial, generation);
+                return Ok(serial);
+            }
         }
         let ticket = cache.freshness.ticket();
         let serial = self.store.current_serial(customer).await?;
         if let Some(ticket) = ticket {
             cache.serials.insert(customer, serial);
             if !cache.freshness.still_current(ticket) {
-                cache.serials.invalidate(&customer);
+                // Taken back as a drop: another thread may have copied it meanwhile.
+                cache.forget(customer);
             }
         }
         Ok(serial)

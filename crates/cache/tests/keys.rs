@@ -212,6 +212,36 @@ async fn a_change_made_by_another_instance_is_seen() {
 }
 
 #[tokio::test]
+async fn a_change_elsewhere_is_seen_by_a_thread_holding_its_own_copy() {
+    // Arrange: the second lookup copies the key for this thread; the third is that copy.
+    let store = Arc::new(MemoryStore::new());
+    let key = stored_key(&store).await;
+    let (one, other) = (instance(&store), instance(&store));
+    for _ in 0..3 {
+        assert!(other.keys.find_by_hash(key.hash()).await.unwrap().is_some());
+    }
+    assert_eq!(
+        other.counting.lookups(),
+        1,
+        "answered from memory after the first"
+    );
+
+    // Act: deactivated through the other instance, then deleted.
+    one.keys
+        .update(&changed(&key, |parts| parts.active = false), None)
+        .await
+        .unwrap();
+    let seen = other.keys.find_by_hash(key.hash()).await.unwrap().unwrap();
+    let again = other.keys.find_by_hash(key.hash()).await.unwrap().unwrap();
+    assert!(one.keys.delete(key.customer_id(), key.id()).await.unwrap());
+
+    // Assert
+    assert!(!seen.is_active());
+    assert!(!again.is_active());
+    assert_eq!(other.keys.find_by_hash(key.hash()).await.unwrap(), None);
+}
+
+#[tokio::test]
 async fn deletion_by_another_instance_is_seen() {
     let store = Arc::new(MemoryStore::new());
     let key = stored_key(&store).await;

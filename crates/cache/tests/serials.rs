@@ -82,7 +82,11 @@ async fn a_serial_moved_by_another_instance_is_seen() {
     let customer = CustomerId::generate();
     let (one, other) = (instance(&store), instance(&store));
     let venue = one.openkj.insert_venue(new_venue(customer)).await.unwrap();
+    // Three polls: the second copies the serial for this thread, the third reads the copy.
     let before = other.openkj.current_serial(customer).await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(other.openkj.current_serial(customer).await.unwrap(), before);
+    }
 
     let added = one
         .openkj
