@@ -3,8 +3,8 @@
     reason = "these doc comments are the --help text and are shown verbatim"
 )]
 
-//! The command line (SPEC §11): `serve` (default), `migrate`, `token`, `keys cleanup`,
-//! `vault generate-key`, `vault rotate-key`.
+//! The command line (SPEC §11, §14): `serve` (default), `migrate`, `token`,
+//! `keys create | list | revoke | cleanup`, `vault generate-key`, `vault rotate-key`.
 
 use std::path::PathBuf;
 
@@ -41,7 +41,10 @@ pub enum Command {
     /// The token is signed with auth.jwt_secret or the secret file auth.jwt_secret_file
     /// (created if missing), the same secret `keyward serve` verifies with.
     Token(TokenArgs),
-    /// API key maintenance.
+    /// Create, list, revoke and clean up API keys on the configured database.
+    ///
+    /// Works on the database directly, as `migrate` does: a running `keyward serve` on
+    /// the same database sees a revoke within a second.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
@@ -105,7 +108,62 @@ pub struct TokenArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
+    /// Issue a new API key for a customer and print it (shown only this once).
+    ///
+    /// The same rules as POST /v1/customer/api-keys: name 1 to 100 characters, 1 to 20
+    /// known scopes, an expiry in the future (keys.default_ttl_days applies when none is
+    /// given), at most keys.max_per_customer active keys per customer.
+    Create(KeysCreateArgs),
+    /// List a customer's API keys, newest first (never their secrets).
+    List(KeysListArgs),
+    /// Revoke an API key: it fails verification from now on, on every instance, and can
+    /// never be re-activated. Revoking a revoked key changes nothing.
+    Revoke(KeysRevokeArgs),
     /// Delete keys that expired more than keys.expired_retention_days ago and print how
     /// many were deleted.
     Cleanup,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysCreateArgs {
+    /// The customer the key belongs to.
+    #[arg(long, value_name = "UUID")]
+    pub customer: Uuid,
+    /// A name to recognise the key by (1 to 100 characters).
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// Comma-separated scopes: requests:read, requests:write, songdb:read,
+    /// songdb:write, venues:read, venues:write, systems:read, secrets:read (a :write
+    /// scope includes its :read scope).
+    #[arg(long, value_name = "A,B", value_delimiter = ',', required = true)]
+    pub scopes: Vec<String>,
+    /// A longer description (at most 500 characters).
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// When the key stops working, RFC 3339 (e.g. 2027-01-01T00:00:00Z); in the future.
+    #[arg(long, value_name = "RFC3339")]
+    pub expires_at: Option<String>,
+    /// Print the key as JSON (the API's ApiKey fields plus `key`) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysListArgs {
+    /// The customer whose keys to list.
+    #[arg(long, value_name = "UUID")]
+    pub customer: Uuid,
+    /// Print `{"data": [ApiKey, …]}` as the API shows keys, instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysRevokeArgs {
+    /// The key's id (the `id` field of the API, the first column of `keys list`).
+    #[arg(value_name = "ID")]
+    pub id: Uuid,
+    /// Print the revoked key as JSON (the API's ApiKey fields) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use config::{Config, Environment, File, FileFormat};
 use keyward_domain::keys::KeyPrefix;
-use keyward_domain::services::OpenKjPolicy;
+use keyward_domain::services::{KeyPolicy, OpenKjPolicy};
 use keyward_http::openkj::OpenKjLimits;
 use keyward_http::public::PublicLimits;
 use serde::Deserialize;
@@ -20,6 +20,10 @@ use serde::Deserialize;
 pub const BUILT_IN_DEFAULTS: &str = include_str!("../../../config/default.toml");
 /// Defaults file looked up in the working directory.
 pub const DEFAULTS_FILE: &str = "config/default.toml";
+
+/// Largest `keys.default_ttl_days`: a hundred years (beyond it a date overflows nothing,
+/// but such a setting is a typo).
+pub const MAX_DEFAULT_TTL_DAYS: u32 = 36_500;
 /// Environment variable naming an extra configuration file.
 pub const CONFIG_FILE_ENV: &str = "KEYWARD_CONFIG";
 /// Prefix of configuration environment variables (`KEYWARD__SERVER__PORT`).
@@ -105,6 +109,8 @@ pub struct KeySettings {
     pub prefix: String,
     pub max_per_customer: u32,
     pub expired_retention_days: u32,
+    /// Lifetime in days of a key created without `expiresAt`; 0 = never expires.
+    pub default_ttl_days: u32,
 }
 
 #[derive(Clone, Deserialize)]
@@ -361,6 +367,12 @@ impl Settings {
                 "must be at least 1",
             ));
         }
+        if self.keys.default_ttl_days > MAX_DEFAULT_TTL_DAYS {
+            return Err(SettingsError::invalid(
+                "keys.default_ttl_days",
+                "must be 0 (never expire) to 36500",
+            ));
+        }
         if self.auth.jwt_secret.is_none() && self.auth.jwt_secret_file.as_os_str().is_empty() {
             return Err(SettingsError::invalid(
                 "auth.jwt_secret_file",
@@ -497,6 +509,19 @@ impl Settings {
             reads_per_minute: at_least_one(self.public.reads_per_minute),
             submissions_per_minute: at_least_one(self.public.submissions_per_minute),
         }
+    }
+
+    /// The rules of key creation: prefix, cap, default lifetime (`keys.*`, SPEC §6).
+    ///
+    /// # Errors
+    /// `keys.prefix` breaks the key format.
+    pub fn key_policy(&self) -> Result<KeyPolicy, SettingsError> {
+        Ok(KeyPolicy {
+            prefix: self.key_prefix()?,
+            max_per_customer: self.keys.max_per_customer,
+            default_ttl: (self.keys.default_ttl_days > 0)
+                .then(|| time::Duration::days(i64::from(self.keys.default_ttl_days))),
+        })
     }
 
     /// # Errors

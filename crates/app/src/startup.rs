@@ -17,7 +17,7 @@ use keyward_domain::ports::{
     ApiKeyRepository, ChangeFeed, ChangeSubscription, Clock, CredentialRepository, OpenKjStore,
     OsSecretGenerator,
 };
-use keyward_domain::services::{ApiKeyService, KaraokeServices, KeyPolicy, VaultService};
+use keyward_domain::services::{ApiKeyService, KaraokeServices, VaultService};
 use keyward_domain::usage::UsageBuffer;
 use keyward_http::auth::JwtSettings;
 use keyward_http::state::SWEEP_INTERVAL;
@@ -93,10 +93,7 @@ impl Application {
             }
             None => (wiring.keys.clone(), wiring.openkj.clone(), None),
         };
-        let policy = KeyPolicy {
-            prefix: settings.key_prefix()?,
-            max_per_customer: settings.keys.max_per_customer,
-        };
+        let policy = settings.key_policy()?;
         let usage = Arc::new(UsageBuffer::new());
         let service = ApiKeyService::new(
             keys,

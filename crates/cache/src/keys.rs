@@ -232,6 +232,10 @@ impl ApiKeyRepository for CachedKeys {
         self.store.get(customer, id).await
     }
 
+    async fn find_by_id(&self, id: KeyId) -> Result<Option<ApiKey>, StorageError> {
+        self.store.find_by_id(id).await
+    }
+
     async fn find_by_hash(&self, hash: KeyHash) -> Result<Option<ApiKey>, StorageError> {
         match self.cache.lookup(hash) {
             Lookup::Known(key) => return Ok(Some(key)),

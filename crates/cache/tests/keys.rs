@@ -49,6 +49,9 @@ impl ApiKeyRepository for Counting {
     async fn get(&self, customer: CustomerId, id: KeyId) -> Result<Option<ApiKey>, StorageError> {
         self.store.get(customer, id).await
     }
+    async fn find_by_id(&self, id: KeyId) -> Result<Option<ApiKey>, StorageError> {
+        self.store.find_by_id(id).await
+    }
     async fn find_by_hash(&self, hash: KeyHash) -> Result<Option<ApiKey>, StorageError> {
         self.lookups.fetch_add(1, Ordering::SeqCst);
         let found = self.store.find_by_hash(hash).await;

@@ -17,6 +17,7 @@ use keyward_domain::testing::NOW;
 use keyward_domain::testing::api_keys::sample_key;
 use keyward_domain::{CustomerId, Scope, ScopeSet};
 use mockall::predicate::eq;
+use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 /// A clock the test moves by hand.
@@ -58,6 +59,16 @@ fn service(
     secrets: MockSecretGenerator,
     usage: MockUsageRecorder,
 ) -> ApiKeyService {
+    service_with_ttl(repo, clock, secrets, usage, None)
+}
+
+fn service_with_ttl(
+    repo: MockApiKeyRepository,
+    clock: Arc<PinnedClock>,
+    secrets: MockSecretGenerator,
+    usage: MockUsageRecorder,
+    default_ttl: Option<Duration>,
+) -> ApiKeyService {
     ApiKeyService::new(
         Arc::new(repo),
         clock,
@@ -66,8 +77,21 @@ fn service(
         KeyPolicy {
             prefix: KeyPrefix::default(),
             max_per_customer: 3,
+            default_ttl,
         },
     )
+}
+
+/// A repository that accepts one insert and keeps what it was given.
+fn recording_repo() -> (MockApiKeyRepository, Arc<Mutex<Option<ApiKey>>>) {
+    let mut repo = MockApiKeyRepository::new();
+    let stored = Arc::new(Mutex::new(None));
+    let sink = Arc::clone(&stored);
+    repo.expect_insert().times(1).returning(move |key, _| {
+        *sink.lock().unwrap() = Some(key.clone());
+        Ok(())
+    });
+    (repo, stored)
 }
 
 fn new_key(expires_at: Option<OffsetDateTime>) -> NewKey {
@@ -125,6 +149,64 @@ async fn create_returns_the_secret_once_and_stores_only_its_hash() {
     assert_eq!(stored.created_at(), NOW);
     let expected = PlainKey::from_random(&KeyPrefix::default(), &[7; 32]);
     assert_eq!(issued.secret.expose(), expected.expose());
+}
+
+#[tokio::test]
+async fn create_without_expiry_gets_the_default_lifetime_from_now() {
+    let (repo, stored) = recording_repo();
+    let svc = service_with_ttl(
+        repo,
+        PinnedClock::at(NOW),
+        random_bytes(2),
+        quiet_usage(),
+        Some(Duration::days(90)),
+    );
+
+    let issued = svc
+        .create(CustomerId::generate(), new_key(None))
+        .await
+        .unwrap();
+
+    // NOW is 2026-06-01T12:00:00Z: 29 days of June, 31 of July, 30 of August.
+    let expected = datetime!(2026-08-30 12:00:00 UTC);
+    assert_eq!(issued.key.expires_at(), Some(expected));
+    assert_eq!(
+        stored.lock().unwrap().as_ref().unwrap().expires_at(),
+        Some(expected)
+    );
+}
+
+#[tokio::test]
+async fn an_explicit_expiry_wins_over_the_default_lifetime() {
+    let (repo, _stored) = recording_repo();
+    let svc = service_with_ttl(
+        repo,
+        PinnedClock::at(NOW),
+        random_bytes(3),
+        quiet_usage(),
+        Some(Duration::days(90)),
+    );
+    let asked = NOW + Duration::days(400);
+
+    let issued = svc
+        .create(CustomerId::generate(), new_key(Some(asked)))
+        .await
+        .unwrap();
+
+    assert_eq!(issued.key.expires_at(), Some(asked));
+}
+
+#[tokio::test]
+async fn without_a_default_lifetime_a_key_never_expires() {
+    let (repo, _stored) = recording_repo();
+    let svc = service(repo, PinnedClock::at(NOW), random_bytes(4), quiet_usage());
+
+    let issued = svc
+        .create(CustomerId::generate(), new_key(None))
+        .await
+        .unwrap();
+
+    assert_eq!(issued.key.expires_at(), None);
 }
 
 #[tokio::test]

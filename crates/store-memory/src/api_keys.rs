@@ -69,6 +69,10 @@ impl ApiKeyRepository for MemoryStore {
             .cloned())
     }
 
+    async fn find_by_id(&self, id: KeyId) -> Result<Option<ApiKey>, StorageError> {
+        Ok(self.state().api_keys.rows.get(&id).cloned())
+    }
+
     async fn find_by_hash(&self, hash: KeyHash) -> Result<Option<ApiKey>, StorageError> {
         Ok(self
             .state()

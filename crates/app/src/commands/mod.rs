@@ -30,8 +30,11 @@ pub async fn dispatch(command: Command, settings: &Settings) -> Result<(), AppEr
             let store = crate::storage::open_migrated(settings).await?;
             vault::rotate_key(&args, settings, Arc::new(store)).await
         }
-        Command::Keys {
-            command: KeysCommand::Cleanup,
-        } => keys::cleanup(settings).await,
+        Command::Keys { command } => match command {
+            KeysCommand::Create(args) => keys::create(args, settings).await,
+            KeysCommand::List(args) => keys::list(&args, settings).await,
+            KeysCommand::Revoke(args) => keys::revoke(&args, settings).await,
+            KeysCommand::Cleanup => keys::cleanup(settings).await,
+        },
     }
 }

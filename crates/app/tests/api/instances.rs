@@ -26,7 +26,7 @@ on_every_backend!(
 const BOUND: Duration = Duration::from_secs(1);
 
 /// Polls `key` on `app` until it answers `expected`; fails past [`BOUND`].
-async fn until_validate_answers(app: &TestApp, key: &str, expected: StatusCode) {
+pub(crate) async fn until_validate_answers(app: &TestApp, key: &str, expected: StatusCode) {
     let start = Instant::now();
     loop {
         let status = app.validate(key).await.status();

@@ -14,6 +14,7 @@ mod bad_input;
 mod hardening;
 mod instances;
 mod isolation;
+mod keys_cli;
 mod lifecycle;
 mod openkj_client;
 mod openkj_replay;

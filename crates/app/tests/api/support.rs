@@ -65,6 +65,9 @@ pub struct TestApp {
     flusher: keyward::usage_flush::UsageFlusher,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), keyward::AppError>>>,
+    /// The URL of the app's database (`None` on the memory backend), for a second
+    /// process — the `keyward` CLI — to work on.
+    pub database_url: Option<String>,
     /// Keeps a test database alive until the app is dropped.
     _database: Option<TestDatabase>,
 }
@@ -212,6 +215,7 @@ fn start(
         flusher,
         shutdown: Some(shutdown),
         task: Some(task),
+        database_url: database.as_ref().map(|database| database.url().to_owned()),
         _database: database,
     }
 }

@@ -60,6 +60,14 @@ pub trait ApiKeyRepository: Send + Sync {
     /// `Unavailable`/`Other` on backend failure; a missing or foreign key is `Ok(None)`.
     async fn get(&self, customer: CustomerId, id: KeyId) -> Result<Option<ApiKey>, StorageError>;
 
+    /// The key `id` whatever customer it belongs to: an operator's lookup, for
+    /// `keyward keys revoke <id>` (SPEC §14), which names no customer. Request handlers
+    /// never call it; they name the customer through [`get`](Self::get).
+    ///
+    /// # Errors
+    /// `Unavailable`/`Other` on backend failure; a missing key is `Ok(None)`.
+    async fn find_by_id(&self, id: KeyId) -> Result<Option<ApiKey>, StorageError>;
+
     /// The key whose current secret, or retired secret (regardless of its grace period),
     /// hashes to `hash`. The caller decides whether the match is still valid.
     ///

@@ -30,6 +30,10 @@ pub struct KeyPolicy {
     pub prefix: KeyPrefix,
     /// `keys.max_per_customer`: keys that are active and unexpired, per customer.
     pub max_per_customer: u32,
+    /// `keys.default_ttl_days` (SPEC §6): the lifetime of a key created without an
+    /// `expiresAt`, counted from its creation; `None` (the default, `0` in the
+    /// configuration) leaves such keys without an expiry.
+    pub default_ttl: Option<Duration>,
 }
 
 impl Default for KeyPolicy {
@@ -37,6 +41,7 @@ impl Default for KeyPolicy {
         Self {
             prefix: KeyPrefix::default(),
             max_per_customer: 10,
+            default_ttl: None,
         }
     }
 }
@@ -212,7 +217,8 @@ impl ApiKeyService {
         ))
     }
 
-    /// Issues a new active key.
+    /// Issues a new active key. A request without `expires_at` gets one
+    /// [`KeyPolicy::default_ttl`] after now when the policy sets a default lifetime.
     ///
     /// # Errors
     /// `ExpiryNotInFuture`, `LimitReached`, `Random`, `Storage`.
@@ -225,6 +231,9 @@ impl ApiKeyService {
         if request.expires_at.is_some_and(|expiry| expiry <= now) {
             return Err(ApiKeyError::ExpiryNotInFuture);
         }
+        let expires_at = request
+            .expires_at
+            .or_else(|| self.policy.default_ttl.map(|ttl| now + ttl));
         let secret = self.new_secret()?;
         let key = ApiKey::from_parts(ApiKeyParts {
             id: KeyId::generate(),
@@ -235,7 +244,7 @@ impl ApiKeyService {
             hash: secret.hash(),
             scopes: request.scopes,
             active: true,
-            expires_at: request.expires_at,
+            expires_at,
             last_used_at: None,
             created_at: now,
             updated_at: now,
@@ -269,6 +278,15 @@ impl ApiKeyService {
         page: PageRequest,
     ) -> Result<Page<ApiKey>, ApiKeyError> {
         Ok(self.repo.list(customer, filter, page).await?)
+    }
+
+    /// The key `id` whatever its customer: the operator's view for the key CLI
+    /// (`keyward keys revoke <id>`, SPEC §14). Never reachable from a request.
+    ///
+    /// # Errors
+    /// `NotFound`, `Storage`.
+    pub async fn find_any(&self, id: KeyId) -> Result<ApiKey, ApiKeyError> {
+        self.repo.find_by_id(id).await?.ok_or(ApiKeyError::NotFound)
     }
 
     /// Applies `changes`. Re-activating a key counts against the cap; a revoked key can

@@ -19,6 +19,7 @@ macro_rules! api_key_repository_contract {
         $crate::__stamp_contract!($setup, api_keys;
             inserted_key_reads_back_unchanged,
             key_of_another_customer_is_invisible_to_get,
+            find_by_id_finds_a_key_of_any_customer,
             duplicate_hash_is_a_conflict,
             insert_beyond_cap_is_refused,
             inactive_and_expired_keys_do_not_count_toward_cap,
@@ -122,6 +123,17 @@ pub async fn key_of_another_customer_is_invisible_to_get(repo: &dyn ApiKeyReposi
             .unwrap(),
         None
     );
+}
+
+pub async fn find_by_id_finds_a_key_of_any_customer(repo: &dyn ApiKeyRepository) {
+    let first = sample_key(CustomerId::generate(), NOW);
+    let second = sample_key(CustomerId::generate(), NOW);
+    insert(repo, &first).await;
+    insert(repo, &second).await;
+
+    assert_eq!(repo.find_by_id(second.id()).await.unwrap(), Some(second));
+    assert_eq!(repo.find_by_id(first.id()).await.unwrap(), Some(first));
+    assert_eq!(repo.find_by_id(KeyId::generate()).await.unwrap(), None);
 }
 
 pub async fn duplicate_hash_is_a_conflict(repo: &dyn ApiKeyRepository) {

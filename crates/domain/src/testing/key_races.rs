@@ -101,6 +101,10 @@ impl ApiKeyRepository for Interleaving {
         read
     }
 
+    async fn find_by_id(&self, id: KeyId) -> Result<Option<ApiKey>, StorageError> {
+        self.0.find_by_id(id).await
+    }
+
     async fn find_by_hash(&self, hash: KeyHash) -> Result<Option<ApiKey>, StorageError> {
         self.0.find_by_hash(hash).await
     }

@@ -116,6 +116,19 @@ impl ApiKeyRepository for DieselStore {
         row.map(ApiKey::try_from).transpose()
     }
 
+    async fn find_by_id(&self, id: KeyId) -> Result<Option<ApiKey>, StorageError> {
+        let row: Option<ApiKeyRow> = with_connection!(self.pools, |conn| {
+            api_keys::table
+                .find(DbUuid(id.as_uuid()))
+                .select(ApiKeyRow::as_select())
+                .first(conn)
+                .await
+                .optional()
+        })
+        .map_err(storage_error)?;
+        row.map(ApiKey::try_from).transpose()
+    }
+
     async fn find_by_hash(&self, hash: KeyHash) -> Result<Option<ApiKey>, StorageError> {
         let hex = hash.to_hex();
         let row: Option<ApiKeyRow> = with_connection!(self.pools, |conn| {

@@ -30,7 +30,8 @@ pub struct CreateApiKeyRequest {
     #[serde(default)]
     #[schema(max_length = 500, example = "Song requests from the lobby tablet")]
     pub description: Option<String>,
-    /// RFC 3339, in the future; leave out for a key that never expires.
+    /// RFC 3339, in the future. Left out: the key expires `keys.default_ttl_days` after
+    /// its creation, or never when that setting is 0 (the default).
     #[serde(default)]
     #[schema(value_type = Option<String>, format = DateTime, example = "2027-01-01T00:00:00Z")]
     pub expires_at: Option<String>,
