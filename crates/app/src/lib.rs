@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod jwt_secret;
+pub mod metrics_sources;
 pub mod settings;
 pub mod startup;
 pub mod storage;

@@ -68,6 +68,8 @@ pub struct Settings {
     pub vault: VaultSettings,
     #[serde(default)]
     pub internal: InternalSettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -202,6 +204,30 @@ impl std::fmt::Debug for InternalSettings {
     }
 }
 
+/// `GET /metrics` (SPEC §14).
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// When set, a scrape must send `Authorization: Bearer <this>`; unset leaves
+    /// `/metrics` open (bind `server.host` to a private address then).
+    #[serde(default)]
+    pub bearer_token: Option<String>,
+}
+
+/// Shortest accepted `metrics.bearer_token`.
+pub const MIN_METRICS_TOKEN_CHARS: usize = 16;
+
+impl std::fmt::Debug for MetricsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsSettings")
+            .field(
+                "bearer_token",
+                &self.bearer_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -310,6 +336,7 @@ impl Settings {
             &mut self.vault.master_key,
             &mut self.vault.previous_master_key,
             &mut self.internal.service_key,
+            &mut self.metrics.bearer_token,
         ] {
             if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
                 *value = None;
@@ -324,6 +351,40 @@ impl Settings {
             }
         }
         self
+    }
+
+    /// `internal.service_key` and `metrics.bearer_token`, when set, are long enough to
+    /// resist guessing; the token also fits in an `Authorization` header unchanged.
+    fn check_shared_secrets(&self) -> Result<(), SettingsError> {
+        if self
+            .internal
+            .service_key
+            .as_ref()
+            .is_some_and(|key| key.chars().count() < MIN_SERVICE_KEY_CHARS)
+        {
+            return Err(SettingsError::invalid(
+                "internal.service_key",
+                format!("must be at least {MIN_SERVICE_KEY_CHARS} characters"),
+            ));
+        }
+        if let Some(token) = &self.metrics.bearer_token {
+            if token.chars().count() < MIN_METRICS_TOKEN_CHARS {
+                return Err(SettingsError::invalid(
+                    "metrics.bearer_token",
+                    format!("must be at least {MIN_METRICS_TOKEN_CHARS} characters"),
+                ));
+            }
+            if token
+                .chars()
+                .any(|ch| ch.is_whitespace() || ch.is_control())
+            {
+                return Err(SettingsError::invalid(
+                    "metrics.bearer_token",
+                    "must not contain white space or control characters",
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn validated(self) -> Result<Self, SettingsError> {
@@ -398,17 +459,7 @@ impl Settings {
             ));
         }
         self.log_format()?;
-        if self
-            .internal
-            .service_key
-            .as_ref()
-            .is_some_and(|key| key.chars().count() < MIN_SERVICE_KEY_CHARS)
-        {
-            return Err(SettingsError::invalid(
-                "internal.service_key",
-                format!("must be at least {MIN_SERVICE_KEY_CHARS} characters"),
-            ));
-        }
+        self.check_shared_secrets()?;
         if !(1..=3600).contains(&self.usage.flush_interval_seconds) {
             return Err(SettingsError::invalid(
                 "usage.flush_interval_seconds",
@@ -786,6 +837,45 @@ mod tests {
         let settings = load_with_env(&[("KEYWARD__VAULT__MASTER_KEY", &digits)]).unwrap();
 
         assert_eq!(settings.vault.master_key.as_deref(), Some(digits.as_str()));
+    }
+
+    #[test]
+    fn metrics_token_is_optional_checked_and_redacted() {
+        let open = load_with_env(&[("KEYWARD__METRICS__BEARER_TOKEN", "")]).unwrap();
+        let short = load_with_env(&[("KEYWARD__METRICS__BEARER_TOKEN", "short")]).unwrap_err();
+        let spaced =
+            load_with_env(&[("KEYWARD__METRICS__BEARER_TOKEN", "scrape token with spaces")])
+                .unwrap_err();
+        let set = load_with_env(&[("KEYWARD__METRICS__BEARER_TOKEN", "scrape-token-0123456789")])
+            .unwrap();
+
+        assert!(open.metrics.bearer_token.is_none());
+        assert_eq!(
+            short.to_string(),
+            "metrics.bearer_token: must be at least 16 characters"
+        );
+        assert_eq!(
+            spaced.to_string(),
+            "metrics.bearer_token: must not contain white space or control characters"
+        );
+        assert!(!format!("{set:?}").contains("scrape-token-0123456789"));
+    }
+
+    #[test]
+    fn default_ttl_days_is_off_by_default_and_bounded() {
+        let default = load_with_env(&[]).unwrap();
+        let ninety = load_with_env(&[("KEYWARD__KEYS__DEFAULT_TTL_DAYS", "90")]).unwrap();
+        let absurd = load_with_env(&[("KEYWARD__KEYS__DEFAULT_TTL_DAYS", "36501")]).unwrap_err();
+
+        assert_eq!(default.key_policy().unwrap().default_ttl, None);
+        assert_eq!(
+            ninety.key_policy().unwrap().default_ttl,
+            Some(time::Duration::days(90))
+        );
+        assert_eq!(
+            absurd.to_string(),
+            "keys.default_ttl_days: must be 0 (never expire) to 36500"
+        );
     }
 
     #[test]

@@ -20,12 +20,14 @@ use keyward_domain::ports::{
 use keyward_domain::services::{ApiKeyService, KaraokeServices, VaultService};
 use keyward_domain::usage::UsageBuffer;
 use keyward_http::auth::JwtSettings;
+use keyward_http::metrics::{Metrics, MetricsSource};
 use keyward_http::state::SWEEP_INTERVAL;
 use keyward_http::vault::InternalServiceKey;
 use keyward_http::{AppState, ReadinessCheck, ServerOptions};
 use tokio::sync::watch;
 
 use crate::error::AppError;
+use crate::metrics_sources::CacheMetrics;
 use crate::settings::Settings;
 use crate::usage_flush::UsageFlusher;
 use crate::vault_keys;
@@ -40,6 +42,9 @@ pub struct Wiring {
     pub changes: Arc<dyn ChangeFeed>,
     pub readiness: Arc<dyn ReadinessCheck>,
     pub clock: Arc<dyn Clock>,
+    /// What `/metrics` reads of the storage when scraped (the pool, the build); the
+    /// caches are added by [`Application::build`].
+    pub metrics: Vec<Arc<dyn MetricsSource>>,
 }
 
 impl std::fmt::Debug for Wiring {
@@ -81,9 +86,17 @@ impl Application {
     /// Invalid key or vault settings, or the address cannot be bound.
     pub fn build(settings: &Settings, jwt: &JwtSettings, wiring: Wiring) -> Result<Self, AppError> {
         let vault = vault_service(settings, &wiring)?;
+        let mut metrics = Metrics::new();
+        for source in &wiring.metrics {
+            metrics = metrics.with_source(source.clone());
+        }
+        if let Some(token) = &settings.metrics.bearer_token {
+            metrics = metrics.with_bearer_token(token);
+        }
         let (keys, openkj, changes) = match settings.cache_options() {
             Some(options) => {
                 let caches = Caches::new(options);
+                metrics = metrics.with_source(Arc::new(CacheMetrics(caches.clone())));
                 let keys: Arc<dyn ApiKeyRepository> =
                     Arc::new(CachedKeys::new(wiring.keys.clone(), &caches));
                 let openkj: Arc<dyn OpenKjStore> =
@@ -108,7 +121,8 @@ impl Application {
             .with_body_limit(settings.server.max_body_bytes)
             .with_openkj_limits(settings.openkj_limits())
             .with_public_limits(settings.public_limits())
-            .with_failed_verifications_per_minute(settings.failed_per_minute());
+            .with_failed_verifications_per_minute(settings.failed_per_minute())
+            .with_metrics(metrics);
         if let Some(vault) = vault {
             state = state.with_vault(vault);
         }

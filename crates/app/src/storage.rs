@@ -8,9 +8,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use keyward_domain::ports::{StorageError, SystemClock};
 use keyward_http::ReadinessCheck;
+use keyward_http::metrics::MetricsSource;
 use keyward_store_diesel::{DieselStore, PoolOptions};
 
 use crate::error::AppError;
+use crate::metrics_sources::{BuildInfo, PoolMetrics};
 use crate::settings::Settings;
 use crate::startup::Wiring;
 
@@ -54,7 +56,14 @@ impl ReadinessCheck for StoreReadiness {
 
 /// What `keyward serve` runs on.
 pub fn wiring(store: DieselStore) -> Wiring {
+    let metrics: Vec<Arc<dyn MetricsSource>> = vec![
+        Arc::new(BuildInfo {
+            backend: store.backend(),
+        }),
+        Arc::new(PoolMetrics(store.clone())),
+    ];
     Wiring {
+        metrics,
         keys: Arc::new(store.clone()),
         openkj: Arc::new(store.clone()),
         credentials: Arc::new(store.clone()),

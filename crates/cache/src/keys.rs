@@ -27,6 +27,7 @@ use time::OffsetDateTime;
 
 use crate::freshness::Freshness;
 use crate::near::Near;
+use crate::stats::{CacheStats, Counters};
 use crate::{CacheOptions, Caches};
 
 /// What the cache knows of a presented hash.
@@ -58,6 +59,7 @@ pub struct KeyCache {
     /// Each thread's copies of the keys it verified last (see [`crate::near`]).
     near: Near<KeyHash, ApiKey>,
     freshness: Freshness,
+    counters: Counters,
 }
 
 impl std::fmt::Debug for KeyCache {
@@ -87,6 +89,19 @@ impl KeyCache {
                 .build_with_hasher(foldhash::fast::RandomState::default()),
             near: Near::default(),
             freshness: Freshness::default(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Hits, misses and size so far, for `/metrics`. `entries` counts remembered key
+    /// hashes (known and unknown keys).
+    pub fn stats(&self) -> CacheStats {
+        let (hits, misses) = self.counters.totals();
+        CacheStats {
+            hits,
+            misses,
+            entries: self.by_hash.entry_count(),
+            answering: self.freshness.usable(),
         }
     }
 
@@ -238,9 +253,15 @@ impl ApiKeyRepository for CachedKeys {
 
     async fn find_by_hash(&self, hash: KeyHash) -> Result<Option<ApiKey>, StorageError> {
         match self.cache.lookup(hash) {
-            Lookup::Known(key) => return Ok(Some(key)),
-            Lookup::NoSuchKey => return Ok(None),
-            Lookup::Miss => {}
+            Lookup::Known(key) => {
+                self.cache.counters.hit();
+                return Ok(Some(key));
+            }
+            Lookup::NoSuchKey => {
+                self.cache.counters.hit();
+                return Ok(None);
+            }
+            Lookup::Miss => self.cache.counters.miss(),
         }
         let ticket = self.cache.freshness.ticket();
         let found = self.store.find_by_hash(hash).await?;

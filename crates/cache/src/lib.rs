@@ -27,6 +27,7 @@ mod freshness;
 mod keys;
 mod near;
 mod serials;
+mod stats;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +36,7 @@ use keyward_domain::ports::{Change, ChangeSink};
 
 pub use keys::{CachedKeys, KeyCache};
 pub use serials::{CachedOpenKj, SerialCache};
+pub use stats::CacheStats;
 
 /// Sizes and lifetimes of the caches (`cache.*` settings, docs/OPERATIONS.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,6 +23,7 @@ use time::OffsetDateTime;
 
 use crate::freshness::Freshness;
 use crate::near::Near;
+use crate::stats::{CacheStats, Counters};
 use crate::{CacheOptions, Caches};
 
 /// Remembered serials, per customer.
@@ -33,6 +34,7 @@ pub struct SerialCache {
     /// Each thread's copies of the serials it answered last (see [`crate::near`]).
     near: Near<CustomerId, Serial>,
     freshness: Freshness,
+    counters: Counters,
 }
 
 impl std::fmt::Debug for SerialCache {
@@ -53,6 +55,18 @@ impl SerialCache {
                 .build_with_hasher(foldhash::fast::RandomState::default()),
             near: Near::default(),
             freshness: Freshness::default(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Hits, misses and size so far, for `/metrics`.
+    pub fn stats(&self) -> CacheStats {
+        let (hits, misses) = self.counters.totals();
+        CacheStats {
+            hits,
+            misses,
+            entries: self.serials.entry_count(),
+            answering: self.freshness.usable(),
         }
     }
 
@@ -114,13 +128,16 @@ impl SerialRepository for CachedOpenKj {
         if cache.freshness.usable() {
             let generation = cache.freshness.generation();
             if let Some(serial) = cache.near.get(&customer, generation) {
+                cache.counters.hit();
                 return Ok(serial);
             }
             if let Some(serial) = cache.serials.get(&customer) {
                 cache.near.put(customer, serial, generation);
+                cache.counters.hit();
                 return Ok(serial);
             }
         }
+        cache.counters.miss();
         let ticket = cache.freshness.ticket();
         let serial = self.store.current_serial(customer).await?;
         if let Some(ticket) = ticket {

@@ -38,7 +38,7 @@ pub const OPENAPI_PATH: &str = "/openapi.json";
         (name = "API keys", description = "Customer API: manage API keys (bearer JWT, customer context)"),
         (name = "Verification", description = "Integrations: check an X-API-Key"),
         (name = "Service keys", description = "The credentials vault: third-party secrets encrypted at rest (customer BYOK, admin, plaintext retrieval)"),
-        (name = "Operations", description = "Liveness and readiness probes"),
+        (name = "Operations", description = "Liveness and readiness probes, Prometheus metrics"),
         (name = "Venues", description = "Customer API: venues, their requests and song books (bearer JWT, venues:read/venues:write)"),
         (name = "Integrations", description = "Integrations: venues, requests and song books with an X-API-Key"),
         (name = "Singers", description = "Public singer pages: no authentication, rate-limited per client address"),
@@ -72,6 +72,17 @@ impl Modify for SecuritySchemes {
             ))),
         );
         components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "metrics.bearer_token, required by GET /metrics only when configured",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
             "service_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 INTERNAL_SERVICE_KEY_HEADER,
@@ -82,8 +93,11 @@ impl Modify for SecuritySchemes {
 }
 
 /// Operations that never touch storage, so never answer 503: `(method, path)`.
-pub const STORAGE_FREE: [(&str, &str); 2] =
-    [("get", "/health"), ("get", "/v1/customer/api-keys/scopes")];
+pub const STORAGE_FREE: [(&str, &str); 3] = [
+    ("get", "/health"),
+    ("get", "/metrics"),
+    ("get", "/v1/customer/api-keys/scopes"),
+];
 
 /// Paths that speak their own protocol and answer HTTP 200 to everything (OpenKJ drops
 /// any other reply unread): none of the common error statuses apply.
@@ -231,7 +245,7 @@ fn requires(operation: &Operation, scheme: &str) -> bool {
 }
 
 fn add_headers(operation: &mut Operation) {
-    let bearer = requires(operation, "bearer");
+    let bearer = requires(operation, "bearer") || requires(operation, "metrics_token");
     for (status, response) in &mut operation.responses.responses {
         let RefOr::T(response) = response else {
             continue;
@@ -383,6 +397,7 @@ pub fn document() -> OpenApiDocument {
     doc.merge(crate::admin::service_keys::AdminServiceKeysDoc::openapi());
     doc.merge(crate::vault::RetrievalDoc::openapi());
     doc.merge(crate::health::HealthDoc::openapi());
+    doc.merge(crate::metrics::MetricsDoc::openapi());
     doc.merge(crate::customer::venues::VenuesDoc::openapi());
     doc.merge(crate::integration::IntegrationDoc::openapi());
     doc.merge(crate::public::PublicDoc::openapi());

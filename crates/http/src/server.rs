@@ -17,7 +17,9 @@ use crate::boundary;
 use crate::error::{ApiError, PROBLEM_JSON, ProblemType};
 use crate::request_id::request_span;
 use crate::state::AppState;
-use crate::{admin, customer, health, integration, openapi, openkj, public, validate, vault};
+use crate::{
+    admin, customer, health, integration, metrics, openapi, openkj, public, validate, vault,
+};
 
 /// Registers state, extractor error handlers and every route module. Later route
 /// modules (OpenKJ, vault, …) add one `.configure(…)` line here.
@@ -43,6 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &web::Data<AppState>) {
         .configure(public::configure)
         .configure(admin::configure)
         .configure(vault::configure)
+        .configure(metrics::configure)
         .configure(openapi::configure);
 }
 
@@ -58,10 +61,12 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let observe = metrics::observe_requests(state.clone());
     App::new()
         .configure(move |cfg| configure(cfg, &state))
         .default_service(web::to(no_route))
         .wrap(ErrorHandlers::new().default_handler(problem_fallback))
+        .wrap_fn(observe)
         .wrap(from_fn(request_span))
 }
 

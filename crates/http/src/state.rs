@@ -14,6 +14,7 @@ use keyward_domain::services::{ApiKeyService, KaraokeServices, VaultService};
 use crate::auth::jwt::{JwtSettings, JwtVerifier};
 use crate::budget::FailedVerifications;
 use crate::extract::BodyLimit;
+use crate::metrics::Metrics;
 use crate::openkj::{OpenKjLimiter, OpenKjLimits};
 use crate::public::{PublicLimiter, PublicLimits};
 use crate::rate_limit::RotationLimiter;
@@ -68,6 +69,8 @@ pub struct AppState {
     pub vault: Option<VaultService>,
     /// `internal.service_key`; `None` disables the internal endpoint (503).
     pub internal_service_key: Option<InternalServiceKey>,
+    /// What `GET /metrics` shows (SPEC §14).
+    pub metrics: Metrics,
     /// Set when a stop was asked for: `/ready` answers 503 and every response closes
     /// its connection (see [`AppState::begin_draining`]).
     draining: AtomicBool,
@@ -101,6 +104,7 @@ impl AppState {
             body_limit: BodyLimit::default(),
             vault: None,
             internal_service_key: None,
+            metrics: Metrics::new(),
             draining: AtomicBool::new(false),
         }
     }
@@ -127,6 +131,13 @@ impl AppState {
     #[must_use]
     pub fn with_vault(mut self, vault: VaultService) -> Self {
         self.vault = Some(vault);
+        self
+    }
+
+    /// Replaces the metrics (to add scrape-time sources or a bearer token).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
         self
     }
 

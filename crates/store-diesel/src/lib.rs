@@ -42,5 +42,5 @@ pub mod testing;
 
 pub use database_url::Backend;
 pub use error::ConnectError;
-pub use pool::PoolOptions;
+pub use pool::{PoolOptions, PoolStats};
 pub use store::DieselStore;

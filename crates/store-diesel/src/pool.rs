@@ -3,7 +3,9 @@
 //! `statement_timeout`), a checked reuse of pooled connections, and timeouts that turn an
 //! unreachable database into `Unavailable` (ADR 0016).
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use deadpool::Runtime;
 use deadpool::managed::Manager;
@@ -63,6 +65,39 @@ impl Default for PoolOptions {
 pub(crate) struct Pools {
     pub(crate) backend: BackendPool,
     options: PoolOptions,
+    checkouts: Arc<CheckoutCounters>,
+}
+
+/// Totals of [`Pools::get_raw`] since the pool was built.
+#[derive(Debug, Default)]
+struct CheckoutCounters {
+    /// Checkouts that ended, with a connection or not.
+    checkouts: AtomicU64,
+    /// Time spent in them, in nanoseconds.
+    wait_nanos: AtomicU64,
+    /// Checkouts that gave up at the connect timeout.
+    timeouts: AtomicU64,
+}
+
+/// The pool's state and its checkout totals, for `/metrics` (SPEC §14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStats {
+    /// `database.max_connections`.
+    pub max_size: usize,
+    /// Connections open now, in use or idle.
+    pub size: usize,
+    /// Open connections idle now.
+    pub idle: usize,
+    /// Callers waiting for a connection now.
+    pub waiting: usize,
+    /// Checkouts since start (each database operation takes one), finished or failed.
+    pub checkouts: u64,
+    /// Total time those checkouts took (waiting for a free slot, checking a pooled
+    /// connection, opening a new one).
+    pub wait: Duration,
+    /// Checkouts that failed because no connection came within
+    /// `database.connect_timeout_seconds`.
+    pub timeouts: u64,
 }
 
 /// The deadpool pool of one backend's connections.
@@ -104,7 +139,11 @@ impl Pools {
                 pool(manager, options).map(BackendPool::Postgres)
             }
         }?;
-        Ok(Self { backend, options })
+        Ok(Self {
+            backend,
+            options,
+            checkouts: Arc::default(),
+        })
     }
 
     pub(crate) fn backend(&self) -> Backend {
@@ -149,9 +188,40 @@ impl Pools {
                 }
             })
         };
-        match tokio::time::timeout(limit, checkout).await {
+        let started = Instant::now();
+        let outcome = match tokio::time::timeout(limit, checkout).await {
             Ok(outcome) => outcome.map_err(CheckoutError::Pool),
             Err(_) => Err(CheckoutError::TimedOut(limit)),
+        };
+        let counters = &self.checkouts;
+        counters.checkouts.fetch_add(1, Ordering::Relaxed);
+        let waited = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        counters.wait_nanos.fetch_add(waited, Ordering::Relaxed);
+        if matches!(
+            outcome,
+            Err(CheckoutError::TimedOut(_)
+                | CheckoutError::Pool(deadpool::managed::PoolError::Timeout(_)))
+        ) {
+            counters.timeouts.fetch_add(1, Ordering::Relaxed);
+        }
+        outcome
+    }
+
+    /// The pool's state now and its checkout totals.
+    pub(crate) fn stats(&self) -> PoolStats {
+        let status = match &self.backend {
+            BackendPool::Sqlite(pool) => pool.status(),
+            BackendPool::Postgres(pool) => pool.status(),
+        };
+        let counters = &self.checkouts;
+        PoolStats {
+            max_size: status.max_size,
+            size: status.size,
+            idle: status.available,
+            waiting: status.waiting,
+            checkouts: counters.checkouts.load(Ordering::Relaxed),
+            wait: Duration::from_nanos(counters.wait_nanos.load(Ordering::Relaxed)),
+            timeouts: counters.timeouts.load(Ordering::Relaxed),
         }
     }
 
@@ -188,11 +258,8 @@ impl Pools {
     /// How many connections the pool holds, and how many of them are idle.
     #[cfg(feature = "testing")]
     pub(crate) fn status(&self) -> (usize, usize) {
-        let status = match &self.backend {
-            BackendPool::Sqlite(pool) => pool.status(),
-            BackendPool::Postgres(pool) => pool.status(),
-        };
-        (status.size, status.available)
+        let stats = self.stats();
+        (stats.size, stats.idle)
     }
 }
 

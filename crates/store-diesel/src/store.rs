@@ -12,7 +12,7 @@ use keyward_domain::ports::StorageError;
 use crate::conn::{PooledConnection, bounded_postgres};
 use crate::database_url::{Backend, DatabaseUrl};
 use crate::error::{CheckoutError, ConnectError, error_chain, storage_error};
-use crate::pool::{PoolOptions, Pools};
+use crate::pool::{PoolOptions, PoolStats, Pools};
 
 /// keyward's storage on SQLite or PostgreSQL, chosen at run time from the database URL.
 ///
@@ -116,6 +116,11 @@ impl DieselStore {
             }
         }
         .map_err(storage_error)
+    }
+
+    /// The pool's state and checkout totals, for `/metrics` (SPEC §14).
+    pub fn pool_stats(&self) -> PoolStats {
+        self.pools.stats()
     }
 
     /// How many connections the pool holds, and how many of them are idle (for tests

@@ -16,6 +16,7 @@ mod instances;
 mod isolation;
 mod keys_cli;
 mod lifecycle;
+mod metrics;
 mod openkj_client;
 mod openkj_replay;
 mod openkj_robustness;

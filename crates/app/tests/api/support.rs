@@ -4,12 +4,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use keyward::storage::StoreReadiness;
 use keyward::{Application, Settings, Wiring};
 use keyward_domain::ports::{
     ApiKeyRepository, ChangeFeed, Clock, CredentialRepository, OpenKjStore, truncate_to_micros,
 };
 use keyward_http::auth::{ActiveContext, Claims, JwtSecret, JwtSettings, JwtSigner};
+use keyward_http::metrics::MetricsSource;
 use keyward_http::{AlwaysReady, ReadinessCheck};
 use keyward_store_diesel::testing::TestDatabase;
 use keyward_store_memory::MemoryStore;
@@ -110,6 +110,7 @@ struct Stores {
     openkj: Arc<dyn OpenKjStore>,
     changes: Arc<dyn ChangeFeed>,
     readiness: Arc<dyn ReadinessCheck>,
+    metrics: Vec<Arc<dyn MetricsSource>>,
 }
 
 impl Stores {
@@ -121,16 +122,20 @@ impl Stores {
             openkj: memory.clone(),
             changes: memory,
             readiness: Arc::new(AlwaysReady),
+            metrics: Vec::new(),
         }
     }
 
+    /// The ports as `keyward serve` wires them (`storage::wiring`).
     fn diesel(store: keyward_store_diesel::DieselStore) -> Self {
+        let wiring = keyward::storage::wiring(store);
         Self {
-            keys: Arc::new(store.clone()),
-            credentials: Arc::new(store.clone()),
-            openkj: Arc::new(store.clone()),
-            changes: Arc::new(store.clone()),
-            readiness: Arc::new(StoreReadiness(store)),
+            keys: wiring.keys,
+            credentials: wiring.credentials,
+            openkj: wiring.openkj,
+            changes: wiring.changes,
+            readiness: wiring.readiness,
+            metrics: wiring.metrics,
         }
     }
 }
@@ -183,6 +188,7 @@ fn start(
         openkj,
         changes,
         readiness: backend_readiness,
+        metrics,
     } = stores;
     let readiness = readiness.unwrap_or(backend_readiness);
     let clock = Arc::new(TestClock::starting_now());
@@ -199,6 +205,7 @@ fn start(
         changes,
         readiness,
         clock: clock.clone(),
+        metrics,
     };
     let application = Application::build(&settings, &jwt, wiring).unwrap();
     let address = format!("http://127.0.0.1:{}", application.port());

@@ -16,6 +16,7 @@ use keyward_domain::services::{VerifiedKey, VerifyError};
 
 use crate::budget::{FailedVerifications, client_ip, retry_after_seconds};
 use crate::error::{API_KEY_REQUIRED, ApiError};
+use crate::metrics::VerificationResult;
 use crate::state::AppState;
 
 /// The header integrations send their key in.
@@ -61,14 +62,16 @@ impl FromRequest for ApiKeyAuth {
                 Some(presented) => presented,
             };
             let failures = &state.failed_verifications;
-            let cell = failures
-                .take(client)
-                .map_err(|wait| too_many_failures(failures, wait))?;
+            let cell = failures.take(client).map_err(|wait| {
+                state.metrics.verification(VerificationResult::RateLimited);
+                too_many_failures(failures, wait)
+            })?;
             let verified = match presented {
                 Ok(value) => state.api_keys.verify(value.trim()).await,
                 // Not visible ASCII: no key of ours looks like that.
                 Err(_) => Err(VerifyError::Invalid),
             };
+            state.metrics.verification(verification_result(&verified));
             match verified {
                 Ok(verified) => {
                     failures.give_back(cell);
@@ -84,6 +87,19 @@ impl FromRequest for ApiKeyAuth {
                 }
             }
         })
+    }
+}
+
+/// How a verification counts in `keyward_verifications_total` (`/metrics`).
+pub(crate) fn verification_result(
+    verified: &Result<VerifiedKey, VerifyError>,
+) -> VerificationResult {
+    match verified {
+        Ok(_) => VerificationResult::Valid,
+        Err(VerifyError::Malformed(_)) => VerificationResult::Malformed,
+        // `verify` never answers InsufficientScope; a scope is checked afterwards.
+        Err(VerifyError::Invalid | VerifyError::InsufficientScope) => VerificationResult::Invalid,
+        Err(VerifyError::Storage(_)) => VerificationResult::Error,
     }
 }
 

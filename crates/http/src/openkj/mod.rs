@@ -28,8 +28,10 @@ pub use wire::MAX_BODY_BYTES;
 
 use self::commands::CommandError;
 use self::wire::{Fields, Parsed, ReplyFields, failure, parse, read_body, success};
+use crate::auth::api_key::verification_result;
 use crate::budget::{client_ip, retry_after_seconds};
 use crate::error::ErrorChain;
+use crate::metrics::VerificationResult;
 use crate::state::AppState;
 
 /// Every path the endpoint answers on. OpenKJ appends nothing to the URL it is given and
@@ -62,19 +64,33 @@ pub async fn openkj_api(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    let metrics = &state.metrics;
     let body = match read_body(&req, payload).await {
         Ok(body) => body,
-        Err(err) => return failure(None, &err.to_string()),
+        Err(err) => {
+            metrics.openkj_command(None, false);
+            return failure(None, &err.to_string());
+        }
     };
     let (name, fields) = match parse(&body) {
         Parsed::Command { name, fields } => (name, fields),
-        Parsed::Invalid { command, reason } => return failure(command.as_ref(), &reason),
+        Parsed::Invalid { command, reason } => {
+            let known = command
+                .as_ref()
+                .and_then(Value::as_str)
+                .and_then(|name| name.parse::<Command>().ok());
+            metrics.openkj_command(known, false);
+            return failure(command.as_ref(), &reason);
+        }
     };
     let echo = || Value::String(name.clone().into_owned());
     let Ok(command) = name.parse::<Command>() else {
+        metrics.openkj_command(None, false);
         return failure(Some(&echo()), UNRECOGNIZED);
     };
-    match execute(&state, client_ip(&req), command, &fields).await {
+    let outcome = execute(&state, client_ip(&req), command, &fields).await;
+    metrics.openkj_command(Some(command), outcome.is_ok());
+    match outcome {
         Ok(Outcome::Reply(reply)) => success(&name, &reply),
         Ok(Outcome::Streamed(response)) => response,
         Err(message) => {
@@ -139,10 +155,12 @@ async fn authenticate(
         .filter(|key| !key.is_empty())
         .ok_or(KEY_REQUIRED)?;
     let failures = &state.failed_verifications;
-    let cell = failures
-        .take(client)
-        .map_err(|wait| failures.refusal(wait))?;
+    let cell = failures.take(client).map_err(|wait| {
+        state.metrics.verification(VerificationResult::RateLimited);
+        failures.refusal(wait)
+    })?;
     let verified = state.api_keys.verify(presented).await;
+    state.metrics.verification(verification_result(&verified));
     // Only a failed verification keeps the cell it took.
     if !matches!(
         verified,

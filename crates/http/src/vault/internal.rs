@@ -5,15 +5,12 @@
 //! with `subtle`'s constant-time equality, so neither the content nor the length of the
 //! configured key can be learnt from response times.
 
-use std::fmt;
-
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures::future::{Ready, ready};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::error::{ApiError, ProblemType};
+pub use crate::shared_secret::SharedSecret;
 use crate::state::AppState;
 
 /// The header internal services send their key in.
@@ -28,30 +25,7 @@ pub const SERVICE_KEY_REQUIRED: &str = "Service Key Required";
 pub const INVALID_SERVICE_KEY: &str = "Invalid Service Key";
 
 /// The configured internal service key, kept only as its digest.
-#[derive(Clone)]
-pub struct InternalServiceKey {
-    digest: [u8; 32],
-}
-
-impl InternalServiceKey {
-    pub fn new(key: &str) -> Self {
-        Self {
-            digest: Sha256::digest(key.as_bytes()).into(),
-        }
-    }
-
-    /// Whether `presented` is the configured key, in constant time.
-    pub fn matches(&self, presented: &[u8]) -> bool {
-        let presented: [u8; 32] = Sha256::digest(presented).into();
-        presented.ct_eq(&self.digest).into()
-    }
-}
-
-impl fmt::Debug for InternalServiceKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("InternalServiceKey(<redacted>)")
-    }
-}
+pub type InternalServiceKey = SharedSecret;
 
 /// A request from an internal service that presented the right `X-Service-Key`.
 #[derive(Debug, Clone, Copy)]
@@ -115,6 +89,6 @@ mod tests {
     fn debug_never_shows_the_key_or_its_digest() {
         let key = InternalServiceKey::new("internal-service-key-0123456789abcdef");
 
-        assert_eq!(format!("{key:?}"), "InternalServiceKey(<redacted>)");
+        assert_eq!(format!("{key:?}"), "SharedSecret(<redacted>)");
     }
 }
