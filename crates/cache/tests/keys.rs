@@ -128,6 +128,31 @@ fn unknown_hash() -> KeyHash {
 }
 
 #[tokio::test]
+async fn stats_count_what_memory_answered_and_what_the_store_did() {
+    let store = Arc::new(MemoryStore::new());
+    let key = stored_key(&store).await;
+    let app = instance(&store);
+
+    for _ in 0..3 {
+        app.keys.find_by_hash(key.hash()).await.unwrap();
+    }
+    let unknown = unknown_hash();
+    for _ in 0..2 {
+        app.keys.find_by_hash(unknown).await.unwrap();
+    }
+    let answering = app.caches.keys().stats();
+    app.caches.set_feed_healthy(false);
+    app.keys.find_by_hash(key.hash()).await.unwrap();
+    let bypassed = app.caches.keys().stats();
+
+    assert_eq!(app.counting.lookups(), 3);
+    assert_eq!((answering.hits, answering.misses), (3, 2));
+    assert!(answering.answering);
+    assert_eq!((bypassed.hits, bypassed.misses), (3, 3));
+    assert!(!bypassed.answering);
+}
+
+#[tokio::test]
 async fn second_lookup_of_a_key_is_answered_from_memory() {
     let store = Arc::new(MemoryStore::new());
     let key = stored_key(&store).await;

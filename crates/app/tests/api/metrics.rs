@@ -223,6 +223,10 @@ async fn storage_and_caches_are_read_at_scrape_time(backend: Backend) {
     for _ in 0..3 {
         app.validate(key["key"].as_str().unwrap()).await;
     }
+    let host = Host::new(&app).await;
+    for _ in 0..3 {
+        host.openkj(&app).serial().await;
+    }
 
     let samples = parse(&scrape(&app).await);
 
@@ -234,6 +238,9 @@ async fn storage_and_caches_are_read_at_scrape_time(backend: Backend) {
     assert!(misses >= 1.0, "{misses}");
     assert!(hits >= 2.0, "{hits}");
     assert_eq!(value(&samples, "keyward_cache_answering", &keys), Some(1.0));
+    let serials = [("cache", "serials")];
+    assert!(value(&samples, "keyward_cache_hits_total", &serials).unwrap() >= 2.0);
+    assert!(value(&samples, "keyward_cache_misses_total", &serials).unwrap() >= 1.0);
     if backend == Backend::Memory {
         assert_eq!(
             value(&samples, "keyward_db_pool_max_connections", &[]),
