@@ -42,6 +42,7 @@ use prometheus::{
 };
 use utoipa::OpenApi;
 
+use crate::boundary;
 use crate::error::{ApiError, Problem};
 use crate::shared_secret::SharedSecret;
 use crate::state::AppState;
@@ -433,7 +434,8 @@ where
     let worker = Rc::new((state, WorkerSeries::default()));
     move |req: ServiceRequest, service: &S| {
         let started = Instant::now();
-        let method = method_label(req.method());
+        // `HEAD` is routed as `GET` by the outer middleware; count what the client sent.
+        let method = method_label(&boundary::original_method(req.request()));
         let worker = Rc::clone(&worker);
         let response = service.call(req);
         Box::pin(async move {

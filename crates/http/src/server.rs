@@ -66,8 +66,9 @@ pub fn app(
         .configure(move |cfg| configure(cfg, &state))
         .default_service(web::to(no_route))
         .wrap(ErrorHandlers::new().default_handler(problem_fallback))
-        .wrap_fn(observe)
         .wrap(from_fn(request_span))
+        // Outermost, so requests the input boundary refuses are counted too.
+        .wrap_fn(observe)
 }
 
 /// How the HTTP server runs.

@@ -88,7 +88,8 @@ struct Traffic {
 }
 
 /// Two valid validations, one malformed and one unknown key, a key fetched through the
-/// customer API, a 404, an OpenKJ poll and an unknown OpenKJ command.
+/// customer API, a 404, a U+0000 in a query, an OpenKJ poll and an unknown OpenKJ
+/// command.
 async fn traffic(app: &TestApp) -> Traffic {
     let customer = Customer::new();
     let key = app
@@ -126,6 +127,14 @@ async fn traffic(app: &TestApp) -> Traffic {
         .await
         .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    // Refused by the input boundary before routing: counted all the same.
+    let nul = app
+        .client
+        .get(app.url("/v1/validate?scope=%00"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nul.status(), StatusCode::BAD_REQUEST);
     let openkj = host.openkj(app);
     openkj.serial().await;
     openkj.refused("noSuchCommand", json!({})).await;
@@ -166,6 +175,7 @@ async fn requests_verifications_and_commands_are_counted_by_pattern_and_result(b
         "{text}"
     );
     assert_eq!(requests("unmatched", "GET", "404"), Some(1.0), "{text}");
+    assert_eq!(requests("/v1/validate", "GET", "400"), Some(1.0), "{text}");
     assert_eq!(requests("/openkj/api", "POST", "200"), Some(2.0), "{text}");
     assert_eq!(
         value(
@@ -173,7 +183,7 @@ async fn requests_verifications_and_commands_are_counted_by_pattern_and_result(b
             "keyward_http_request_duration_seconds_count",
             &[("route", "/v1/validate"), ("method", "GET")]
         ),
-        Some(4.0),
+        Some(5.0),
         "{text}"
     );
     let verifications = |result: &str| {
@@ -334,4 +344,26 @@ async fn a_configured_token_is_required(backend: Backend) {
     );
     assert_eq!(head.status(), StatusCode::OK);
     assert!(head.bytes().await.unwrap().is_empty());
+    let scraped = app
+        .client
+        .get(&url)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let samples = parse(&scraped.text().await.unwrap());
+    let count = |method: &str, status: &str| {
+        value(
+            &samples,
+            "keyward_http_requests_total",
+            &[
+                ("route", "/metrics"),
+                ("method", method),
+                ("status", status),
+            ],
+        )
+    };
+    assert_eq!(count("HEAD", "200"), Some(1.0));
+    assert_eq!(count("GET", "200"), Some(1.0));
+    assert_eq!(count("GET", "401"), Some(2.0));
 }
