@@ -62,8 +62,14 @@ impl MetricsSource for PoolMetrics {
                 stats.wait.as_secs_f64(),
             ),
             Family::single(
+                "db_pool_checkout_failures_total",
+                "Checkouts that got no connection (database down, refusing, or too slow); each failed its request with 503.",
+                Counter,
+                value(stats.failures),
+            ),
+            Family::single(
                 "db_pool_timeouts_total",
-                "Checkouts that found no connection within database.connect_timeout_seconds (the request answered 503).",
+                "Of the failed checkouts, those that found no connection within database.connect_timeout_seconds.",
                 Counter,
                 value(stats.timeouts),
             ),

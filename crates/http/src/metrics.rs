@@ -306,10 +306,14 @@ impl Metrics {
         let Some(token) = &self.token else {
             return Ok(());
         };
+        // RFC 7235: the scheme name is case-insensitive.
         let presented = req
             .headers()
             .get(header::AUTHORIZATION)
-            .and_then(|value| value.as_bytes().strip_prefix(b"Bearer "))
+            .map(header::HeaderValue::as_bytes)
+            .and_then(|value| value.split_at_checked(7))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case(b"Bearer "))
+            .map(|(_, token)| token)
             .ok_or_else(|| ApiError::bearer_rejected(METRICS_TOKEN_REQUIRED))?;
         if token.matches(presented.trim_ascii()) {
             Ok(())

@@ -245,7 +245,8 @@ fn requires(operation: &Operation, scheme: &str) -> bool {
 }
 
 fn add_headers(operation: &mut Operation) {
-    let bearer = requires(operation, "bearer") || requires(operation, "metrics_token");
+    let bearer = requires(operation, "bearer");
+    let metrics_token = requires(operation, "metrics_token");
     for (status, response) in &mut operation.responses.responses {
         let RefOr::T(response) = response else {
             continue;
@@ -267,6 +268,12 @@ fn add_headers(operation: &mut Operation) {
                 .or_insert_with(|| {
                     string_header("`Bearer`: the customer API wants a bearer token")
                 });
+        }
+        if status == "401" && metrics_token {
+            response
+                .headers
+                .entry("WWW-Authenticate".to_owned())
+                .or_insert_with(|| string_header("`Bearer`: metrics.bearer_token is wanted"));
         }
     }
 }

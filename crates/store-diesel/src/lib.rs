@@ -41,6 +41,16 @@ mod venues;
 pub mod testing;
 
 pub use database_url::Backend;
+
+/// The file a `sqlite://PATH` (or `sqlite:PATH`) URL names, as written (a relative path is
+/// relative to the working directory); `None` for PostgreSQL or a URL [`DieselStore::connect`]
+/// would refuse. For commands that must not create a database where none is.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    match database_url::DatabaseUrl::parse(url) {
+        Ok(database_url::DatabaseUrl::Sqlite { path }) => Some(path),
+        _ => None,
+    }
+}
 pub use error::ConnectError;
 pub use pool::{PoolOptions, PoolStats};
 pub use store::DieselStore;

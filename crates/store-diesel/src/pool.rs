@@ -75,7 +75,9 @@ struct CheckoutCounters {
     checkouts: AtomicU64,
     /// Time spent in them, in nanoseconds.
     wait_nanos: AtomicU64,
-    /// Checkouts that gave up at the connect timeout.
+    /// Checkouts that ended without a connection, whatever the reason.
+    failures: AtomicU64,
+    /// Of those, the ones that gave up at the connect timeout.
     timeouts: AtomicU64,
 }
 
@@ -95,8 +97,11 @@ pub struct PoolStats {
     /// Total time those checkouts took (waiting for a free slot, checking a pooled
     /// connection, opening a new one).
     pub wait: Duration,
-    /// Checkouts that failed because no connection came within
-    /// `database.connect_timeout_seconds`.
+    /// Checkouts that ended without a connection: the database refused or could not be
+    /// reached, or the connect timeout passed. Each one failed its operation (`Unavailable`).
+    pub failures: u64,
+    /// Of `failures`, those where no connection came within
+    /// `database.connect_timeout_seconds` (a busy pool or a database that does not answer).
     pub timeouts: u64,
 }
 
@@ -197,12 +202,15 @@ impl Pools {
         counters.checkouts.fetch_add(1, Ordering::Relaxed);
         let waited = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         counters.wait_nanos.fetch_add(waited, Ordering::Relaxed);
-        if matches!(
-            outcome,
-            Err(CheckoutError::TimedOut(_)
-                | CheckoutError::Pool(deadpool::managed::PoolError::Timeout(_)))
-        ) {
-            counters.timeouts.fetch_add(1, Ordering::Relaxed);
+        if let Err(err) = &outcome {
+            counters.failures.fetch_add(1, Ordering::Relaxed);
+            if matches!(
+                err,
+                CheckoutError::TimedOut(_)
+                    | CheckoutError::Pool(deadpool::managed::PoolError::Timeout(_))
+            ) {
+                counters.timeouts.fetch_add(1, Ordering::Relaxed);
+            }
         }
         outcome
     }
@@ -221,6 +229,7 @@ impl Pools {
             waiting: status.waiting,
             checkouts: counters.checkouts.load(Ordering::Relaxed),
             wait: Duration::from_nanos(counters.wait_nanos.load(Ordering::Relaxed)),
+            failures: counters.failures.load(Ordering::Relaxed),
             timeouts: counters.timeouts.load(Ordering::Relaxed),
         }
     }

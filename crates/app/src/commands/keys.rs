@@ -4,9 +4,15 @@
 //! cap, the scope names and `keys.default_ttl_days` apply alike.
 //!
 //! Text output is for people; `--json` prints the API's shapes for scripts. The key is
-//! printed once, on stdout, and nowhere else (not in logs).
+//! printed once, on stdout, and nowhere else (not in logs); if it cannot be written
+//! there, the key is deleted again, so no key exists that nobody has seen.
+//!
+//! Unlike `serve` and `migrate`, these commands never create a SQLite database: run from
+//! the wrong directory, they would otherwise work on a new, empty file that no server
+//! reads.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::sync::Arc;
 
 use keyward_domain::KeyId;
@@ -31,8 +37,21 @@ use crate::storage;
 pub const CLI_ACTOR: &str = "keyward-cli";
 
 /// The key service on the configured (migrated) database, with the configured policy.
+///
+/// # Errors
+/// `Usage` when `database.url` names a SQLite file that does not exist.
 async fn service(settings: &Settings) -> Result<ApiKeyService, AppError> {
     let policy = settings.key_policy()?;
+    if let Some(path) = keyward_store_diesel::sqlite_file(&settings.database.url)
+        && !path.exists()
+    {
+        let shown = std::path::absolute(&path).unwrap_or(path);
+        return Err(AppError::Usage(format!(
+            "no database at {} (database.url); run this in the directory keyward serve \
+             runs in, or set KEYWARD__DATABASE__URL to its database",
+            shown.display()
+        )));
+    }
     let store = storage::open_migrated(settings).await?;
     Ok(ApiKeyService::new(
         Arc::new(store),
@@ -69,11 +88,18 @@ fn flag_named(detail: &str) -> String {
         .unwrap_or_else(|| detail.to_owned())
 }
 
-fn print_json(value: &impl Serialize) -> Result<(), AppError> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|err| AppError::Usage(format!("cannot write JSON: {err}")))?;
-    println!("{text}");
-    Ok(())
+/// Writes `text` and a newline to stdout. Unlike `println!`, a closed pipe or a full
+/// disk is an error to report, not a panic.
+fn emit(text: &str) -> Result<(), AppError> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(|err| AppError::Usage(format!("cannot write to stdout: {err}")))
+}
+
+fn json(value: &impl Serialize) -> Result<String, AppError> {
+    serde_json::to_string_pretty(value)
+        .map_err(|err| AppError::Usage(format!("cannot write JSON: {err}")))
 }
 
 /// `keys create`: validates like `POST /v1/customer/api-keys`, issues the key and prints
@@ -107,10 +133,26 @@ pub async fn create(args: KeysCreateArgs, settings: &Settings) -> Result<(), App
             }
             other => key_error(other),
         })?;
-    if args.json {
-        return print_json(&IssuedApiKeyResponse::from(&issued));
+    let text = if args.json {
+        json(&IssuedApiKeyResponse::from(&issued))?
+    } else {
+        issued.secret.expose().to_owned()
+    };
+    if let Err(err) = emit(&text) {
+        // Nobody saw the key: take it back rather than leave an unknown key counting
+        // against the cap.
+        let customer = issued.key.customer_id();
+        return Err(match service.delete(customer, issued.key.id()).await {
+            Ok(()) => AppError::Usage(format!("{err}; the new key was deleted again")),
+            Err(delete) => AppError::Usage(format!(
+                "{err}; deleting the unseen key {} failed too ({delete}): revoke it",
+                issued.key.id()
+            )),
+        });
     }
-    println!("{}", issued.secret.expose());
+    if args.json {
+        return Ok(());
+    }
     eprintln!(
         "created API key {} ({}) for customer {}; the key above is shown only this once",
         issued.key.id(),
@@ -148,12 +190,11 @@ pub async fn list(args: &KeysListArgs, settings: &Settings) -> Result<(), AppErr
         }
     }
     if args.json {
-        return print_json(&KeyList {
+        return emit(&json(&KeyList {
             data: keys.iter().map(ApiKeyResponse::from).collect(),
-        });
+        })?);
     }
-    print!("{}", table(&keys, OffsetDateTime::now_utc()));
-    Ok(())
+    emit(table(&keys, OffsetDateTime::now_utc()).trim_end())
 }
 
 /// `keys revoke <id>`: revokes the key whatever its customer.
@@ -174,18 +215,17 @@ pub async fn revoke(args: &KeysRevokeArgs, settings: &Settings) -> Result<(), Ap
         .await
         .map_err(key_error)?;
     if args.json {
-        return print_json(&ApiKeyResponse::from(&key));
+        return emit(&json(&ApiKeyResponse::from(&key))?);
     }
     let name = visible(key.name().as_str());
     if already {
-        println!("API key {id} ({name}) was already revoked");
+        emit(&format!("API key {id} ({name}) was already revoked"))
     } else {
-        println!(
+        emit(&format!(
             "revoked API key {id} ({name}) of customer {}",
             key.customer_id()
-        );
+        ))
     }
-    Ok(())
 }
 
 /// # Errors
@@ -196,19 +236,26 @@ pub async fn cleanup(settings: &Settings) -> Result<(), AppError> {
         .cleanup_expired(settings.expired_retention())
         .await
         .map_err(AppError::Storage)?;
-    println!(
+    emit(&format!(
         "deleted {deleted} API key(s) expired more than {} day(s) ago",
         settings.keys.expired_retention_days
-    );
-    Ok(())
+    ))
 }
 
+/// Unicode's bidirectional formatting characters (UAX #9: embeddings, overrides,
+/// isolates, marks): in a name they would reorder the rest of a table row on a terminal.
+const BIDI_CONTROLS: [char; 12] = [
+    '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}',
+    '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+];
+
 /// A name as it can be shown on a terminal: control characters (a newline, an escape
-/// sequence someone put in a key name) are escaped rather than interpreted.
+/// sequence someone put in a key name) and bidirectional overrides are escaped rather
+/// than interpreted.
 fn visible(text: &str) -> String {
     text.chars()
         .fold(String::with_capacity(text.len()), |mut out, ch| {
-            if ch.is_control() {
+            if ch.is_control() || BIDI_CONTROLS.contains(&ch) {
                 out.extend(ch.escape_default());
             } else {
                 out.push(ch);
@@ -305,6 +352,7 @@ mod tests {
     #[test]
     fn control_characters_in_names_are_escaped() {
         assert_eq!(visible("bar\n\u{1b}[31mred"), "bar\\n\\u{1b}[31mred");
+        assert_eq!(visible("tablet\u{202e}evitca"), "tablet\\u{202e}evitca");
         assert_eq!(visible("Café tablet"), "Café tablet");
     }
 
@@ -331,5 +379,6 @@ mod tests {
     #[test]
     fn an_empty_listing_says_so() {
         assert_eq!(table(&[], NOW), "no API keys\n");
+        assert_eq!(table(&[], NOW).trim_end(), "no API keys");
     }
 }

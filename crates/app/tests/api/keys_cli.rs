@@ -88,6 +88,7 @@ on_both_databases!(
     create_stops_at_the_cap,
     create_applies_the_default_lifetime,
     revoking_an_unknown_id_names_it,
+    a_key_that_cannot_be_printed_is_taken_back,
 );
 
 async fn a_key_created_listed_and_revoked_from_the_cli_is_what_the_service_sees(backend: Backend) {
@@ -326,6 +327,89 @@ async fn revoking_an_unknown_id_names_it(backend: Backend) {
         stderr.contains("invalid value 'kw_123' for '<ID>'"),
         "{stderr}"
     );
+}
+
+async fn a_key_that_cannot_be_printed_is_taken_back(backend: Backend) {
+    let Some(app) = diesel_app(backend).await else {
+        return;
+    };
+    let uuid = customer_uuid(&Customer::new());
+    let dir = tempfile::tempdir().unwrap();
+
+    // /dev/full: every write fails with ENOSPC, as a closed pipe or a full disk would.
+    let output = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .current_dir(dir.path())
+        .args([
+            "keys",
+            "create",
+            "--customer",
+            &uuid,
+            "--name",
+            "Unseen",
+            "--scopes",
+            "venues:read",
+        ])
+        .env_remove("RUST_LOG")
+        .env_remove("KEYWARD_CONFIG")
+        .env(
+            "KEYWARD__DATABASE__URL",
+            app.database_url.as_deref().unwrap(),
+        )
+        .env("KEYWARD__LOG__LEVEL", "warn")
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("cannot write to stdout")
+            && stderr.contains("the new key was deleted again"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("kw_"), "{stderr}");
+    let listed = stdout(&keys(&app, &["list", "--customer", &uuid], &[]));
+    assert_eq!(listed, "no API keys\n");
+}
+
+/// Run where no database is, the CLI says so instead of creating an empty one that no
+/// server reads (SQLite only: a PostgreSQL URL names a server).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_never_creates_a_sqlite_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let customer = Uuid::new_v4().to_string();
+
+    for args in [
+        vec!["list", "--customer", customer.as_str()],
+        vec![
+            "create",
+            "--customer",
+            customer.as_str(),
+            "--name",
+            "Lost",
+            "--scopes",
+            "venues:read",
+        ],
+        vec!["revoke", customer.as_str()],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .current_dir(dir.path())
+            .arg("keys")
+            .args(&args)
+            .env_remove("RUST_LOG")
+            .env_remove("KEYWARD_CONFIG")
+            .env_remove("KEYWARD__DATABASE__URL")
+            .output()
+            .unwrap();
+
+        let last = failure(&output);
+        let expected = dir.path().join("data/keyward.db");
+        assert!(
+            last.starts_with(&format!("keyward: no database at {}", expected.display())),
+            "{args:?}: {last}"
+        );
+        assert!(!expected.exists(), "{args:?} created the database");
+    }
 }
 
 /// The API's own default lifetime, on every backend: SPEC §6 `keys.default_ttl_days`.

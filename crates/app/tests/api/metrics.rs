@@ -268,7 +268,11 @@ async fn storage_and_caches_are_read_at_scrape_time(backend: Backend) {
         value(&samples, "keyward_db_pool_timeouts_total", &[]),
         Some(0.0)
     );
-    assert!(value(&samples, "keyward_db_pool_wait_seconds_total", &[]).unwrap() >= 0.0);
+    assert_eq!(
+        value(&samples, "keyward_db_pool_checkout_failures_total", &[]),
+        Some(0.0)
+    );
+    assert!(value(&samples, "keyward_db_pool_wait_seconds_total", &[]).unwrap() > 0.0);
     let backend_label = if backend == Backend::Sqlite {
         "sqlite"
     } else {
@@ -313,6 +317,13 @@ async fn a_configured_token_is_required(backend: Backend) {
         .send()
         .await
         .unwrap();
+    let lower_case_scheme = app
+        .client
+        .get(&url)
+        .header("Authorization", format!("bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
     let head = app
         .client
         .head(&url)
@@ -335,6 +346,7 @@ async fn a_configured_token_is_required(backend: Backend) {
         assert_eq!(problem["detail"], detail);
     }
     assert_eq!(right.status(), StatusCode::OK);
+    assert_eq!(lower_case_scheme.status(), StatusCode::OK);
     assert!(
         right
             .text()
@@ -364,6 +376,6 @@ async fn a_configured_token_is_required(backend: Backend) {
         )
     };
     assert_eq!(count("HEAD", "200"), Some(1.0));
-    assert_eq!(count("GET", "200"), Some(1.0));
+    assert_eq!(count("GET", "200"), Some(2.0));
     assert_eq!(count("GET", "401"), Some(2.0));
 }

@@ -193,6 +193,10 @@ mod tests {
         let mut repo = MockApiKeyRepository::new();
         repo.expect_find_by_hash()
             .returning(move |hash| Ok((hash == key.hash()).then(|| key.clone())));
+        state_over(repo)
+    }
+
+    fn state_over(repo: MockApiKeyRepository) -> web::Data<AppState> {
         let mut usage = MockUsageRecorder::new();
         usage.expect_record().return_const(());
         let service = ApiKeyService::new(
@@ -249,6 +253,41 @@ mod tests {
         let status = response.status().as_u16();
         let body = test::read_body(response).await;
         (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[actix_web::test]
+    async fn every_outcome_is_counted_by_its_result() {
+        let mut repo = MockApiKeyRepository::new();
+        repo.expect_find_by_hash().returning(|_| {
+            Err(keyward_domain::ports::StorageError::unavailable(
+                "database down",
+            ))
+        });
+        let state = state_over(repo);
+        let app = test::init_service(
+            App::new()
+                .app_data(state.clone())
+                .route("/requests", web::get().to(read_requests)),
+        )
+        .await;
+        let well_formed = PlainKey::from_random(&KeyPrefix::default(), &[3u8; 32]);
+        for key in [well_formed.expose(), "kw_not-a-key"] {
+            let request = test::TestRequest::get()
+                .uri("/requests")
+                .insert_header((API_KEY_HEADER, key.to_owned()))
+                .to_request();
+            test::call_service(&app, request).await;
+        }
+
+        let text = state.metrics.render();
+
+        for line in [
+            "keyward_verifications_total{result=\"error\"} 1",
+            "keyward_verifications_total{result=\"malformed\"} 1",
+            "keyward_verifications_total{result=\"valid\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
+        }
     }
 
     #[actix_web::test]
