@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod integration;
+pub mod internal;
 pub mod metrics;
 pub mod openapi;
 pub mod openkj;

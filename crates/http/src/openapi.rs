@@ -43,6 +43,7 @@ pub const OPENAPI_PATH: &str = "/openapi.json";
         (name = "Integrations", description = "Integrations: venues, requests and song books with an X-API-Key"),
         (name = "Singers", description = "Public singer pages: no authentication, rate-limited per client address"),
         (name = "OpenKJ", description = "The OpenKJ request-server protocol: one POST endpoint, command in the body, always HTTP 200"),
+        (name = "Internal", description = "Service to service (X-Service-Key): API keys and credentials of any customer, named by customerId"),
     )
 )]
 struct RootDoc;
@@ -403,6 +404,7 @@ pub fn document() -> OpenApiDocument {
     doc.merge(crate::customer::service_keys::CustomerServiceKeysDoc::openapi());
     doc.merge(crate::admin::service_keys::AdminServiceKeysDoc::openapi());
     doc.merge(crate::vault::RetrievalDoc::openapi());
+    doc.merge(crate::internal::InternalDoc::openapi());
     doc.merge(crate::health::HealthDoc::openapi());
     doc.merge(crate::metrics::MetricsDoc::openapi());
     doc.merge(crate::customer::venues::VenuesDoc::openapi());
@@ -592,7 +594,7 @@ mod tests {
             })
             .count();
         assert_eq!(with("413"), with_body);
-        assert_eq!(with_body, 10);
+        assert_eq!(with_body, 12);
     }
 
     #[test]
@@ -681,12 +683,17 @@ mod tests {
                 }
             }
         }
-        let body = &json["components"]["schemas"]["CreateServiceCredentialRequest"];
-        assert_eq!(
-            body["properties"]["provider"]["pattern"],
-            crate::schemas::PROVIDER_PATTERN
-        );
-        assert_eq!(seen, 7);
+        for body in [
+            "CreateServiceCredentialRequest",
+            "InternalPutCredentialRequest",
+        ] {
+            assert_eq!(
+                json["components"]["schemas"][body]["properties"]["provider"]["pattern"],
+                crate::schemas::PROVIDER_PATTERN,
+                "{body}"
+            );
+        }
+        assert_eq!(seen, 9);
     }
 
     fn nullable(schema: &Value) -> bool {

@@ -18,7 +18,8 @@ use crate::error::{ApiError, PROBLEM_JSON, ProblemType};
 use crate::request_id::request_span;
 use crate::state::AppState;
 use crate::{
-    admin, customer, health, integration, metrics, openapi, openkj, public, validate, vault,
+    admin, customer, health, integration, internal, metrics, openapi, openkj, public, validate,
+    vault,
 };
 
 /// Registers state, extractor error handlers and every route module. Later route
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &web::Data<AppState>) {
         .configure(public::configure)
         .configure(admin::configure)
         .configure(vault::configure)
+        .configure(internal::configure)
         .configure(metrics::configure)
         .configure(openapi::configure);
 }

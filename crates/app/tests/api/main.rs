@@ -13,6 +13,7 @@ mod api_keys;
 mod bad_input;
 mod hardening;
 mod instances;
+mod internal;
 mod isolation;
 mod keys_cli;
 mod lifecycle;

@@ -37,7 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 )]
 pub struct RetrievalDoc;
 
-fn plaintext(revealed: &RevealedSecret) -> HttpResponse {
+/// The plaintext answer, never cached.
+pub(crate) fn plaintext(revealed: &RevealedSecret) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .json(PlaintextResponse {
