@@ -11,6 +11,7 @@
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use actix_web::HttpRequest;
@@ -150,6 +151,8 @@ pub struct FailedVerifications<C: Clock = DefaultClock> {
     clients: DashMap<IpAddr, Spent>,
     clock: C,
     origin: C::Instant,
+    /// Runs of refusals so far: SPEC §12's operator alert `failed_auth_burst`.
+    bursts: AtomicU64,
 }
 
 /// One client's spending.
@@ -195,7 +198,14 @@ impl<C: Clock + Clone> FailedVerifications<C> {
             clients: DashMap::new(),
             origin: clock.now(),
             clock,
+            bursts: AtomicU64::new(0),
         }
+    }
+
+    /// How many times a client has spent its budget since start (each run of refusals
+    /// counts once): `keyward_failed_auth_bursts_total` in `/metrics`.
+    pub fn bursts(&self) -> u64 {
+        self.bursts.load(Ordering::Relaxed)
     }
 
     /// The configured budget (for messages).
@@ -235,7 +245,9 @@ impl<C: Clock + Clone> FailedVerifications<C> {
             let wait = Duration::from_nanos(full_at - now - self.capacity);
             if !spent.warned {
                 spent.warned = true;
+                self.bursts.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(
+                    alert = "failed_auth_burst",
                     client_ip = %key,
                     failed_per_minute = self.per_minute.get(),
                     "too many failed API key verifications from this address; refusing its keys for now"

@@ -10,8 +10,10 @@
 //! | `keyward_verifications_total` | counter | `result`: `valid`, `invalid`, `malformed`, `rate_limited`, `error` |
 //! | `keyward_openkj_commands_total` | counter | `command` (the wire name; `unknown` for anything else), `result`: `ok`, `error` |
 //!
-//! Read when scraped, from [`MetricsSource`]s the binary registers: cache hits, misses
-//! and size, the database pool's size, waiting callers and checkout totals, build info.
+//! Read when scraped: `keyward_failed_auth_bursts_total` (SPEC §12's operator alert
+//! `failed_auth_burst`: a client address spent its failed-verification budget), and from
+//! [`MetricsSource`]s the binary registers: cache hits, misses and size, the database
+//! pool's size, waiting callers and checkout totals, build info.
 //!
 //! Label values never carry request data beyond its shape: routes are patterns (never a
 //! path with an id or a key in it), methods outside the standard ones are `other`,
@@ -290,10 +292,16 @@ impl Metrics {
 
     /// Everything in the text exposition format, families sorted by name.
     pub fn render(&self) -> String {
+        self.render_with(Vec::new())
+    }
+
+    /// [`Self::render`] plus `extra` families read by the caller at scrape time.
+    pub fn render_with(&self, extra: Vec<Family>) -> String {
         let mut families = self.registry.gather();
         for source in &self.sources {
             families.extend(source.families().into_iter().map(to_proto));
         }
+        families.extend(extra.into_iter().map(to_proto));
         families.sort_by(|a, b| a.name().cmp(b.name()));
         let mut out = Vec::new();
         if let Err(err) = TextEncoder::new().encode(&families, &mut out) {
@@ -321,6 +329,12 @@ impl Metrics {
             Err(ApiError::bearer_rejected(INVALID_METRICS_TOKEN))
         }
     }
+}
+
+/// A count as a sample value (exact below 2^53, far beyond any count here).
+#[allow(clippy::cast_precision_loss)]
+fn count(value: u64) -> f64 {
+    value as f64
 }
 
 fn to_proto(family: Family) -> MetricFamily {
@@ -492,9 +506,15 @@ pub async fn metrics(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     state.metrics.authorize(&req)?;
+    let bursts = Family::single(
+        "failed_auth_bursts_total",
+        "Times a client address spent its failed-verification budget (auth.failed_per_minute), SPEC §12's operator alert failed_auth_burst; each is logged at WARN with client_ip.",
+        SampleKind::Counter,
+        count(state.failed_verifications.bursts()),
+    );
     Ok(HttpResponse::Ok()
         .content_type(TEXT_FORMAT)
-        .body(state.metrics.render()))
+        .body(state.metrics.render_with(vec![bursts])))
 }
 
 #[cfg(test)]

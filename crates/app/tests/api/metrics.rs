@@ -13,6 +13,7 @@ on_every_backend!(
     requests_verifications_and_commands_are_counted_by_pattern_and_result,
     storage_and_caches_are_read_at_scrape_time,
     a_configured_token_is_required,
+    a_spent_failure_budget_counts_one_burst,
 );
 
 /// One sample line: name, labels, value.
@@ -378,4 +379,52 @@ async fn a_configured_token_is_required(backend: Backend) {
     assert_eq!(count("HEAD", "200"), Some(1.0));
     assert_eq!(count("GET", "200"), Some(2.0));
     assert_eq!(count("GET", "401"), Some(2.0));
+}
+
+async fn a_spent_failure_budget_counts_one_burst(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |settings| settings.auth.failed_per_minute = 2).await
+    else {
+        return;
+    };
+    let unknown = keyward_domain::keys::PlainKey::from_random(
+        &keyward_domain::keys::KeyPrefix::default(),
+        &[5; 32],
+    );
+
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(app.validate(unknown.expose()).await.status());
+    }
+    let samples = parse(&scrape(&app).await);
+
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    // One run of refusals is one burst; each refused request is a rate-limited verification.
+    assert_eq!(
+        value(&samples, "keyward_failed_auth_bursts_total", &[]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "keyward_verifications_total",
+            &[("result", "rate_limited")]
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "keyward_verifications_total",
+            &[("result", "invalid")]
+        ),
+        Some(2.0)
+    );
 }
