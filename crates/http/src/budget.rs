@@ -151,7 +151,7 @@ pub struct FailedVerifications<C: Clock = DefaultClock> {
     clients: DashMap<IpAddr, Spent>,
     clock: C,
     origin: C::Instant,
-    /// Runs of refusals so far: SPEC §12's operator alert `failed_auth_burst`.
+    /// Bursts so far: SPEC §12's operator alert `failed_auth_burst`.
     bursts: AtomicU64,
 }
 
@@ -160,7 +160,8 @@ pub struct FailedVerifications<C: Clock = DefaultClock> {
 struct Spent {
     /// When the budget will be full again (nanoseconds after `origin`).
     full_at: u64,
-    /// The refusal was logged; reset once a verification is allowed again.
+    /// This burst was logged and counted; reset once the budget is full again (a client
+    /// that keeps failing at the refill rate stays in one burst).
     warned: bool,
 }
 
@@ -202,8 +203,9 @@ impl<C: Clock + Clone> FailedVerifications<C> {
         }
     }
 
-    /// How many times a client has spent its budget since start (each run of refusals
-    /// counts once): `keyward_failed_auth_bursts_total` in `/metrics`.
+    /// How many bursts there were since start: a client spent its budget, counted once
+    /// until its budget is full again (a client failing on at the refill rate stays in
+    /// one burst). `keyward_failed_auth_bursts_total` in `/metrics`.
     pub fn bursts(&self) -> u64 {
         self.bursts.load(Ordering::Relaxed)
     }
@@ -231,7 +233,7 @@ impl<C: Clock + Clone> FailedVerifications<C> {
     ///
     /// # Errors
     /// The wait until a cell refills, when the budget is spent (the first refusal of a
-    /// run is logged at WARN).
+    /// burst is logged at WARN and counted; see [`Self::bursts`]).
     pub fn take(&self, client: IpAddr) -> Result<Cell, Duration> {
         let key = budget_key(client);
         let now = self.now();
@@ -255,8 +257,11 @@ impl<C: Clock + Clone> FailedVerifications<C> {
             }
             return Err(wait);
         }
+        if spent.full_at <= now {
+            // The budget was full: whatever comes next is a new burst.
+            spent.warned = false;
+        }
         spent.full_at = full_at;
-        spent.warned = false;
         Ok(Cell(key))
     }
 
@@ -368,6 +373,32 @@ mod tests {
         clock.advance(wait);
         let _spent = failures.take(ip(1)).unwrap();
         assert!(failures.take(ip(1)).is_err(), "only one refilled");
+    }
+
+    #[test]
+    fn a_client_failing_at_the_refill_rate_is_one_burst_until_its_budget_is_full() {
+        let (failures, clock) = three_per_minute();
+        for _ in 0..3 {
+            let _spent = failures.take(ip(1)).unwrap();
+        }
+        let wait = failures.take(ip(1)).unwrap_err();
+        assert_eq!(failures.bursts(), 1);
+
+        // One cell refills, is spent, and the next try is refused: the same burst.
+        for _ in 0..5 {
+            clock.advance(wait);
+            let _spent = failures.take(ip(1)).unwrap();
+            assert!(failures.take(ip(1)).is_err());
+        }
+        assert_eq!(failures.bursts(), 1, "still the first burst");
+
+        // Quiet for a full minute: the budget is full, the next spending is a new burst.
+        clock.advance(Duration::from_secs(60));
+        for _ in 0..3 {
+            let _spent = failures.take(ip(1)).unwrap();
+        }
+        assert!(failures.take(ip(1)).is_err());
+        assert_eq!(failures.bursts(), 2);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use std::future::Future;
 use actix_web::{HttpResponse, web};
 use keyward_domain::CustomerId;
 use keyward_domain::ports::{CredentialFilter, KeyFilter, MAX_PAGE_LIMIT, Page, PageRequest};
+use keyward_domain::services::ApiKeyError;
 use keyward_domain::vault::CredentialOwner;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -86,16 +87,42 @@ impl CustomerQuery {
     /// # Errors
     /// 400 `customerId: …` when missing or not a UUID.
     fn customer(&self) -> Result<CustomerId, ApiError> {
-        let text = self
-            .customer_id
+        self.optional_customer()?
+            .ok_or_else(|| ApiError::invalid_field("customerId", "is required"))
+    }
+
+    /// The customer when the parameter is given (and not empty).
+    ///
+    /// # Errors
+    /// 400 `customerId: must be a UUID`.
+    fn optional_customer(&self) -> Result<Option<CustomerId>, ApiError> {
+        self.customer_id
             .as_deref()
             .map(str::trim)
             .filter(|text| !text.is_empty())
-            .ok_or_else(|| ApiError::invalid_field("customerId", "is required"))?;
-        Uuid::parse_str(text)
-            .map(CustomerId::from_uuid)
-            .map_err(|_| ApiError::invalid_field("customerId", "must be a UUID"))
+            .map(customer_id)
+            .transpose()
     }
+}
+
+/// A `customerId` (query or body).
+///
+/// # Errors
+/// 400 `customerId: must be a UUID`.
+fn customer_id(text: &str) -> Result<CustomerId, ApiError> {
+    Uuid::parse_str(text.trim())
+        .map(CustomerId::from_uuid)
+        .map_err(|_| ApiError::invalid_field("customerId", "must be a UUID"))
+}
+
+/// The optional `customerId` of `DELETE /internal/api-keys/{id}`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OptionalCustomerQuery {
+    /// When given, the key must belong to this customer (else 404).
+    #[serde(rename = "customerId")]
+    #[param(rename = "customerId", value_type = Option<String>, format = Uuid)]
+    pub customer_id: Option<String>,
 }
 
 /// Every page of a listing, fetched `MAX_PAGE_LIMIT` at a time: the internal listings
@@ -128,8 +155,9 @@ pub struct InternalApiKeyList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InternalCreateApiKeyRequest {
-    /// The customer the key belongs to.
-    pub customer_id: Uuid,
+    /// The customer the key belongs to (a UUID).
+    #[schema(value_type = String, format = Uuid)]
+    pub customer_id: String,
     /// 1 to 100 characters, not only white space.
     #[schema(schema_with = schemas::key_name)]
     pub name: String,
@@ -193,7 +221,7 @@ pub async fn create_api_key(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<InternalCreateApiKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let customer = CustomerId::from_uuid(body.customer_id);
+    let customer = customer_id(&body.customer_id)?;
     let request = CreateApiKeyRequest {
         name: body.name,
         description: body.description,
@@ -213,27 +241,36 @@ pub async fn create_api_key(
     Ok(HttpResponse::Created().json(IssuedApiKeyResponse::from(&issued)))
 }
 
-/// Delete an API key, whatever its customer (internal services).
+/// Delete an API key (internal services). With `customerId`, only that customer's key:
+/// another customer's is 404, as everywhere (SPEC §5).
 #[utoipa::path(
     delete,
     path = "/internal/api-keys/{id}",
     tag = "Internal",
-    params(("id" = uuid::Uuid, Path, description = "The key's id")),
+    params(("id" = uuid::Uuid, Path, description = "The key's id"), OptionalCustomerQuery),
     security(("service_key" = [])),
     responses(
         (status = 204, description = "Deleted: it fails verification at once"),
-        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The id or customerId is not a UUID", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Service Key Required, or Invalid Service Key", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No key has this id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No key has this id (for this customerId, when given)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "internal.service_key is not configured, or the database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete_api_key(
     _: InternalCaller,
     KeyIdPath(id): KeyIdPath,
+    query: web::Query<OptionalCustomerQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let named = CustomerQuery {
+        customer_id: query.into_inner().customer_id,
+    }
+    .optional_customer()?;
     let key = state.api_keys.find_any(id).await?;
+    if named.is_some_and(|customer| customer != key.customer_id()) {
+        return Err(ApiKeyError::NotFound.into());
+    }
     state.api_keys.delete(key.customer_id(), id).await?;
     tracing::info!(
         target: AUDIT_TARGET,
@@ -257,8 +294,9 @@ pub struct InternalCredentialList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InternalPutCredentialRequest {
-    /// The customer the credential belongs to.
-    pub customer_id: Uuid,
+    /// The customer the credential belongs to (a UUID).
+    #[schema(value_type = String, format = Uuid)]
+    pub customer_id: String,
     /// Provider slug, e.g. `openai`.
     #[schema(
         pattern = "^[a-z0-9][a-z0-9_-]{0,63}$",
@@ -328,7 +366,7 @@ pub async fn put_credential(
     JsonBody(body): JsonBody<InternalPutCredentialRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let vault = vault(&state)?;
-    let customer = CustomerId::from_uuid(body.customer_id);
+    let customer = customer_id(&body.customer_id)?;
     let provider = provider(body.provider)?;
     let request = PutServiceCredentialRequest {
         name: body.name,

@@ -508,7 +508,7 @@ pub async fn metrics(
     state.metrics.authorize(&req)?;
     let bursts = Family::single(
         "failed_auth_bursts_total",
-        "Times a client address spent its failed-verification budget (auth.failed_per_minute), SPEC §12's operator alert failed_auth_burst; each is logged at WARN with client_ip.",
+        "Bursts of failed verifications: a client address spent its budget (auth.failed_per_minute), counted once until the budget is full again (SPEC §12's operator alert failed_auth_burst); each is logged at WARN with client_ip.",
         SampleKind::Counter,
         count(state.failed_verifications.bursts()),
     );

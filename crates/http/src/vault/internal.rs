@@ -55,6 +55,7 @@ impl InternalCaller {
             tracing::warn!(
                 target: crate::vault::AUDIT_TARGET,
                 action = "internal_authentication_failed",
+                client_ip = %crate::budget::client_ip(req),
                 "wrong X-Service-Key presented"
             );
             Err(ApiError::unauthenticated(INVALID_SERVICE_KEY))
