@@ -179,6 +179,7 @@ pub struct InternalCreateApiKeyRequest {
 #[utoipa::path(
     get,
     path = "/internal/api-keys",
+    operation_id = "internal_list_api_keys",
     tag = "Internal",
     params(CustomerQuery),
     security(("service_key" = [])),
@@ -205,6 +206,7 @@ pub async fn list_api_keys(
 #[utoipa::path(
     post,
     path = "/internal/api-keys",
+    operation_id = "internal_create_api_key",
     tag = "Internal",
     request_body = InternalCreateApiKeyRequest,
     security(("service_key" = [])),
@@ -246,6 +248,7 @@ pub async fn create_api_key(
 #[utoipa::path(
     delete,
     path = "/internal/api-keys/{id}",
+    operation_id = "internal_delete_api_key",
     tag = "Internal",
     params(("id" = uuid::Uuid, Path, description = "The key's id"), OptionalCustomerQuery),
     security(("service_key" = [])),
@@ -317,6 +320,7 @@ pub struct InternalPutCredentialRequest {
 #[utoipa::path(
     get,
     path = "/internal/keys",
+    operation_id = "internal_list_credentials",
     tag = "Internal",
     params(CustomerQuery),
     security(("service_key" = [])),
@@ -349,6 +353,7 @@ pub async fn list_credentials(
 #[utoipa::path(
     post,
     path = "/internal/keys",
+    operation_id = "internal_put_credential",
     tag = "Internal",
     request_body = InternalPutCredentialRequest,
     security(("service_key" = [])),
@@ -398,6 +403,7 @@ pub async fn put_credential(
 #[utoipa::path(
     delete,
     path = "/internal/keys/{provider}",
+    operation_id = "internal_delete_credential",
     tag = "Internal",
     params(ProviderParam, CustomerQuery),
     security(("service_key" = [])),
@@ -434,6 +440,7 @@ pub async fn delete_credential(
 #[utoipa::path(
     get,
     path = "/internal/keys/{provider}/decrypt",
+    operation_id = "internal_reveal_credential",
     tag = "Internal",
     params(ProviderParam, CustomerQuery),
     security(("service_key" = [])),

@@ -668,6 +668,18 @@ mod tests {
     }
 
     #[test]
+    fn operation_ids_are_unique() {
+        let json = serde_json::to_value(document()).unwrap();
+        let mut seen = std::collections::HashMap::new();
+        for (method, path, operation) in operations(&json) {
+            let id = operation["operationId"].as_str().unwrap().to_owned();
+            if let Some(first) = seen.insert(id.clone(), format!("{method} {path}")) {
+                panic!("operationId {id} of {method} {path} is also {first}'s");
+            }
+        }
+    }
+
+    #[test]
     fn every_provider_input_has_the_slug_pattern_of_the_domain() {
         let json = serde_json::to_value(document()).unwrap();
         let mut seen = 0;
