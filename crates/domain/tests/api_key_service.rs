@@ -4,7 +4,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use keyward_domain::keys::{ApiKey, ApiKeyParts, KeyName, KeyPrefix, KeyVersion, PlainKey};
+use keyward_domain::keys::{
+    ApiKey, ApiKeyParts, KeyName, KeyPrefix, KeyVersion, PlainKey, RetiredSecret,
+};
 use keyward_domain::ports::{
     ActiveKeyCap, Clock, KeyWriteError, MockApiKeyRepository, MockSecretGenerator,
     MockUsageRecorder, RandomUnavailable,
@@ -15,7 +17,8 @@ use keyward_domain::services::{
 };
 use keyward_domain::testing::NOW;
 use keyward_domain::testing::api_keys::sample_key;
-use keyward_domain::{CustomerId, Scope, ScopeSet};
+use keyward_domain::usage::UseOutcome;
+use keyward_domain::{CustomerId, KeyId, Scope, ScopeSet};
 use mockall::predicate::eq;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -364,7 +367,7 @@ async fn valid_key_is_verified_and_its_use_recorded_without_a_write() {
     let mut usage = MockUsageRecorder::new();
     usage
         .expect_record()
-        .with(eq(key.id()), eq(NOW))
+        .with(eq(key.id()), eq(NOW), eq(UseOutcome::Verified))
         .times(1)
         .return_const(());
     let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), usage);
@@ -375,6 +378,111 @@ async fn valid_key_is_verified_and_its_use_recorded_without_a_write() {
     assert_eq!(verified.customer_id, key.customer_id());
     assert_eq!(verified.scopes, key.scopes());
     assert_eq!(verified.expires_at, key.expires_at());
+}
+
+/// A usage recorder that keeps every outcome, in order.
+fn recording_usage() -> (
+    MockUsageRecorder,
+    Arc<std::sync::Mutex<Vec<(KeyId, UseOutcome)>>>,
+) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut usage = MockUsageRecorder::new();
+    let sink = Arc::clone(&seen);
+    usage.expect_record().returning(move |key, _, outcome| {
+        sink.lock().unwrap().push((key, outcome));
+    });
+    (usage, seen)
+}
+
+#[tokio::test]
+async fn a_missing_scope_is_recorded_once_as_denied_and_a_granted_one_once_as_verified() {
+    let (key, secret) = stored_key_with_secret(21, |p| {
+        p.scopes = ScopeSet::parse(["songdb:read"]).unwrap();
+    });
+    let (usage, seen) = recording_usage();
+    let svc = service(
+        repo_finding(&key),
+        PinnedClock::at(NOW),
+        random_bytes(1),
+        usage,
+    );
+
+    let denied = svc
+        .verify_with_scope(secret.expose(), Scope::RequestsWrite)
+        .await
+        .unwrap_err();
+    svc.verify_with_scope(secret.expose(), Scope::SongdbRead)
+        .await
+        .unwrap();
+
+    assert!(
+        matches!(denied, VerifyError::InsufficientScope),
+        "got {denied:?}"
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![
+            (key.id(), UseOutcome::ScopeDenied),
+            (key.id(), UseOutcome::Verified)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn revoked_expired_inactive_and_rotated_out_keys_presented_are_recorded_as_refused() {
+    let revoked = stored_key_with_secret(22, |p| {
+        p.active = false;
+        p.revoked_at = Some(NOW - Duration::hours(1));
+    });
+    let expired = stored_key_with_secret(23, |p| p.expires_at = Some(NOW - Duration::seconds(1)));
+    let inactive = stored_key_with_secret(24, |p| p.active = false);
+    for (key, secret) in [revoked, expired, inactive] {
+        let (usage, seen) = recording_usage();
+        let svc = service(
+            repo_finding(&key),
+            PinnedClock::at(NOW),
+            random_bytes(1),
+            usage,
+        );
+
+        let err = svc.verify(secret.expose()).await.unwrap_err();
+
+        assert!(matches!(err, VerifyError::Invalid), "got {err:?}");
+        assert_eq!(*seen.lock().unwrap(), vec![(key.id(), UseOutcome::Refused)]);
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_out_secret_past_its_grace_counts_as_refused_and_within_it_as_verified() {
+    let old = PlainKey::from_random(&KeyPrefix::default(), &[26; 32]);
+    let (key, _) = stored_key_with_secret(25, |p| {
+        p.retired = Some(RetiredSecret {
+            hash: old.hash(),
+            valid_until: NOW + Duration::seconds(1),
+        });
+    });
+    let clock = PinnedClock::at(NOW);
+    let (usage, seen) = recording_usage();
+    let svc = service(
+        repo_finding(&key),
+        Arc::clone(&clock),
+        random_bytes(1),
+        usage,
+    );
+
+    svc.verify(old.expose()).await.unwrap();
+    clock.set(NOW + Duration::seconds(1));
+    assert!(matches!(
+        svc.verify(old.expose()).await,
+        Err(VerifyError::Invalid)
+    ));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![
+            (key.id(), UseOutcome::Verified),
+            (key.id(), UseOutcome::Refused)
+        ]
+    );
 }
 
 #[tokio::test]

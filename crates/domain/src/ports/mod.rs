@@ -10,6 +10,7 @@ pub mod serial;
 pub mod songbook;
 pub mod storage;
 pub mod system;
+pub mod usage;
 pub mod venues;
 
 pub use api_keys::{ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError};
@@ -26,6 +27,7 @@ pub use system::{
     Clock, OsSecretGenerator, RandomUnavailable, SecretGenerator, SystemClock, UsageRecorder,
     truncate_to_micros,
 };
+pub use usage::UsageRepository;
 pub use venues::{NewVenue, VenueRepository, VenueWriteError};
 
 #[cfg(feature = "mocks")]
@@ -42,5 +44,7 @@ pub use serial::MockSerialRepository;
 pub use songbook::MockSongBookRepository;
 #[cfg(feature = "mocks")]
 pub use system::{MockClock, MockSecretGenerator, MockUsageRecorder};
+#[cfg(feature = "mocks")]
+pub use usage::MockUsageRepository;
 #[cfg(feature = "mocks")]
 pub use venues::MockVenueRepository;

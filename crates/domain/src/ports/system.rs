@@ -3,6 +3,7 @@
 use time::OffsetDateTime;
 
 use crate::ids::KeyId;
+use crate::usage::UseOutcome;
 
 /// The current time. Services never read the system clock themselves, so tests can pin it.
 #[cfg_attr(feature = "mocks", mockall::automock)]
@@ -60,9 +61,10 @@ impl SecretGenerator for OsSecretGenerator {
     }
 }
 
-/// Takes note that a key was used. Must not block or write synchronously: verification
-/// is on every request's path.
+/// Takes note that a key keyward knows was presented, and how its verification ended
+/// (SPEC §12: usage counts; SPEC §7: `lastUsedAt`). Must not block or write
+/// synchronously: verification is on every request's path.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 pub trait UsageRecorder: Send + Sync {
-    fn record(&self, key: KeyId, at: OffsetDateTime);
+    fn record(&self, key: KeyId, at: OffsetDateTime, outcome: UseOutcome);
 }

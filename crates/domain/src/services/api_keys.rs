@@ -15,6 +15,7 @@ use crate::ports::{
     RandomUnavailable, SecretGenerator, StorageError, UsageRecorder,
 };
 use crate::scope::{Scope, ScopeSet};
+use crate::usage::UseOutcome;
 
 /// Longest grace period a rotation may grant (SPEC §6: 604 800 s, one week).
 pub const MAX_GRACE: Duration = Duration::seconds(604_800);
@@ -467,32 +468,18 @@ impl ApiKeyService {
     }
 
     /// Checks a presented key string. A malformed string is refused before any lookup.
-    /// On success the use is handed to the `UsageRecorder` (no storage write here).
+    /// The outcome for a key keyward knows (valid, or refused as revoked, deactivated,
+    /// expired or rotated out) is handed to the `UsageRecorder` (no storage write here).
     ///
     /// # Errors
     /// `Malformed`, `Invalid` (unknown, inactive, expired, or retired past its grace),
     /// `Storage`.
     pub async fn verify(&self, presented: &str) -> Result<VerifiedKey, VerifyError> {
-        let hash = PlainKey::hash_presented(presented, &self.policy.prefix)
-            .map_err(VerifyError::Malformed)?;
-        let Some(key) = self.repo.find_by_hash(hash).await? else {
-            return Err(VerifyError::Invalid);
-        };
-        let now = self.clock.now();
-        let matched = key.match_secret(hash, now);
-        if matched == SecretMatch::None || !key.is_active() || key.is_expired_at(now) {
-            return Err(VerifyError::Invalid);
-        }
-        self.usage.record(key.id(), now);
-        Ok(VerifiedKey {
-            key_id: key.id(),
-            customer_id: key.customer_id(),
-            scopes: key.scopes(),
-            expires_at: key.expires_at(),
-        })
+        self.check(presented, None).await
     }
 
-    /// Verifies the key and checks that it allows `scope`.
+    /// Verifies the key and checks that it allows `scope`. A key lacking it is counted
+    /// as denied in its usage (SPEC §12), though its `lastUsedAt` moves.
     ///
     /// # Errors
     /// As [`Self::verify`], plus `InsufficientScope`.
@@ -501,8 +488,44 @@ impl ApiKeyService {
         presented: &str,
         scope: Scope,
     ) -> Result<VerifiedKey, VerifyError> {
-        let verified = self.verify(presented).await?;
-        verified.require(scope)?;
+        self.check(presented, Some(scope)).await
+    }
+
+    /// [`Self::verify`], then, with `scope`, [`VerifiedKey::require`]; the use is
+    /// recorded once, with its final outcome.
+    async fn check(
+        &self,
+        presented: &str,
+        scope: Option<Scope>,
+    ) -> Result<VerifiedKey, VerifyError> {
+        let hash = PlainKey::hash_presented(presented, &self.policy.prefix)
+            .map_err(VerifyError::Malformed)?;
+        let Some(key) = self.repo.find_by_hash(hash).await? else {
+            return Err(VerifyError::Invalid);
+        };
+        let now = self.clock.now();
+        let matched = key.match_secret(hash, now);
+        if matched == SecretMatch::None || !key.is_active() || key.is_expired_at(now) {
+            // A hash that matches neither secret only comes from a lookup racing a
+            // rotation; it is not this key's use.
+            if key.hash() == hash || key.retired().is_some_and(|retired| retired.hash == hash) {
+                self.usage.record(key.id(), now, UseOutcome::Refused);
+            }
+            return Err(VerifyError::Invalid);
+        }
+        let verified = VerifiedKey {
+            key_id: key.id(),
+            customer_id: key.customer_id(),
+            scopes: key.scopes(),
+            expires_at: key.expires_at(),
+        };
+        if let Some(scope) = scope
+            && let Err(denied) = verified.require(scope)
+        {
+            self.usage.record(key.id(), now, UseOutcome::ScopeDenied);
+            return Err(denied);
+        }
+        self.usage.record(key.id(), now, UseOutcome::Verified);
         Ok(verified)
     }
 

@@ -82,7 +82,7 @@ impl Clock for FixedClock {
 struct NoUsage;
 
 impl UsageRecorder for NoUsage {
-    fn record(&self, _key: KeyId, _at: OffsetDateTime) {}
+    fn record(&self, _key: KeyId, _at: OffsetDateTime, _outcome: crate::usage::UseOutcome) {}
 }
 
 /// A repository that yields to the scheduler after each read and before each write, so
