@@ -238,7 +238,10 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UsageSettings {
+    /// Seconds between writes of the buffered usage (1 to 3600).
     pub flush_interval_seconds: u64,
+    /// Days the per-key daily counts are kept (SPEC §12; 1 to 36500, default 400).
+    pub retention_days: u16,
 }
 
 /// The in-memory verification and serial caches (SPEC §7, ADR 0050).
@@ -466,6 +469,12 @@ impl Settings {
                 "must be 1 to 3600",
             ));
         }
+        if !(1..=36_500).contains(&self.usage.retention_days) {
+            return Err(SettingsError::invalid(
+                "usage.retention_days",
+                "must be 1 to 36500",
+            ));
+        }
         self.validated_openkj()?;
         self.validated_cache()?;
         Ok(self)
@@ -655,7 +664,22 @@ mod tests {
         );
         assert_eq!(settings.auth.leeway_seconds, 30);
         assert_eq!(settings.auth.failed_per_minute, 60);
+        assert_eq!(settings.usage.retention_days, 400);
         assert_eq!(settings.log_format(), Ok(LogFormat::Pretty));
+    }
+
+    #[test]
+    fn usage_retention_out_of_range_is_refused_naming_the_setting() {
+        for value in ["0", "36501", "-1"] {
+            let err = load_with_env(&[("KEYWARD__USAGE__RETENTION_DAYS", value)]).unwrap_err();
+
+            assert!(
+                err.to_string().contains("usage.retention_days"),
+                "{value}: {err}"
+            );
+        }
+        let kept = load_with_env(&[("KEYWARD__USAGE__RETENTION_DAYS", "36500")]).unwrap();
+        assert_eq!(kept.usage.retention_days, 36_500);
     }
 
     #[test]

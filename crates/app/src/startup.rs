@@ -15,9 +15,9 @@ use actix_web::web;
 use keyward_cache::{CachedKeys, CachedOpenKj, Caches};
 use keyward_domain::ports::{
     ApiKeyRepository, ChangeFeed, ChangeSubscription, Clock, CredentialRepository, OpenKjStore,
-    OsSecretGenerator,
+    OsSecretGenerator, UsageRepository,
 };
-use keyward_domain::services::{ApiKeyService, KaraokeServices, VaultService};
+use keyward_domain::services::{ApiKeyService, KaraokeServices, UsageService, VaultService};
 use keyward_domain::usage::UsageBuffer;
 use keyward_http::auth::JwtSettings;
 use keyward_http::metrics::{Metrics, MetricsSource};
@@ -35,6 +35,8 @@ use crate::vault_keys;
 /// What the service runs on, chosen by the caller.
 pub struct Wiring {
     pub keys: Arc<dyn ApiKeyRepository>,
+    /// Per-key daily verification counts (the same store as `keys`).
+    pub usage: Arc<dyn UsageRepository>,
     /// Venues, song books, requests and the serial (the same store as `keys`).
     pub openkj: Arc<dyn OpenKjStore>,
     pub credentials: Arc<dyn CredentialRepository>,
@@ -108,6 +110,8 @@ impl Application {
         };
         let policy = settings.key_policy()?;
         let usage = Arc::new(UsageBuffer::new());
+        let usage_queries =
+            UsageService::new(keys.clone(), wiring.usage.clone(), wiring.clock.clone());
         let service = ApiKeyService::new(
             keys,
             wiring.clock.clone(),
@@ -116,7 +120,7 @@ impl Application {
             policy,
         );
         let karaoke = KaraokeServices::new(openkj, wiring.clock.clone(), settings.openkj_policy());
-        let mut state = AppState::new(service, karaoke, jwt)
+        let mut state = AppState::new(service, usage_queries, karaoke, jwt)
             .with_readiness(wiring.readiness)
             .with_body_limit(settings.server.max_body_bytes)
             .with_openkj_limits(settings.openkj_limits())
@@ -149,7 +153,13 @@ impl Application {
             host: settings.server.host.clone(),
             port,
             server,
-            flusher: UsageFlusher::new(usage, wiring.keys),
+            flusher: UsageFlusher::new(
+                usage,
+                wiring.keys,
+                wiring.usage,
+                wiring.clock,
+                settings.usage.retention_days,
+            ),
             flush_interval: settings.flush_interval(),
             changes,
             state,

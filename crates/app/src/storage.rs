@@ -65,6 +65,7 @@ pub fn wiring(store: DieselStore) -> Wiring {
     Wiring {
         metrics,
         keys: Arc::new(store.clone()),
+        usage: Arc::new(store.clone()),
         openkj: Arc::new(store.clone()),
         credentials: Arc::new(store.clone()),
         changes: Arc::new(store.clone()),

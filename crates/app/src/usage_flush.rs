@@ -1,73 +1,155 @@
-//! Writes the buffered last-used times of API keys to storage (SPEC §7): verification
-//! only notes a use in memory; this task writes the batch on an interval and once more
-//! on shutdown. A failed write puts the batch back so the next flush retries it.
+//! Writes the buffered usage of API keys to storage: their last-used times (SPEC §7) and
+//! their verification counts per UTC day (SPEC §12). Verification only notes a use in
+//! memory; this task writes the batch on an interval and once more on shutdown. A failed
+//! write puts its part of the batch back so the next flush retries it. The same task
+//! deletes counts older than `usage.retention_days`, once at start and then hourly.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use keyward_domain::ports::{ApiKeyRepository, StorageError};
+use keyward_domain::ports::{ApiKeyRepository, Clock, StorageError, UsageRepository};
 use keyward_domain::usage::UsageBuffer;
 use tokio::sync::watch;
 
-/// Moves uses from the buffer to the repository.
+/// How often counts past their retention are deleted.
+pub const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// What one flush wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Flushed {
+    /// Keys whose `last_used_at` moved.
+    pub last_used: u64,
+    /// `(key, day)` counts added to.
+    pub days: u64,
+}
+
+/// Moves uses from the buffer to the repositories.
 #[derive(Clone)]
 pub struct UsageFlusher {
     buffer: Arc<UsageBuffer>,
-    repo: Arc<dyn ApiKeyRepository>,
+    keys: Arc<dyn ApiKeyRepository>,
+    usage: Arc<dyn UsageRepository>,
+    clock: Arc<dyn Clock>,
+    /// Days of counts kept (`usage.retention_days`).
+    retention_days: u16,
 }
 
 impl std::fmt::Debug for UsageFlusher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UsageFlusher")
             .field("pending", &self.buffer.pending())
+            .field("retention_days", &self.retention_days)
             .finish_non_exhaustive()
     }
 }
 
 impl UsageFlusher {
-    pub fn new(buffer: Arc<UsageBuffer>, repo: Arc<dyn ApiKeyRepository>) -> Self {
-        Self { buffer, repo }
+    /// `retention_days` of counts are kept: a day's counts are deleted once the current
+    /// UTC day is more than that many days after it.
+    pub fn new(
+        buffer: Arc<UsageBuffer>,
+        keys: Arc<dyn ApiKeyRepository>,
+        usage: Arc<dyn UsageRepository>,
+        clock: Arc<dyn Clock>,
+        retention_days: u16,
+    ) -> Self {
+        Self {
+            buffer,
+            keys,
+            usage,
+            clock,
+            retention_days,
+        }
     }
 
-    /// Writes everything buffered so far; returns how many keys changed.
+    /// Writes everything buffered so far: the last-used times and the counts, each in
+    /// one transaction of its own.
     ///
     /// # Errors
-    /// The repository's error; the batch is back in the buffer then.
-    pub async fn flush(&self) -> Result<u64, StorageError> {
+    /// The first repository error; whatever part of the batch was not written is back in
+    /// the buffer then (a part that was written is not written twice).
+    pub async fn flush(&self) -> Result<Flushed, StorageError> {
         let batch = self.buffer.drain();
-        if batch.is_empty() {
-            return Ok(0);
-        }
-        match self.repo.record_last_used(&batch).await {
-            Ok(changed) => Ok(changed),
-            Err(err) => {
-                self.buffer.restore(batch);
-                Err(err)
+        let mut flushed = Flushed::default();
+        let mut failure = None;
+        if !batch.last_used.is_empty() {
+            match self.keys.record_last_used(&batch.last_used).await {
+                Ok(changed) => flushed.last_used = changed,
+                Err(err) => {
+                    self.buffer.restore_last_used(batch.last_used);
+                    failure = Some(err);
+                }
             }
         }
+        if !batch.counts.is_empty() {
+            match self.usage.add_usage(&batch.counts).await {
+                Ok(days) => flushed.days = days,
+                Err(err) => {
+                    self.buffer.restore_counts(batch.counts);
+                    failure.get_or_insert(err);
+                }
+            }
+        }
+        failure.map_or(Ok(flushed), Err)
     }
 
     /// Flushes and logs the outcome (the one place a flush failure is logged).
     pub async fn flush_and_log(&self) {
         match self.flush().await {
-            Ok(0) => {}
-            Ok(changed) => tracing::debug!(changed, "recorded key usage"),
+            Ok(flushed) if flushed == Flushed::default() => {}
+            Ok(flushed) => tracing::debug!(
+                last_used = flushed.last_used,
+                days = flushed.days,
+                "recorded key usage"
+            ),
             Err(err) => tracing::warn!(
                 error = %err,
-                pending = self.buffer.pending(),
+                pending_keys = self.buffer.pending(),
                 "could not record key usage; will retry"
             ),
         }
     }
 
-    /// Flushes every `interval` until `stop` turns true.
+    /// Deletes counts older than the retention; returns how many `(key, day)` rows went.
+    ///
+    /// # Errors
+    /// The repository's error.
+    pub async fn delete_expired_counts(&self) -> Result<u64, StorageError> {
+        let today = self.clock.now().to_offset(time::UtcOffset::UTC).date();
+        let Some(cutoff) = today.checked_sub(time::Duration::days(i64::from(self.retention_days)))
+        else {
+            return Ok(0);
+        };
+        self.usage.delete_usage_before(cutoff).await
+    }
+
+    async fn delete_expired_counts_and_log(&self) {
+        match self.delete_expired_counts().await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(
+                deleted,
+                retention_days = self.retention_days,
+                "deleted key usage past its retention"
+            ),
+            Err(err) => tracing::warn!(
+                error = %err,
+                "could not delete key usage past its retention; will retry"
+            ),
+        }
+    }
+
+    /// Flushes every `interval` and deletes expired counts every
+    /// [`RETENTION_INTERVAL`] (the first time at once) until `stop` turns true.
     pub async fn run(self, interval: Duration, mut stop: watch::Receiver<bool>) {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await;
+        let mut retention = tokio::time::interval(RETENTION_INTERVAL);
+        retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
                 _ = ticker.tick() => self.flush_and_log().await,
+                _ = retention.tick() => self.delete_expired_counts_and_log().await,
                 changed = stop.changed() => {
                     if changed.is_err() || *stop.borrow() {
                         return;
@@ -82,34 +164,131 @@ impl UsageFlusher {
 mod tests {
     use super::*;
     use keyward_domain::KeyId;
-    use keyward_domain::ports::{MockApiKeyRepository, UsageRecorder};
-    use time::macros::datetime;
+    use keyward_domain::ports::{
+        MockApiKeyRepository, MockClock, MockUsageRepository, UsageRecorder,
+    };
+    use keyward_domain::usage::UseOutcome;
+    use time::macros::{date, datetime};
+
+    fn clock() -> Arc<MockClock> {
+        let mut clock = MockClock::new();
+        clock
+            .expect_now()
+            .return_const(datetime!(2026-03-01 00:30 UTC));
+        Arc::new(clock)
+    }
+
+    fn flusher(
+        buffer: &Arc<UsageBuffer>,
+        keys: MockApiKeyRepository,
+        usage: MockUsageRepository,
+    ) -> UsageFlusher {
+        UsageFlusher::new(
+            buffer.clone(),
+            Arc::new(keys),
+            Arc::new(usage),
+            clock(),
+            400,
+        )
+    }
 
     #[tokio::test]
     async fn failed_flush_keeps_the_batch_for_the_next_one() {
         let buffer = Arc::new(UsageBuffer::new());
         let key = KeyId::generate();
-        buffer.record(key, datetime!(2026-01-01 10:00 UTC));
-        let mut repo = MockApiKeyRepository::new();
-        repo.expect_record_last_used()
+        buffer.record(key, datetime!(2026-01-01 10:00 UTC), UseOutcome::Verified);
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_record_last_used()
             .times(1)
             .returning(|_| Err(StorageError::unavailable("down")));
-        repo.expect_record_last_used()
+        keys.expect_record_last_used()
             .times(1)
             .returning(|uses| Ok(uses.len() as u64));
-        let flusher = UsageFlusher::new(buffer.clone(), Arc::new(repo));
+        let mut usage = MockUsageRepository::new();
+        usage
+            .expect_add_usage()
+            .times(1)
+            .returning(|_| Err(StorageError::unavailable("down")));
+        usage
+            .expect_add_usage()
+            .withf(|counts| counts.len() == 1 && counts[0].counts.verified == 1)
+            .times(1)
+            .returning(|counts| Ok(counts.len() as u64));
+        let flusher = flusher(&buffer, keys, usage);
 
         assert!(flusher.flush().await.is_err());
         assert_eq!(buffer.pending(), 1);
-        assert_eq!(flusher.flush().await.unwrap(), 1);
+        assert_eq!(
+            flusher.flush().await.unwrap(),
+            Flushed {
+                last_used: 1,
+                days: 1
+            }
+        );
         assert_eq!(buffer.pending(), 0);
     }
 
     #[tokio::test]
-    async fn empty_buffer_does_not_touch_storage() {
-        let repo = MockApiKeyRepository::new();
-        let flusher = UsageFlusher::new(Arc::new(UsageBuffer::new()), Arc::new(repo));
+    async fn a_part_written_before_the_other_failed_is_not_written_twice() {
+        let buffer = Arc::new(UsageBuffer::new());
+        let key = KeyId::generate();
+        buffer.record(key, datetime!(2026-01-01 10:00 UTC), UseOutcome::Verified);
+        buffer.record(key, datetime!(2026-01-01 10:01 UTC), UseOutcome::Refused);
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_record_last_used()
+            .times(1)
+            .returning(|uses| Ok(uses.len() as u64));
+        let mut usage = MockUsageRepository::new();
+        usage
+            .expect_add_usage()
+            .times(1)
+            .returning(|_| Err(StorageError::unavailable("down")));
+        // The retry carries the same counts (one verified, one denied), nothing more.
+        usage
+            .expect_add_usage()
+            .withf(|counts| {
+                counts.len() == 1 && counts[0].counts.verified == 1 && counts[0].counts.denied == 1
+            })
+            .times(1)
+            .returning(|counts| Ok(counts.len() as u64));
+        let flusher = flusher(&buffer, keys, usage);
 
-        assert_eq!(flusher.flush().await.unwrap(), 0);
+        assert!(flusher.flush().await.is_err());
+        assert_eq!(
+            flusher.flush().await.unwrap(),
+            Flushed {
+                last_used: 0,
+                days: 1
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn empty_buffer_does_not_touch_storage() {
+        let flusher = flusher(
+            &Arc::new(UsageBuffer::new()),
+            MockApiKeyRepository::new(),
+            MockUsageRepository::new(),
+        );
+
+        assert_eq!(flusher.flush().await.unwrap(), Flushed::default());
+    }
+
+    #[tokio::test]
+    async fn retention_deletes_the_days_more_than_retention_days_before_today() {
+        let mut usage = MockUsageRepository::new();
+        // Today is 2026-03-01; 400 days before it is 2025-01-25, which is kept.
+        usage
+            .expect_delete_usage_before()
+            .withf(|cutoff| *cutoff == date!(2025 - 01 - 25))
+            .times(1)
+            .returning(|_| Ok(3));
+        let flusher = flusher(
+            &Arc::new(UsageBuffer::new()),
+            MockApiKeyRepository::new(),
+            usage,
+        );
+
+        assert_eq!(flusher.delete_expired_counts().await.unwrap(), 3);
     }
 }

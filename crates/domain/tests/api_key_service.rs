@@ -380,12 +380,12 @@ async fn valid_key_is_verified_and_its_use_recorded_without_a_write() {
     assert_eq!(verified.expires_at, key.expires_at());
 }
 
+/// The uses a recorder saw, in order.
+type SeenUses = Arc<Mutex<Vec<(KeyId, UseOutcome)>>>;
+
 /// A usage recorder that keeps every outcome, in order.
-fn recording_usage() -> (
-    MockUsageRecorder,
-    Arc<std::sync::Mutex<Vec<(KeyId, UseOutcome)>>>,
-) {
-    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+fn recording_usage() -> (MockUsageRecorder, SeenUses) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
     let mut usage = MockUsageRecorder::new();
     let sink = Arc::clone(&seen);
     usage.expect_record().returning(move |key, _, outcome| {
@@ -416,7 +416,7 @@ async fn a_missing_scope_is_recorded_once_as_denied_and_a_granted_one_once_as_ve
         .unwrap();
 
     assert!(
-        matches!(denied, VerifyError::InsufficientScope),
+        matches!(denied, VerifyError::InsufficientScope(Scope::RequestsWrite)),
         "got {denied:?}"
     );
     assert_eq!(
@@ -744,7 +744,7 @@ async fn write_scope_satisfies_read_scope_in_verification() {
     assert!(matches!(
         svc.verify_with_scope(secret.expose(), Scope::SongdbRead)
             .await,
-        Err(VerifyError::InsufficientScope)
+        Err(VerifyError::InsufficientScope(Scope::SongdbRead))
     ));
 }
 

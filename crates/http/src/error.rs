@@ -341,7 +341,7 @@ impl From<VerifyError> for ApiError {
             VerifyError::Malformed(_) | VerifyError::Invalid => {
                 ApiError::unauthenticated(INVALID_API_KEY)
             }
-            VerifyError::InsufficientScope => ApiError::forbidden(INSUFFICIENT_SCOPE),
+            VerifyError::InsufficientScope(_) => ApiError::forbidden(INSUFFICIENT_SCOPE),
             VerifyError::Storage(storage) => storage.into(),
         }
     }

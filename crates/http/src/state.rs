@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use keyward_domain::ports::StorageError;
-use keyward_domain::services::{ApiKeyService, KaraokeServices, VaultService};
+use keyward_domain::services::{ApiKeyService, KaraokeServices, UsageService, VaultService};
 
 use crate::auth::jwt::{JwtSettings, JwtVerifier};
 use crate::budget::FailedVerifications;
@@ -52,6 +52,8 @@ pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3
 /// The shared state of the HTTP layer.
 pub struct AppState {
     pub api_keys: ApiKeyService,
+    /// Reads the per-key usage counts (SPEC §12).
+    pub usage: UsageService,
     /// Venues, song books, requests and the OpenKJ endpoint's rules.
     pub karaoke: KaraokeServices,
     /// Per-key budgets of the OpenKJ endpoint (commands, song uploads).
@@ -91,9 +93,15 @@ impl fmt::Debug for AppState {
 impl AppState {
     /// State with the defaults of SPEC §6 and §8-§9: 64 KiB bodies, 5 rotations per
     /// customer per hour, the default OpenKJ and public-API budgets, always ready.
-    pub fn new(api_keys: ApiKeyService, karaoke: KaraokeServices, jwt: &JwtSettings) -> Self {
+    pub fn new(
+        api_keys: ApiKeyService,
+        usage: UsageService,
+        karaoke: KaraokeServices,
+        jwt: &JwtSettings,
+    ) -> Self {
         Self {
             api_keys,
+            usage,
             karaoke,
             openkj_limiter: OpenKjLimiter::new(OpenKjLimits::default()),
             public_limiter: PublicLimiter::new(PublicLimits::default()),
@@ -183,6 +191,17 @@ impl AppState {
         self.body_limit = BodyLimit(max_body_bytes);
         self
     }
+}
+
+/// Usage queries over an empty in-memory store (unit tests of the HTTP layer).
+#[cfg(test)]
+pub(crate) fn memory_usage() -> UsageService {
+    let store = Arc::new(keyward_store_memory::MemoryStore::new());
+    UsageService::new(
+        store.clone(),
+        store,
+        Arc::new(keyward_domain::ports::SystemClock),
+    )
 }
 
 /// Karaoke services over a fresh in-memory store, for unit tests that need an

@@ -2,7 +2,7 @@
 //! scope, without doing anything else.
 
 use actix_web::http::header::ContentType;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use keyward_domain::Scope;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::ApiKeyAuth;
+use crate::auth::verify_request;
 use crate::error::{ApiError, Problem};
 use crate::schemas::ScopeName;
 
@@ -64,16 +64,21 @@ pub struct KeyValidationResponse {
     )
 )]
 pub async fn validate_api_key(
-    auth: ApiKeyAuth,
+    req: HttpRequest,
     query: web::Query<ValidateQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(name) = query.scope.as_deref().filter(|name| !name.is_empty()) {
-        let scope: Scope = name
-            .parse()
-            .map_err(|_| ApiError::invalid_field("scope", format!("unknown scope '{name}'")))?;
-        auth.require(scope)?;
-    }
-    let key = auth.0;
+    // An unknown scope is the caller's mistake (400), but only once the key is known to
+    // be good: a bad key answers 401 whatever the query says. The key's use is counted
+    // with the scope check's outcome (SPEC §12).
+    let scope = match query.scope.as_deref().filter(|name| !name.is_empty()) {
+        None => Ok(None),
+        Some(name) => name
+            .parse::<Scope>()
+            .map(Some)
+            .map_err(|_| ApiError::invalid_field("scope", format!("unknown scope '{name}'"))),
+    };
+    let key = verify_request(&req, scope.as_ref().ok().copied().flatten()).await?;
+    scope?;
     let reply = KeyValidationResponse {
         valid: true,
         key_id: key.key_id.as_uuid(),

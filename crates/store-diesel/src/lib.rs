@@ -35,6 +35,7 @@ mod schema;
 mod songbook;
 mod store;
 mod types;
+mod usage;
 mod venues;
 
 #[cfg(feature = "testing")]

@@ -44,6 +44,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::{BigInt, Date};
+    use crate::types::PortableUuid;
+
+    /// Verification counts per key and UTC day. `customer_id` is the key's; `day` is
+    /// Diesel's portable `Date` (`date` on PostgreSQL, TEXT `YYYY-MM-DD` on SQLite).
+    /// A key's rows are deleted with it (`ON DELETE CASCADE`).
+    api_key_usage (key_id, day) {
+        key_id -> PortableUuid,
+        customer_id -> PortableUuid,
+        day -> Date,
+        verified -> BigInt,
+        denied -> BigInt,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::{BigInt, Binary, Bool, Nullable, Text};
     use crate::types::{PortableInstant, PortableUuid};
 
@@ -120,6 +136,7 @@ diesel::table! {
 }
 
 diesel::joinable!(api_keys -> customers (customer_id));
+diesel::joinable!(api_key_usage -> api_keys (key_id));
 diesel::joinable!(service_credentials -> customers (owner_customer_id));
 diesel::joinable!(venues -> customers (customer_id));
 diesel::joinable!(songs -> customers (customer_id));
@@ -127,6 +144,7 @@ diesel::joinable!(song_requests -> venues (venue_id));
 diesel::allow_tables_to_appear_in_same_query!(
     customers,
     api_keys,
+    api_key_usage,
     service_credentials,
     venues,
     songs,

@@ -7,6 +7,8 @@
 //! | [`PortableInstant`]  | [`DbInstant`] (`OffsetDateTime`) | `timestamptz` | `INTEGER` µs since Unix epoch |
 //!
 //! Both keep microseconds exactly, so a value reads back equal on either backend.
+//! Calendar days (usage counts) need no type of their own: Diesel's `Date` is `date` on
+//! PostgreSQL and fixed-width TEXT `YYYY-MM-DD` on SQLite, whose text order is date order.
 //! Sub-microsecond digits are dropped (floored) on write, as PostgreSQL would; the
 //! domain's clock never produces them. Booleans and text use Diesel's own `Bool`/`Text`,
 //! which are portable already.

@@ -2,22 +2,25 @@
 //! transactions are `BEGIN IMMEDIATE` and wait on `busy_timeout`), `last_used_at` only
 //! moves forward, the per-customer key cap holds under a race on both backends, and
 //! concurrent service changes to one key (rotate, revoke, patch) never lose one another
-//! (the domain's `key_races`, on both backends).
+//! (the domain's `key_races`, on both backends), and usage flushes racing one another and
+//! key deletions neither fail nor lose a count.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration as StdDuration;
 
-use keyward_domain::CustomerId;
 use keyward_domain::keys::{ApiKey, KeyName};
 use keyward_domain::ports::{
-    ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError, PageRequest,
+    ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError, PageRequest, UsageRepository,
 };
 use keyward_domain::testing::NOW;
 use keyward_domain::testing::api_keys::sample_key;
+use keyward_domain::usage::{DailyUsage, DayRange, KeyUsageTotal, UsageCounts};
+use keyward_domain::{CustomerId, KeyId};
 use keyward_store_diesel::testing::TestDatabase;
 use keyward_store_diesel::{DieselStore, PoolOptions};
 use time::Duration;
+use time::macros::date;
 use tokio::task::JoinSet;
 
 const WRITERS: i64 = 50;
@@ -136,6 +139,104 @@ async fn racing_inserts_never_exceed_the_cap(store: DieselStore) {
         .await
         .unwrap();
     assert_eq!(listed.total, 5);
+}
+
+/// 10 flushers each write the same usage batch (20 keys × 3 days) 5 times while every
+/// other key is deleted: no flush fails — a key deleted while a flush waits for it is
+/// skipped, not a foreign-key violation — none deadlocks, and the kept keys' counts are
+/// exactly the sum of every flush.
+async fn usage_flushes_racing_deletions_all_succeed_and_add_up(store: DieselStore) {
+    // Arrange
+    const ROUNDS: u64 = 5;
+    let customer = CustomerId::generate();
+    let mut keys = Vec::new();
+    for _ in 0..20 {
+        let key = sample_key(customer, NOW);
+        store.insert(&key, cap(1_000)).await.unwrap();
+        keys.push(key);
+    }
+    let days = [
+        date!(2026 - 06 - 01),
+        date!(2026 - 06 - 02),
+        date!(2026 - 06 - 03),
+    ];
+    let batch: Vec<DailyUsage> = keys
+        .iter()
+        .flat_map(|key| {
+            days.iter().map(|day| DailyUsage {
+                key: key.id(),
+                date: *day,
+                counts: UsageCounts {
+                    verified: 1,
+                    denied: 2,
+                },
+            })
+        })
+        .collect();
+    let doomed: Vec<KeyId> = keys.iter().step_by(2).map(ApiKey::id).collect();
+
+    // Act
+    let mut tasks = JoinSet::new();
+    for flusher in 0..FLUSHERS {
+        let store = store.clone();
+        let mut batch = batch.clone();
+        if flusher % 2 == 1 {
+            batch.reverse();
+        }
+        tasks.spawn(async move {
+            for _ in 0..ROUNDS {
+                store.add_usage(&batch).await.unwrap();
+            }
+        });
+    }
+    {
+        let store = store.clone();
+        tasks.spawn(async move {
+            for id in doomed {
+                assert!(store.delete(customer, id).await.unwrap());
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+
+    // Assert
+    let flushes = FLUSHERS.unsigned_abs() * ROUNDS * days.len() as u64;
+    let range = DayRange::new(Some(days[0]), Some(days[2]), days[2]).unwrap();
+    let mut totals = store.usage_by_key(customer, range).await.unwrap();
+    totals.sort_by_key(|total| total.key);
+    let mut expected: Vec<KeyUsageTotal> = keys
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .map(|key| KeyUsageTotal {
+            key: key.id(),
+            name: key.name().as_str().to_owned(),
+            counts: UsageCounts {
+                verified: flushes,
+                denied: 2 * flushes,
+            },
+        })
+        .collect();
+    expected.sort_by_key(|total| total.key);
+    assert_eq!(totals, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_usage_flushes_racing_deletions_all_succeed_and_add_up() {
+    let db = TestDatabase::sqlite();
+    let store = store_with_many_connections(&db).await;
+    usage_flushes_racing_deletions_all_succeed_and_add_up(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_usage_flushes_racing_deletions_all_succeed_and_add_up() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let store = store_with_many_connections(&db).await;
+    usage_flushes_racing_deletions_all_succeed_and_add_up(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -30,6 +30,28 @@ mod credentials {
     keyward_domain::credential_repository_contract!(setup);
 }
 
+/// Usage counts, with keys created and deleted through the same store.
+mod usage {
+    use std::sync::Arc;
+
+    use keyward_domain::testing::usage::UsageFixture;
+    use keyward_store_diesel::testing::TestDatabase;
+
+    async fn setup() -> Option<(Arc<UsageFixture>, TestDatabase)> {
+        let db = TestDatabase::sqlite();
+        let store = Arc::new(db.migrated_store().await);
+        Some((
+            Arc::new(UsageFixture {
+                keys: store.clone(),
+                usage: store,
+            }),
+            db,
+        ))
+    }
+
+    keyward_domain::usage_repository_contract!(setup);
+}
+
 /// The OpenKJ suites (serial, venues, song books, requests), each in its own module so
 /// scenario names cannot collide.
 mod openkj {

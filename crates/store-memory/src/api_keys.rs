@@ -19,6 +19,11 @@ pub(crate) struct Table {
 }
 
 impl Table {
+    /// The key with `id`, of any customer.
+    pub(crate) fn get(&self, id: KeyId) -> Option<&ApiKey> {
+        self.rows.get(&id)
+    }
+
     fn counted_except(&self, customer: CustomerId, except: KeyId, now: OffsetDateTime) -> usize {
         self.rows
             .values()
@@ -154,6 +159,7 @@ impl ApiKeyRepository for MemoryStore {
         let rows = &mut state.api_keys.rows;
         if rows.get(&id).is_some_and(|k| k.customer_id() == customer) {
             rows.remove(&id);
+            state.usage.remove_key(id);
             state.changes.push(Change::Key { id, version: None });
             return Ok(true);
         }
@@ -171,6 +177,7 @@ impl ApiKeyRepository for MemoryStore {
             .collect();
         for id in &expired {
             state.api_keys.rows.remove(id);
+            state.usage.remove_key(*id);
             state.changes.push(Change::Key {
                 id: *id,
                 version: None,

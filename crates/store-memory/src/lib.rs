@@ -9,6 +9,7 @@ mod credentials;
 mod customers;
 mod requests;
 mod songbook;
+mod usage;
 mod venues;
 
 use std::ops::{Deref, DerefMut};
@@ -46,6 +47,8 @@ struct State {
     songs: songbook::Table,
     requests: requests::Table,
     credentials: credentials::Table,
+    /// Usage counts; a key's go when the key is deleted.
+    usage: usage::Table,
     /// Changes made under the current lock, announced when it is released.
     changes: Vec<Change>,
 }

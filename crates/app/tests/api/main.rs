@@ -25,5 +25,6 @@ mod permissions;
 mod rate_limit;
 mod service;
 mod service_keys;
+mod usage;
 mod validate;
 mod venues;

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use keyward::{Application, Settings, Wiring};
 use keyward_domain::ports::{
-    ApiKeyRepository, ChangeFeed, Clock, CredentialRepository, OpenKjStore, truncate_to_micros,
+    ApiKeyRepository, ChangeFeed, Clock, CredentialRepository, OpenKjStore, UsageRepository,
+    truncate_to_micros,
 };
 use keyward_http::auth::{ActiveContext, Claims, JwtSecret, JwtSettings, JwtSigner};
 use keyward_http::metrics::MetricsSource;
@@ -62,6 +63,8 @@ pub struct TestApp {
     pub clock: Arc<TestClock>,
     /// The store behind the app, to check what was persisted after it stopped.
     pub keys: Arc<dyn ApiKeyRepository>,
+    /// The usage counts behind the app, to check what was persisted after it stopped.
+    pub usage: Arc<dyn UsageRepository>,
     flusher: keyward::usage_flush::UsageFlusher,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), keyward::AppError>>>,
@@ -106,6 +109,7 @@ pub async fn spawn_app_with_readiness(
 /// The ports the app runs on, all backed by one store.
 struct Stores {
     keys: Arc<dyn ApiKeyRepository>,
+    usage: Arc<dyn UsageRepository>,
     credentials: Arc<dyn CredentialRepository>,
     openkj: Arc<dyn OpenKjStore>,
     changes: Arc<dyn ChangeFeed>,
@@ -118,6 +122,7 @@ impl Stores {
         let memory = Arc::new(MemoryStore::new());
         Self {
             keys: memory.clone(),
+            usage: memory.clone(),
             credentials: memory.clone(),
             openkj: memory.clone(),
             changes: memory,
@@ -131,6 +136,7 @@ impl Stores {
         let wiring = keyward::storage::wiring(store);
         Self {
             keys: wiring.keys,
+            usage: wiring.usage,
             credentials: wiring.credentials,
             openkj: wiring.openkj,
             changes: wiring.changes,
@@ -184,6 +190,7 @@ fn start(
     adjust(&mut settings);
     let Stores {
         keys,
+        usage,
         credentials,
         openkj,
         changes,
@@ -200,6 +207,7 @@ fn start(
     };
     let wiring = Wiring {
         keys: keys.clone(),
+        usage: usage.clone(),
         credentials: credentials.clone(),
         openkj,
         changes,
@@ -219,6 +227,7 @@ fn start(
         client: reqwest::Client::new(),
         clock,
         keys,
+        usage,
         flusher,
         shutdown: Some(shutdown),
         task: Some(task),
@@ -359,6 +368,12 @@ impl TestApp {
 
     pub async fn flush_usage(&self) {
         self.flusher.flush().await.unwrap();
+    }
+
+    /// Runs the usage retention now (the service runs it hourly); returns the rows
+    /// deleted.
+    pub async fn delete_expired_usage(&self) -> u64 {
+        self.flusher.delete_expired_counts().await.unwrap()
     }
 
     /// Sends the stop signal (as SIGTERM does) without waiting for the stop.

@@ -15,7 +15,10 @@ pub trait UsageRepository: Send + Sync {
     /// Adds each entry's counts to the stored counts of its `(key, date)` (which start at
     /// zero), all in one transaction. The same `(key, date)` may appear more than once;
     /// each entry adds. Entries of keys that do not exist (deleted since they were
-    /// counted) are ignored. Returns how many distinct `(key, date)` pairs were written.
+    /// counted, or deleted while this runs) and entries counting nothing are ignored.
+    /// A stored count saturates at `i64::MAX` rather than failing (a batch that failed
+    /// would be retried forever). Returns how many distinct `(key, date)` pairs were
+    /// written.
     ///
     /// # Errors
     /// `Unavailable`/`Other` on backend failure; nothing is added then.

@@ -128,8 +128,9 @@ pub enum VerifyError {
     Malformed(MalformedKey),
     #[error("invalid api key")]
     Invalid,
-    #[error("insufficient scope")]
-    InsufficientScope,
+    /// The key is valid but does not allow the scope named.
+    #[error("insufficient scope: {0} required")]
+    InsufficientScope(Scope),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -150,7 +151,7 @@ impl VerifiedKey {
         if self.scopes.allows(scope) {
             Ok(())
         } else {
-            Err(VerifyError::InsufficientScope)
+            Err(VerifyError::InsufficientScope(scope))
         }
     }
 }
@@ -475,7 +476,7 @@ impl ApiKeyService {
     /// `Malformed`, `Invalid` (unknown, inactive, expired, or retired past its grace),
     /// `Storage`.
     pub async fn verify(&self, presented: &str) -> Result<VerifiedKey, VerifyError> {
-        self.check(presented, None).await
+        self.verify_with_scopes(presented, []).await
     }
 
     /// Verifies the key and checks that it allows `scope`. A key lacking it is counted
@@ -488,15 +489,19 @@ impl ApiKeyService {
         presented: &str,
         scope: Scope,
     ) -> Result<VerifiedKey, VerifyError> {
-        self.check(presented, Some(scope)).await
+        self.verify_with_scopes(presented, [scope]).await
     }
 
-    /// [`Self::verify`], then, with `scope`, [`VerifiedKey::require`]; the use is
-    /// recorded once, with its final outcome.
-    async fn check(
+    /// Verifies the key and checks that it allows every scope of `required`, in order.
+    /// The use is recorded once, with its final outcome: a key lacking one of them is
+    /// counted as denied (SPEC §12), though its `lastUsedAt` moves.
+    ///
+    /// # Errors
+    /// As [`Self::verify`], plus `InsufficientScope` naming the first scope missing.
+    pub async fn verify_with_scopes(
         &self,
         presented: &str,
-        scope: Option<Scope>,
+        required: impl IntoIterator<Item = Scope> + Send,
     ) -> Result<VerifiedKey, VerifyError> {
         let hash = PlainKey::hash_presented(presented, &self.policy.prefix)
             .map_err(VerifyError::Malformed)?;
@@ -519,11 +524,11 @@ impl ApiKeyService {
             scopes: key.scopes(),
             expires_at: key.expires_at(),
         };
-        if let Some(scope) = scope
-            && let Err(denied) = verified.require(scope)
-        {
-            self.usage.record(key.id(), now, UseOutcome::ScopeDenied);
-            return Err(denied);
+        for scope in required {
+            if let Err(denied) = verified.require(scope) {
+                self.usage.record(key.id(), now, UseOutcome::ScopeDenied);
+                return Err(denied);
+            }
         }
         self.usage.record(key.id(), now, UseOutcome::Verified);
         Ok(verified)

@@ -5,6 +5,7 @@ pub mod karaoke;
 pub mod openkj;
 pub mod requests;
 pub mod songbook;
+pub mod usage;
 pub mod vault;
 pub mod vault_rotation;
 pub mod venues;
@@ -17,6 +18,7 @@ pub use karaoke::KaraokeServices;
 pub use openkj::{Alert, OpenKjError, OpenKjPolicy, OpenKjService};
 pub use requests::{RequestError, RequestService, Submission};
 pub use songbook::{AddSongsOutcome, SongBookError, SongBookService, UploadedSong};
+pub use usage::{CustomerUsageReport, KeyUsageReport, UsageError, UsageService};
 pub use vault::{
     CredentialChanges, CustomerCredentialInput, NewCredential, RevealedSecret, Upserted,
     VaultError, VaultService,

@@ -11,6 +11,8 @@
 //! keyward_domain::credential_repository_contract!(setup);
 //! // and the service-level races on one key (`key_races`), with the first `setup`:
 //! keyward_domain::api_key_write_races!(setup);
+//! // and, with `setup` returning `Arc<usage::UsageFixture>` (both ports of one store):
+//! keyward_domain::usage_repository_contract!(setup);
 //! ```
 //!
 //! `setup` returns `None` to skip (e.g. no PostgreSQL reachable outside CI); the guard
@@ -26,6 +28,7 @@ pub mod key_races;
 pub mod requests;
 pub mod serial;
 pub mod songbook;
+pub mod usage;
 pub mod venues;
 
 use time::OffsetDateTime;

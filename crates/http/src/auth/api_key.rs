@@ -43,51 +43,63 @@ impl FromRequest for ApiKeyAuth {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let client = client_ip(req);
-        let presented = req
-            .headers()
-            .get(&API_KEY_HEADER_NAME)
-            .map(|value| value.to_str().map(str::to_owned));
-        Box::pin(async move {
-            let Some(state) = state else {
-                tracing::error!("AppState is not registered as app data");
-                return Err(ApiError::internal());
-            };
-            let presented = match presented {
-                None => return Err(ApiError::unauthenticated(API_KEY_REQUIRED)),
-                Some(Ok(value)) if value.trim().is_empty() => {
-                    return Err(ApiError::unauthenticated(API_KEY_REQUIRED));
-                }
-                Some(presented) => presented,
-            };
-            let failures = &state.failed_verifications;
-            let cell = failures.take(client).map_err(|wait| {
-                state.metrics.verification(VerificationResult::RateLimited);
-                too_many_failures(failures, wait)
-            })?;
-            let verified = match presented {
-                Ok(value) => state.api_keys.verify(value.trim()).await,
-                // Not visible ASCII: no key of ours looks like that.
-                Err(_) => Err(VerifyError::Invalid),
-            };
-            state.metrics.verification(verification_result(&verified));
-            match verified {
-                Ok(verified) => {
-                    failures.give_back(cell);
-                    Ok(ApiKeyAuth(verified))
-                }
-                // Only a failed verification keeps the cell it took.
-                Err(err @ (VerifyError::Invalid | VerifyError::Malformed(_))) => {
-                    Err(ApiError::from(err))
-                }
-                Err(other) => {
-                    failures.give_back(cell);
-                    Err(ApiError::from(other))
-                }
-            }
-        })
+        let verifying = verify_request(req, None);
+        Box::pin(async move { verifying.await.map(ApiKeyAuth) })
     }
+}
+
+/// Verifies the request's `X-API-Key` and, with `scope`, that the key allows it (403
+/// "Insufficient Scope"); the key's use is counted once with that final outcome (SPEC
+/// §12). Failed verifications spend the client's budget (SPEC §7).
+///
+/// # Errors
+/// 401 without a key or with an invalid one, 403 for a missing scope, 429 when the
+/// client's failed-verification budget is spent, 503/500 when storage fails.
+pub fn verify_request(
+    req: &HttpRequest,
+    scope: Option<Scope>,
+) -> LocalBoxFuture<'static, Result<VerifiedKey, ApiError>> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let client = client_ip(req);
+    let presented = req
+        .headers()
+        .get(&API_KEY_HEADER_NAME)
+        .map(|value| value.to_str().map(str::to_owned));
+    Box::pin(async move {
+        let Some(state) = state else {
+            tracing::error!("AppState is not registered as app data");
+            return Err(ApiError::internal());
+        };
+        let presented = match presented {
+            None => return Err(ApiError::unauthenticated(API_KEY_REQUIRED)),
+            Some(Ok(value)) if value.trim().is_empty() => {
+                return Err(ApiError::unauthenticated(API_KEY_REQUIRED));
+            }
+            Some(presented) => presented,
+        };
+        let failures = &state.failed_verifications;
+        let cell = failures.take(client).map_err(|wait| {
+            state.metrics.verification(VerificationResult::RateLimited);
+            too_many_failures(failures, wait)
+        })?;
+        let verified = match presented {
+            Ok(value) => state.api_keys.verify_with_scopes(value.trim(), scope).await,
+            // Not visible ASCII: no key of ours looks like that.
+            Err(_) => Err(VerifyError::Invalid),
+        };
+        state.metrics.verification(verification_result(&verified));
+        match verified {
+            // Only a failed verification keeps the cell it took; a key that lacks the
+            // scope did verify.
+            Err(err @ (VerifyError::Invalid | VerifyError::Malformed(_))) => {
+                Err(ApiError::from(err))
+            }
+            other => {
+                failures.give_back(cell);
+                other.map_err(ApiError::from)
+            }
+        }
+    })
 }
 
 /// How a verification counts in `keyward_verifications_total` (`/metrics`).
@@ -95,10 +107,10 @@ pub(crate) fn verification_result(
     verified: &Result<VerifiedKey, VerifyError>,
 ) -> VerificationResult {
     match verified {
-        Ok(_) => VerificationResult::Valid,
+        // A key that lacks the route's scope is a valid key (the 403 is counted by route).
+        Ok(_) | Err(VerifyError::InsufficientScope(_)) => VerificationResult::Valid,
         Err(VerifyError::Malformed(_)) => VerificationResult::Malformed,
-        // `verify` never answers InsufficientScope; a scope is checked afterwards.
-        Err(VerifyError::Invalid | VerifyError::InsufficientScope) => VerificationResult::Invalid,
+        Err(VerifyError::Invalid) => VerificationResult::Invalid,
         Err(VerifyError::Storage(_)) => VerificationResult::Error,
     }
 }
@@ -124,13 +136,11 @@ impl<S: RequiredScope> FromRequest for ScopedApiKey<S> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let auth = ApiKeyAuth::from_request(req, payload);
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let verifying = verify_request(req, Some(S::SCOPE));
         Box::pin(async move {
-            let ApiKeyAuth(key) = auth.await?;
-            key.require(S::SCOPE).map_err(ApiError::from)?;
             Ok(Self {
-                key,
+                key: verifying.await?,
                 scope: PhantomData,
             })
         })
@@ -212,7 +222,12 @@ mod tests {
             audience: None,
             leeway_seconds: crate::auth::jwt::LEEWAY_SECONDS,
         };
-        web::Data::new(AppState::new(service, crate::state::memory_karaoke(), &jwt))
+        web::Data::new(AppState::new(
+            service,
+            crate::state::memory_usage(),
+            crate::state::memory_karaoke(),
+            &jwt,
+        ))
     }
 
     #[actix_web::test]

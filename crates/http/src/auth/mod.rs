@@ -6,7 +6,9 @@ pub mod jwt;
 pub mod permissions;
 pub mod principal;
 
-pub use api_key::{API_KEY_HEADER, ApiKeyAuth, RequiredScope, ScopedApiKey, scopes};
+pub use api_key::{
+    API_KEY_HEADER, ApiKeyAuth, RequiredScope, ScopedApiKey, scopes, verify_request,
+};
 pub use jwt::{
     ActiveContext, Audience, Claims, JwtSecret, JwtSettings, JwtSigner, JwtVerifier, TokenRejected,
 };

@@ -194,7 +194,12 @@ mod tests {
             audience: None,
             leeway_seconds: crate::auth::jwt::LEEWAY_SECONDS,
         };
-        web::Data::new(AppState::new(service, crate::state::memory_karaoke(), &jwt))
+        web::Data::new(AppState::new(
+            service,
+            crate::state::memory_usage(),
+            crate::state::memory_karaoke(),
+            &jwt,
+        ))
     }
 
     fn token(context: ActiveContext) -> String {

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod service_keys;
+pub mod usage;
 pub mod venues;
 
 use actix_web::web;
@@ -12,6 +13,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/v1/customer")
             .configure(api_keys::configure)
+            .configure(usage::configure)
             .configure(venues::configure)
             .configure(service_keys::configure),
     );

@@ -18,7 +18,7 @@ use std::net::IpAddr;
 use actix_web::{HttpRequest, HttpResponse, web};
 use keyward_domain::openkj::Command;
 use keyward_domain::ports::StorageError;
-use keyward_domain::services::{OpenKjError, VerifiedKey, VerifyError};
+use keyward_domain::services::{OpenKjError, OpenKjService, VerifiedKey, VerifyError};
 use serde_json::Value;
 
 pub use doc::OpenKjDoc;
@@ -118,11 +118,8 @@ async fn execute(
     if !command.is_authenticated() {
         return Err(OpenKjError::Unsupported.to_string());
     }
-    let key = authenticate(state, client, fields).await?;
+    let key = authenticate(state, client, command, fields).await?;
     let openkj = &state.karaoke.openkj;
-    openkj
-        .authorize(&key, command)
-        .map_err(|err| err.to_string())?;
     state
         .openkj_limiter
         .check(key.key_id, command)
@@ -139,13 +136,15 @@ async fn execute(
         .map_err(describe)
 }
 
-/// The key in the body's `api_key`. Every kind of bad key reads the same; failed
-/// verifications spend `client`'s budget (SPEC §7, a cell taken before the lookup and
-/// given back on success), and once it is spent every key from that address is refused
-/// until it refills.
+/// The key in the body's `api_key`, which must allow `command`
+/// ([`OpenKjService::required_scopes`]; the key's use is counted with that outcome, SPEC
+/// §12). Every kind of bad key reads the same; failed verifications spend `client`'s
+/// budget (SPEC §7, a cell taken before the lookup and given back on success), and once
+/// it is spent every key from that address is refused until it refills.
 async fn authenticate(
     state: &AppState,
     client: IpAddr,
+    command: Command,
     fields: &Fields<'_>,
 ) -> Result<VerifiedKey, String> {
     let presented = fields
@@ -159,7 +158,10 @@ async fn authenticate(
         state.metrics.verification(VerificationResult::RateLimited);
         failures.refusal(wait)
     })?;
-    let verified = state.api_keys.verify(presented).await;
+    let verified = state
+        .api_keys
+        .verify_with_scopes(presented, OpenKjService::required_scopes(command))
+        .await;
     state.metrics.verification(verification_result(&verified));
     // Only a failed verification keeps the cell it took.
     if !matches!(
@@ -169,9 +171,8 @@ async fn authenticate(
         failures.give_back(cell);
     }
     verified.map_err(|err| match err {
-        VerifyError::Malformed(_) | VerifyError::Invalid | VerifyError::InsufficientScope => {
-            KEY_INVALID.to_owned()
-        }
+        VerifyError::Malformed(_) | VerifyError::Invalid => KEY_INVALID.to_owned(),
+        VerifyError::InsufficientScope(scope) => OpenKjError::MissingScope(scope).to_string(),
         VerifyError::Storage(storage) => storage_message(&storage),
     })
 }

@@ -292,7 +292,12 @@ fn endpoint_state(
         audience: None,
         leeway_seconds: crate::auth::jwt::LEEWAY_SECONDS,
     };
-    actix_web::web::Data::new(crate::state::AppState::new(api_keys, karaoke, &jwt))
+    actix_web::web::Data::new(crate::state::AppState::new(
+        api_keys,
+        crate::state::memory_usage(),
+        karaoke,
+        &jwt,
+    ))
 }
 
 /// Posts `getSongs` with `fields` to the endpoint; returns the content type and body.

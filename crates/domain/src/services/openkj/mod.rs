@@ -148,6 +148,12 @@ impl OpenKjService {
         self.policy
     }
 
+    /// The scopes a key needs to run `command`: the endpoint's ([`ENDPOINT_SCOPES`]),
+    /// then the command's own ([`Command::required_scope`]).
+    pub fn required_scopes(command: Command) -> impl Iterator<Item = Scope> + Send {
+        ENDPOINT_SCOPES.into_iter().chain(command.required_scope())
+    }
+
     /// Whether `key` may run `command`: the endpoint's scopes, then the command's own.
     ///
     /// # Errors
@@ -157,8 +163,7 @@ impl OpenKjService {
         if !command.is_authenticated() {
             return Err(OpenKjError::Unsupported);
         }
-        let required = ENDPOINT_SCOPES.into_iter().chain(command.required_scope());
-        for scope in required {
+        for scope in Self::required_scopes(command) {
             if !key.scopes.allows(scope) {
                 return Err(OpenKjError::MissingScope(scope));
             }
