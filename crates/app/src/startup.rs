@@ -222,7 +222,7 @@ impl Application {
         let _ = stop_flusher.send(true);
         let _ = sweeper.await;
         let _ = periodic.await;
-        self.flusher.flush_and_log().await;
+        self.flusher.flush_at_shutdown().await;
         drop(self.changes);
         tracing::info!("keyward stopped");
         match outcome {

@@ -66,8 +66,10 @@ impl UsageFlusher {
     /// one transaction of its own.
     ///
     /// # Errors
-    /// The first repository error; whatever part of the batch was not written is back in
-    /// the buffer then (a part that was written is not written twice).
+    /// The first repository error; whatever part of the batch failed is back in the
+    /// buffer then (a part that was acknowledged is not sent again). Delivery is at least
+    /// once: a write that committed but whose answer was lost (a timeout) is retried and
+    /// its counts added twice (ADR 0002).
     pub async fn flush(&self) -> Result<Flushed, StorageError> {
         let batch = self.buffer.drain();
         let mut flushed = Flushed::default();
@@ -106,6 +108,23 @@ impl UsageFlusher {
                 error = %err,
                 pending_keys = self.buffer.pending(),
                 "could not record key usage; will retry"
+            ),
+        }
+    }
+
+    /// The last flush, after the server stopped: a failure here is not retried, so it is
+    /// logged as an error naming what is lost.
+    pub async fn flush_at_shutdown(&self) {
+        match self.flush().await {
+            Ok(flushed) => tracing::debug!(
+                last_used = flushed.last_used,
+                days = flushed.days,
+                "recorded the last key usage"
+            ),
+            Err(err) => tracing::error!(
+                error = %err,
+                lost_keys = self.buffer.pending(),
+                "could not record the last key usage before stopping; it is lost"
             ),
         }
     }

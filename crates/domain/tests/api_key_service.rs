@@ -453,6 +453,26 @@ async fn revoked_expired_inactive_and_rotated_out_keys_presented_are_recorded_as
 }
 
 #[tokio::test]
+async fn a_lookup_answering_a_key_of_neither_secret_counts_for_no_key() {
+    // A cache racing a rotation can answer a key whose secrets both differ from the
+    // presented one: that use is nobody's, so nothing is recorded.
+    let (key, _) = stored_key_with_secret(27, |_| {});
+    let stranger = PlainKey::from_random(&KeyPrefix::default(), &[28; 32]);
+    let mut usage = MockUsageRecorder::new();
+    usage.expect_record().never();
+    let svc = service(
+        repo_finding(&key),
+        PinnedClock::at(NOW),
+        random_bytes(1),
+        usage,
+    );
+
+    let err = svc.verify(stranger.expose()).await.unwrap_err();
+
+    assert!(matches!(err, VerifyError::Invalid), "got {err:?}");
+}
+
+#[tokio::test]
 async fn a_rotated_out_secret_past_its_grace_counts_as_refused_and_within_it_as_verified() {
     let old = PlainKey::from_random(&KeyPrefix::default(), &[26; 32]);
     let (key, _) = stored_key_with_secret(25, |p| {

@@ -168,10 +168,15 @@ fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
 }
 
 fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    query_problem(err).into()
+}
+
+/// 400 for a query string that does not fit its parameters, naming `query`.
+pub(crate) fn query_problem(err: QueryPayloadError) -> ApiError {
     let QueryPayloadError::Deserialize(inner) = err else {
-        return ApiError::invalid_field("query", err).into();
+        return ApiError::invalid_field("query", err);
     };
-    ApiError::invalid_field("query", inner).into()
+    ApiError::invalid_field("query", inner)
 }
 
 fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {

@@ -63,20 +63,21 @@ pub struct KeyValidationResponse {
         (status = 403, description = "Insufficient Scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn validate_api_key(
-    req: HttpRequest,
-    query: web::Query<ValidateQuery>,
-) -> Result<HttpResponse, ApiError> {
-    // An unknown scope is the caller's mistake (400), but only once the key is known to
-    // be good: a bad key answers 401 whatever the query says. The key's use is counted
-    // with the scope check's outcome (SPEC §12).
-    let scope = match query.scope.as_deref().filter(|name| !name.is_empty()) {
-        None => Ok(None),
-        Some(name) => name
-            .parse::<Scope>()
-            .map(Some)
-            .map_err(|_| ApiError::invalid_field("scope", format!("unknown scope '{name}'"))),
-    };
+pub async fn validate_api_key(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    // A bad query (an unknown scope, a repeated parameter) is the caller's mistake (400),
+    // but only once the key is known to be good: a missing or bad key answers 401
+    // whatever the query says. The key's use is counted with the scope check's outcome
+    // (SPEC §12); with a query that cannot be read, as a plain verification.
+    let scope = web::Query::<ValidateQuery>::from_query(req.query_string())
+        .map_err(crate::server::query_problem)
+        .and_then(
+            |query| match query.into_inner().scope.filter(|name| !name.is_empty()) {
+                None => Ok(None),
+                Some(name) => name.parse::<Scope>().map(Some).map_err(|_| {
+                    ApiError::invalid_field("scope", format!("unknown scope '{name}'"))
+                }),
+            },
+        );
     let key = verify_request(&req, scope.as_ref().ok().copied().flatten()).await?;
     scope?;
     let reply = KeyValidationResponse {

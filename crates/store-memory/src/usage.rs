@@ -13,8 +13,7 @@ use time::Date;
 use crate::MemoryStore;
 
 /// The largest count the SQL stores keep (a BIGINT); this store stops there too.
-#[allow(clippy::cast_sign_loss)]
-const LARGEST: u64 = i64::MAX as u64;
+const LARGEST: u64 = i64::MAX.unsigned_abs();
 
 #[derive(Debug, Default)]
 pub(crate) struct Table {

@@ -114,7 +114,8 @@ async fn each_outcome_of_a_known_key_is_counted_and_unknown_keys_are_not(backend
         integration_get(&app, key, "/v1/songdb?q=x").await,
         StatusCode::FORBIDDEN
     );
-    // Neither: an unknown scope is the caller's mistake, counted as the key's use.
+    // Verified: an unknown scope is the caller's mistake (400) with a good key, counted
+    // as a verified use of the key.
     assert_eq!(
         app.validate_scope(key, "nope").await.status(),
         StatusCode::BAD_REQUEST
@@ -325,6 +326,11 @@ async fn bad_ranges_and_ids_are_400_naming_the_parameter(backend: Backend) {
             "to: the range covers 367 days; at most 366",
         ),
     ];
+    let today = date(&day(app.clock_now()));
+    let from_alone = format!(
+        "?from={}",
+        (today - Duration::days(400)).format(DAY).unwrap()
+    );
     for path in [
         format!("/v1/customer/api-keys/{id}/usage"),
         "/v1/customer/usage".to_owned(),
@@ -338,6 +344,25 @@ async fn bad_ranges_and_ids_are_400_naming_the_parameter(backend: Backend) {
             let body = problem(response, StatusCode::BAD_REQUEST, "validation_error").await;
             assert_eq!(body["detail"], detail, "{path}{query}");
         }
+        let response = app
+            .get(&format!("{path}{from_alone}"), &customer)
+            .send()
+            .await
+            .unwrap();
+        let body = problem(response, StatusCode::BAD_REQUEST, "validation_error").await;
+        assert_eq!(
+            body["detail"], "from: the range covers 401 days; at most 366",
+            "{path}"
+        );
+        // A default start never falls before year 0: every day keeps four digits.
+        let early = app
+            .get(&format!("{path}?to=0000-01-05"), &customer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(early.status(), StatusCode::OK);
+        let early: Value = early.json().await.unwrap();
+        assert_eq!(early["from"], "0000-01-01", "{path}");
         let widest = app
             .get(&format!("{path}?from=2024-01-01&to=2024-12-31"), &customer)
             .send()

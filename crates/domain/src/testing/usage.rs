@@ -54,8 +54,7 @@ pub struct UsageFixture {
 const DAY: Date = date!(2026 - 06 - 01);
 
 /// The largest count storage keeps: SQL's BIGINT.
-#[allow(clippy::cast_sign_loss)]
-const LARGEST: u64 = i64::MAX as u64;
+const LARGEST: u64 = i64::MAX.unsigned_abs();
 
 fn counts(verified: u64, denied: u64) -> UsageCounts {
     UsageCounts { verified, denied }

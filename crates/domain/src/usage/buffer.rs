@@ -223,7 +223,7 @@ mod tests {
             datetime!(2026-01-01 23:00 UTC),
             UseOutcome::ScopeDenied,
         );
-        // 00:30 in UTC+02:00 is still the 1st in UTC... and 01:30 the next day is the 1st too.
+        // 01:30 on the 2nd at UTC+02:00 is 23:30 on the 1st in UTC: it counts for the 1st.
         buffer.record(key, datetime!(2026-01-02 01:30 +02:00), UseOutcome::Refused);
         buffer.record(key, datetime!(2026-01-02 00:00 UTC), UseOutcome::Refused);
         buffer.record(

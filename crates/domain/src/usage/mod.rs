@@ -6,7 +6,7 @@ mod buffer;
 mod range;
 
 pub use buffer::{UsageBatch, UsageBuffer};
-pub use range::{DayRange, DayRangeError, MAX_RANGE_DAYS};
+pub use range::{DayRange, DayRangeError, FIRST_DAY, MAX_RANGE_DAYS};
 
 use time::Date;
 

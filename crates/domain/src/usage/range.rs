@@ -6,6 +6,10 @@ use time::{Date, Duration};
 /// Longest range a usage query may cover, in days (SPEC §12).
 pub const MAX_RANGE_DAYS: i64 = 366;
 
+/// The earliest day a default range starts on: 0000-01-01, the first day RFC 3339's
+/// four-digit `full-date` can write.
+pub const FIRST_DAY: Date = time::macros::date!(0000 - 01 - 01);
+
 /// Days a range covers when the query names neither end.
 pub const DEFAULT_RANGE_DAYS: i64 = 30;
 
@@ -28,8 +32,8 @@ pub enum DayRangeError {
 
 impl DayRange {
     /// The range a query asks for. `to` defaults to `today`; `from` defaults to the day
-    /// that makes the range [`DEFAULT_RANGE_DAYS`] long (or to `to` itself when that
-    /// would fall before the calendar's first day).
+    /// that makes the range [`DEFAULT_RANGE_DAYS`] long, but never before
+    /// [`FIRST_DAY`] (so every day of a range is written with a four-digit year).
     ///
     /// # Errors
     /// `Reversed` when `from` is after `to`; `TooLong` when the range covers more than
@@ -38,7 +42,8 @@ impl DayRange {
         let last = to.unwrap_or(today);
         let first = from.unwrap_or_else(|| {
             last.checked_sub(Duration::days(DEFAULT_RANGE_DAYS - 1))
-                .unwrap_or(last)
+                .map_or(FIRST_DAY, |first| first.max(FIRST_DAY))
+                .min(last)
         });
         if first > last {
             return Err(DayRangeError::Reversed {
@@ -144,6 +149,14 @@ mod tests {
             err.to_string(),
             "from: must not be after to (2026-01-02 > 2026-01-01)"
         );
+    }
+
+    #[test]
+    fn a_default_start_never_falls_before_year_zero() {
+        let early = date!(0000 - 01 - 05);
+        let range = DayRange::new(None, Some(early), early).unwrap();
+        assert_eq!(range.first(), date!(0000 - 01 - 01));
+        assert_eq!(range.len(), 5);
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! `X-API-Key` authentication for integration routes (SPEC §7).
 //!
 //! [`ApiKeyAuth`] verifies the key (401 "API Key Required" / "Invalid API Key", the
-//! same body for every kind of invalid key); [`ScopedApiKey<S>`] adds the per-route
-//! scope check (403 "Insufficient Scope"). Failed verifications are budgeted per client
-//! IP (429 once spent, see [`FailedVerifications`]). The presented key is never logged.
+//! same body for every kind of invalid key); [`ScopedApiKey<S>`] verifies it together
+//! with the route's scope (403 "Insufficient Scope"); [`verify_request`] does the same
+//! for a scope read from the request. The scope is checked inside the verification so
+//! the key's use is counted once with its final outcome (SPEC §12); there is deliberately
+//! no way to check a scope afterwards. Failed verifications are budgeted per client IP
+//! (429 once spent, see [`FailedVerifications`]). The presented key is never logged.
 
 use std::marker::PhantomData;
 
@@ -29,14 +32,6 @@ const API_KEY_HEADER_NAME: HeaderName = HeaderName::from_static("x-api-key");
 /// A request carrying a valid API key.
 #[derive(Debug, Clone)]
 pub struct ApiKeyAuth(pub VerifiedKey);
-
-impl ApiKeyAuth {
-    /// # Errors
-    /// 403 "Insufficient Scope" when the key does not allow `scope`.
-    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        self.0.require(scope).map_err(ApiError::from)
-    }
-}
 
 impl FromRequest for ApiKeyAuth {
     type Error = ApiError;

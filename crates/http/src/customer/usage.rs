@@ -89,18 +89,22 @@ fn parse_day(field: &str, raw: Option<&str>) -> Result<Option<Date>, ApiError> {
 }
 
 fn day(date: Date) -> String {
-    // Every date of the API's four-digit years formats; the fallback is never reached.
+    // Every day of a range lies in years 0 to 9999 (`parse_day` reads four digits, and
+    // `DayRange` starts a default range no earlier than year 0), which always formats.
     date.format(DAY).unwrap_or_else(|_| date.to_string())
 }
 
-impl From<UsageError> for ApiError {
-    fn from(err: UsageError) -> Self {
+impl UsageQuery {
+    /// The answer to a refused query: a too-long range names the end the caller gave
+    /// (`to`, or `from` when only that was given), a reversed one both.
+    fn refusal(&self, err: UsageError) -> ApiError {
         match err {
             UsageError::Range(range @ DayRangeError::Reversed { .. }) => {
                 ApiError::validation(range.to_string())
             }
             UsageError::Range(range @ DayRangeError::TooLong { .. }) => {
-                ApiError::invalid_field("to", range)
+                let given_to = self.to.as_deref().is_some_and(|to| !to.trim().is_empty());
+                ApiError::invalid_field(if given_to { "to" } else { "from" }, range)
             }
             UsageError::KeyNotFound => ApiError::not_found("API key not found"),
             UsageError::Storage(storage) => storage.into(),
@@ -244,7 +248,8 @@ pub async fn get_key_usage(
     let report = state
         .usage
         .key_usage(principal.customer, id, from, to)
-        .await?;
+        .await
+        .map_err(|err| query.refusal(err))?;
     Ok(web::Json(report.into()))
 }
 
@@ -271,7 +276,8 @@ pub async fn get_customer_usage(
     let report = state
         .usage
         .customer_usage(principal.customer, from, to)
-        .await?;
+        .await
+        .map_err(|err| query.refusal(err))?;
     Ok(web::Json(report.into()))
 }
 

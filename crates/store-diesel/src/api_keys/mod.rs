@@ -15,6 +15,7 @@ use diesel_async::RunQueryDsl;
 use keyward_domain::keys::{ApiKey, KeyHash};
 use keyward_domain::ports::{
     ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError, Page, PageRequest, StorageError,
+    truncate_to_micros,
 };
 use keyward_domain::{CustomerId, KeyId};
 use time::OffsetDateTime;
@@ -63,6 +64,13 @@ fn write_error(err: TxError<KeyWriteError>) -> KeyWriteError {
 fn to_keys(rows: Vec<ApiKeyRow>) -> Result<Vec<ApiKey>, StorageError> {
     rows.into_iter().map(ApiKey::try_from).collect()
 }
+
+/// `delete_expired_before` on PostgreSQL: the doomed rows locked in id order, then deleted.
+const DELETE_EXPIRED_IN_ID_ORDER: &str = "\
+WITH doomed AS (
+    SELECT id FROM api_keys WHERE expires_at < $1 ORDER BY id FOR UPDATE
+)
+DELETE FROM api_keys WHERE id IN (SELECT id FROM doomed)";
 
 #[async_trait]
 impl ApiKeyRepository for DieselStore {
@@ -248,11 +256,25 @@ impl ApiKeyRepository for DieselStore {
     }
 
     async fn delete_expired_before(&self, cutoff: OffsetDateTime) -> Result<u64, StorageError> {
-        let deleted = with_connection!(self.pools, |conn| {
-            diesel::delete(api_keys::table.filter(api_keys::expires_at.lt(DbInstant(cutoff))))
-                .execute(conn)
-                .await
-        })
+        let deleted = match self.pools.get().await? {
+            // The keys are locked in id order first, as the usage flushes lock them
+            // (`record_last_used`, `add_usage`): a cleanup deleting many keys in scan
+            // order could otherwise deadlock with a flush touching the same keys (expired
+            // keys still presented are counted and flushed every few seconds).
+            PooledConnection::Postgres(mut pooled) => {
+                bounded_postgres!(pooled, self.pools.statement_timeout(), |conn| {
+                    diesel::sql_query(DELETE_EXPIRED_IN_ID_ORDER)
+                        .bind::<diesel::sql_types::Timestamptz, _>(truncate_to_micros(cutoff))
+                        .execute(conn)
+                        .await
+                })
+            }
+            PooledConnection::Sqlite(mut conn) => {
+                diesel::delete(api_keys::table.filter(api_keys::expires_at.lt(DbInstant(cutoff))))
+                    .execute(&mut conn)
+                    .await
+            }
+        }
         .map_err(storage_error)?;
         Ok(deleted as u64)
     }

@@ -154,23 +154,6 @@ impl OpenKjService {
         ENDPOINT_SCOPES.into_iter().chain(command.required_scope())
     }
 
-    /// Whether `key` may run `command`: the endpoint's scopes, then the command's own.
-    ///
-    /// # Errors
-    /// `MissingScope` naming the first scope missing; `Unsupported` for
-    /// `testingAddRandomRequest`.
-    pub fn authorize(&self, key: &VerifiedKey, command: Command) -> Result<(), OpenKjError> {
-        if !command.is_authenticated() {
-            return Err(OpenKjError::Unsupported);
-        }
-        for scope in Self::required_scopes(command) {
-            if !key.scopes.allows(scope) {
-                return Err(OpenKjError::MissingScope(scope));
-            }
-        }
-        Ok(())
-    }
-
     /// `getSerial`.
     ///
     /// # Errors
