@@ -9,6 +9,13 @@ run *ARGS:
 test *ARGS:
     cargo test --workspace {{ARGS}}
 
+# Every test with PostgreSQL required (started first when it is down, as .ci/run does;
+# CI=1 makes an unreachable server fail the run instead of skipping its tests);
+# KEYWARD_TEST_POSTGRES_URL picks another server, e.g. `just test-pg usage`
+test-pg *ARGS:
+    pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+    KEYWARD_TEST_POSTGRES_URL="${KEYWARD_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}" CI=1 cargo test --workspace {{ARGS}}
+
 # Formatting and clippy, as CI runs them
 lint:
     cargo fmt --all --check

@@ -113,7 +113,7 @@ fn token(customer: uuid::Uuid) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn last_used_at_survives_a_graceful_restart() {
+async fn last_used_at_and_usage_counts_survive_a_graceful_restart() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}", dir.path().join("keyward.db").display());
     let client = reqwest::Client::new();
@@ -137,12 +137,32 @@ async fn last_used_at_survives_a_graceful_restart() {
         .await
         .unwrap();
     assert_eq!(validated.status(), reqwest::StatusCode::OK);
+    let denied = client
+        .get(format!("{}/v1/validate?scope=songdb:read", first.address))
+        .header("X-API-Key", created["key"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), reqwest::StatusCode::FORBIDDEN);
 
     let shutdown_log = first.terminate();
     let second = start(dir.path(), &database_url);
     let reread: Value = client
         .get(format!(
             "{}/v1/customer/api-keys/{}",
+            second.address,
+            created["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let usage: Value = client
+        .get(format!(
+            "{}/v1/customer/api-keys/{}/usage",
             second.address,
             created["id"].as_str().unwrap()
         ))
@@ -163,6 +183,12 @@ async fn last_used_at_survives_a_graceful_restart() {
     );
     assert!(reread["lastUsedAt"].is_string(), "{reread}");
     assert!(reread["lastUsedAt"].as_str() >= created["createdAt"].as_str());
+    // Flushed only by the stop (the interval is an hour): one verified, one denied.
+    assert_eq!(
+        usage["total"],
+        json!({"verified": 1, "denied": 1}),
+        "{usage}"
+    );
 }
 
 #[test]
