@@ -67,3 +67,7 @@ uuid_id!(
     /// A stored third-party service credential's public identifier (never secret).
     CredentialId
 );
+uuid_id!(
+    /// A stored suspicious-activity alert (SPEC §12).
+    AlertId
+);

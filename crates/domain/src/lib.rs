@@ -3,6 +3,7 @@
 //! Nothing here performs I/O or knows about HTTP or SQL; adapters implement the traits
 //! in [`ports`] and the binary wires them together.
 
+pub mod alerts;
 pub mod ids;
 pub mod keys;
 pub mod openkj;
@@ -20,5 +21,5 @@ pub mod venues;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use ids::{CredentialId, CustomerId, KeyId, VenueId};
+pub use ids::{AlertId, CredentialId, CustomerId, KeyId, VenueId};
 pub use scope::{Scope, ScopeSet, ScopeSetError};

@@ -1,6 +1,7 @@
 //! Ports: what the domain needs from the outside world, as traits that adapters
 //! implement. Each method's `# Errors` section is the contract the contract tests check.
 
+pub mod alerts;
 pub mod api_keys;
 pub mod changes;
 pub mod cipher;
@@ -13,6 +14,7 @@ pub mod system;
 pub mod usage;
 pub mod venues;
 
+pub use alerts::AlertRepository;
 pub use api_keys::{ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError};
 pub use changes::{Change, ChangeFeed, ChangeSink, ChangeSubscription};
 pub use cipher::{AssociatedData, Cipher, CipherError};
@@ -30,6 +32,8 @@ pub use system::{
 pub use usage::UsageRepository;
 pub use venues::{NewVenue, VenueRepository, VenueWriteError};
 
+#[cfg(feature = "mocks")]
+pub use alerts::MockAlertRepository;
 #[cfg(feature = "mocks")]
 pub use api_keys::MockApiKeyRepository;
 #[cfg(feature = "mocks")]

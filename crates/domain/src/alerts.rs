@@ -1,0 +1,116 @@
+//! Suspicious-activity alerts about a key (SPEC §12): what was noticed, about which key,
+//! when. Each is stored once per key, kind and hour.
+
+use std::fmt;
+use std::str::FromStr;
+
+use time::{OffsetDateTime, Time, UtcOffset};
+
+use crate::ids::{AlertId, KeyId};
+
+/// What an alert is about (SPEC §12, the names are the wire's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AlertKind {
+    /// A revoked, deactivated, expired or rotated-out key was presented: an integration
+    /// still sends a key its owner retired.
+    RevokedKeyUsed,
+    /// A key older than a day was used from an address it was not seen using before.
+    NewClientIp,
+    /// A key's verifications in one minute exceeded ten times its trailing hourly
+    /// per-minute average, and at least 100.
+    UsageSpike,
+    /// A key's first use after 30 days unused.
+    DormantKeyUsed,
+}
+
+impl AlertKind {
+    /// Every kind, in the order the documentation lists them.
+    pub const ALL: [Self; 4] = [
+        Self::RevokedKeyUsed,
+        Self::NewClientIp,
+        Self::UsageSpike,
+        Self::DormantKeyUsed,
+    ];
+
+    /// The wire name, e.g. `revoked_key_used`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::RevokedKeyUsed => "revoked_key_used",
+            Self::NewClientIp => "new_client_ip",
+            Self::UsageSpike => "usage_spike",
+            Self::DormantKeyUsed => "dormant_key_used",
+        }
+    }
+}
+
+impl fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not an alert kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("must be one of revoked_key_used, new_client_ip, usage_spike, dormant_key_used")]
+pub struct UnknownAlertKind;
+
+impl FromStr for AlertKind {
+    type Err = UnknownAlertKind;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+            .ok_or(UnknownAlertKind)
+    }
+}
+
+/// An alert as stored and listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyAlert {
+    pub id: AlertId,
+    /// When the activity was noticed (UTC, microseconds).
+    pub at: OffsetDateTime,
+    pub key: KeyId,
+    pub kind: AlertKind,
+    /// One sentence for a person; never a secret (no key material, no other tenant's
+    /// data). May name a client address.
+    pub detail: String,
+}
+
+impl KeyAlert {
+    /// The hour an alert is deduplicated in: `at` truncated to the hour, in UTC.
+    pub fn hour(&self) -> OffsetDateTime {
+        hour_of(self.at)
+    }
+}
+
+/// `at` truncated to the whole hour, in UTC.
+pub fn hour_of(at: OffsetDateTime) -> OffsetDateTime {
+    let utc = at.to_offset(UtcOffset::UTC);
+    let hour = Time::from_hms(utc.hour(), 0, 0).unwrap_or(Time::MIDNIGHT);
+    utc.replace_time(hour)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn kinds_round_trip_through_their_wire_names() {
+        for kind in AlertKind::ALL {
+            assert_eq!(kind.as_str().parse::<AlertKind>(), Ok(kind));
+        }
+        assert_eq!("REVOKED_KEY_USED".parse::<AlertKind>(), Err(UnknownAlertKind));
+        assert_eq!("".parse::<AlertKind>(), Err(UnknownAlertKind));
+    }
+
+    #[test]
+    fn the_hour_is_the_utc_hour() {
+        assert_eq!(
+            hour_of(datetime!(2026-03-01 00:59:59.999 +02:00)),
+            datetime!(2026-02-28 22:00 UTC)
+        );
+    }
+}
