@@ -14,8 +14,8 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::web;
 use keyward_cache::{CachedKeys, CachedOpenKj, Caches};
 use keyward_domain::ports::{
-    ApiKeyRepository, ChangeFeed, ChangeSubscription, Clock, CredentialRepository, OpenKjStore,
-    OsSecretGenerator, UsageRepository,
+    AlertRepository, ApiKeyRepository, ChangeFeed, ChangeSubscription, Clock, CredentialRepository,
+    OpenKjStore, OsSecretGenerator, UsageRepository,
 };
 use keyward_domain::services::{ApiKeyService, KaraokeServices, UsageService, VaultService};
 use keyward_domain::usage::UsageBuffer;
@@ -37,6 +37,8 @@ pub struct Wiring {
     pub keys: Arc<dyn ApiKeyRepository>,
     /// Per-key daily verification counts (the same store as `keys`).
     pub usage: Arc<dyn UsageRepository>,
+    /// Suspicious-activity alerts about keys (the same store as `keys`).
+    pub alerts: Arc<dyn AlertRepository>,
     /// Venues, song books, requests and the serial (the same store as `keys`).
     pub openkj: Arc<dyn OpenKjStore>,
     pub credentials: Arc<dyn CredentialRepository>,
@@ -110,8 +112,12 @@ impl Application {
         };
         let policy = settings.key_policy()?;
         let usage = Arc::new(UsageBuffer::new());
-        let usage_queries =
-            UsageService::new(keys.clone(), wiring.usage.clone(), wiring.clock.clone());
+        let usage_queries = UsageService::new(
+            keys.clone(),
+            wiring.usage.clone(),
+            wiring.alerts.clone(),
+            wiring.clock.clone(),
+        );
         let service = ApiKeyService::new(
             keys,
             wiring.clock.clone(),
@@ -157,6 +163,7 @@ impl Application {
                 usage,
                 wiring.keys,
                 wiring.usage,
+                wiring.alerts,
                 wiring.clock,
                 settings.usage.retention_days,
             ),

@@ -66,6 +66,7 @@ pub fn wiring(store: DieselStore) -> Wiring {
         metrics,
         keys: Arc::new(store.clone()),
         usage: Arc::new(store.clone()),
+        alerts: Arc::new(store.clone()),
         openkj: Arc::new(store.clone()),
         credentials: Arc::new(store.clone()),
         changes: Arc::new(store.clone()),

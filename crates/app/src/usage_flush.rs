@@ -1,13 +1,17 @@
-//! Writes the buffered usage of API keys to storage: their last-used times (SPEC §7) and
-//! their verification counts per UTC day (SPEC §12). Verification only notes a use in
-//! memory; this task writes the batch on an interval and once more on shutdown. A failed
-//! write puts its part of the batch back so the next flush retries it. The same task
-//! deletes counts older than `usage.retention_days`, once at start and then hourly.
+//! Writes the buffered usage of API keys to storage: their last-used times (SPEC §7),
+//! their verification counts per UTC day and the `revoked_key_used` alerts of keys
+//! presented after they were retired (SPEC §12). Verification only notes a use in memory;
+//! this task writes the batch on an interval and once more on shutdown. A failed write
+//! puts its part of the batch back so the next flush retries it. The same task deletes
+//! counts and alerts older than `usage.retention_days`, once at start and then hourly.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use keyward_domain::ports::{ApiKeyRepository, Clock, StorageError, UsageRepository};
+use keyward_domain::alerts::revoked_key_alerts;
+use keyward_domain::ports::{
+    AlertRepository, ApiKeyRepository, Clock, StorageError, UsageRepository,
+};
 use keyward_domain::usage::UsageBuffer;
 use tokio::sync::watch;
 
@@ -21,6 +25,8 @@ pub struct Flushed {
     pub last_used: u64,
     /// `(key, day)` counts added to.
     pub days: u64,
+    /// Alerts stored (new for their key, kind and hour).
+    pub alerts: u64,
 }
 
 /// Moves uses from the buffer to the repositories.
@@ -29,8 +35,9 @@ pub struct UsageFlusher {
     buffer: Arc<UsageBuffer>,
     keys: Arc<dyn ApiKeyRepository>,
     usage: Arc<dyn UsageRepository>,
+    alerts: Arc<dyn AlertRepository>,
     clock: Arc<dyn Clock>,
-    /// Days of counts kept (`usage.retention_days`).
+    /// Days of counts and alerts kept (`usage.retention_days`).
     retention_days: u16,
 }
 
@@ -45,11 +52,13 @@ impl std::fmt::Debug for UsageFlusher {
 
 impl UsageFlusher {
     /// `retention_days` of counts are kept: a day's counts are deleted once the current
-    /// UTC day is more than that many days after it.
+    /// UTC day is more than that many days after it; alerts once they are older than that
+    /// many days.
     pub fn new(
         buffer: Arc<UsageBuffer>,
         keys: Arc<dyn ApiKeyRepository>,
         usage: Arc<dyn UsageRepository>,
+        alerts: Arc<dyn AlertRepository>,
         clock: Arc<dyn Clock>,
         retention_days: u16,
     ) -> Self {
@@ -57,6 +66,7 @@ impl UsageFlusher {
             buffer,
             keys,
             usage,
+            alerts,
             clock,
             retention_days,
         }
@@ -92,6 +102,27 @@ impl UsageFlusher {
                 }
             }
         }
+        if !batch.refusals.is_empty() {
+            let alerts = revoked_key_alerts(&batch.refusals);
+            match self.alerts.record_alerts(&alerts).await {
+                Ok(stored) => {
+                    flushed.alerts = stored.len() as u64;
+                    for alert in alerts.iter().filter(|alert| stored.contains(&alert.id)) {
+                        tracing::warn!(
+                            alert = alert.kind.as_str(),
+                            key_id = %alert.key,
+                            at = %alert.at,
+                            detail = %alert.detail,
+                            "suspicious key activity"
+                        );
+                    }
+                }
+                Err(err) => {
+                    self.buffer.restore_refusals(batch.refusals);
+                    failure.get_or_insert(err);
+                }
+            }
+        }
         failure.map_or(Ok(flushed), Err)
     }
 
@@ -102,6 +133,7 @@ impl UsageFlusher {
             Ok(flushed) => tracing::debug!(
                 last_used = flushed.last_used,
                 days = flushed.days,
+                alerts = flushed.alerts,
                 "recorded key usage"
             ),
             Err(err) => tracing::warn!(
@@ -119,6 +151,7 @@ impl UsageFlusher {
             Ok(flushed) => tracing::debug!(
                 last_used = flushed.last_used,
                 days = flushed.days,
+                alerts = flushed.alerts,
                 "recorded the last key usage"
             ),
             Err(err) => tracing::error!(
@@ -129,7 +162,7 @@ impl UsageFlusher {
         }
     }
 
-    /// Deletes counts older than the retention; returns how many `(key, day)` rows went.
+    /// Deletes counts and alerts older than the retention; returns how many rows went.
     ///
     /// # Errors
     /// The repository's error.
@@ -139,7 +172,12 @@ impl UsageFlusher {
         else {
             return Ok(0);
         };
-        self.usage.delete_usage_before(cutoff).await
+        let counts = self.usage.delete_usage_before(cutoff).await?;
+        let alerts = self
+            .alerts
+            .delete_alerts_before(cutoff.midnight().assume_utc())
+            .await?;
+        Ok(counts + alerts)
     }
 
     async fn delete_expired_counts_and_log(&self) {
@@ -183,10 +221,11 @@ impl UsageFlusher {
 mod tests {
     use super::*;
     use keyward_domain::KeyId;
+    use keyward_domain::alerts::AlertKind;
     use keyward_domain::ports::{
-        MockApiKeyRepository, MockClock, MockUsageRepository, UsageRecorder,
+        MockAlertRepository, MockApiKeyRepository, MockClock, MockUsageRepository, UsageRecorder,
     };
-    use keyward_domain::usage::UseOutcome;
+    use keyward_domain::usage::{RefusalReason, UseOutcome};
     use time::macros::{date, datetime};
 
     fn clock() -> Arc<MockClock> {
@@ -202,13 +241,32 @@ mod tests {
         keys: MockApiKeyRepository,
         usage: MockUsageRepository,
     ) -> UsageFlusher {
+        flusher_with(buffer, keys, usage, accepting_alerts())
+    }
+
+    fn flusher_with(
+        buffer: &Arc<UsageBuffer>,
+        keys: MockApiKeyRepository,
+        usage: MockUsageRepository,
+        alerts: MockAlertRepository,
+    ) -> UsageFlusher {
         UsageFlusher::new(
             buffer.clone(),
             Arc::new(keys),
             Arc::new(usage),
+            Arc::new(alerts),
             clock(),
             400,
         )
+    }
+
+    /// An alert store that stores every alert it is given.
+    fn accepting_alerts() -> MockAlertRepository {
+        let mut alerts = MockAlertRepository::new();
+        alerts
+            .expect_record_alerts()
+            .returning(|alerts| Ok(alerts.iter().map(|alert| alert.id).collect()));
+        alerts
     }
 
     #[tokio::test]
@@ -241,7 +299,8 @@ mod tests {
             flusher.flush().await.unwrap(),
             Flushed {
                 last_used: 1,
-                days: 1
+                days: 1,
+                alerts: 0
             }
         );
         assert_eq!(buffer.pending(), 0);
@@ -252,7 +311,11 @@ mod tests {
         let buffer = Arc::new(UsageBuffer::new());
         let key = KeyId::generate();
         buffer.record(key, datetime!(2026-01-01 10:00 UTC), UseOutcome::Verified);
-        buffer.record(key, datetime!(2026-01-01 10:01 UTC), UseOutcome::Refused);
+        buffer.record(
+            key,
+            datetime!(2026-01-01 10:01 UTC),
+            UseOutcome::Refused(RefusalReason::Revoked),
+        );
         let mut keys = MockApiKeyRepository::new();
         keys.expect_record_last_used()
             .times(1)
@@ -277,7 +340,9 @@ mod tests {
             flusher.flush().await.unwrap(),
             Flushed {
                 last_used: 0,
-                days: 1
+                days: 1,
+                // Stored by the first flush, whose counts failed: not raised again.
+                alerts: 0
             }
         );
     }
@@ -302,12 +367,58 @@ mod tests {
             .withf(|cutoff| *cutoff == date!(2025 - 01 - 25))
             .times(1)
             .returning(|_| Ok(3));
-        let flusher = flusher(
+        let mut alerts = MockAlertRepository::new();
+        alerts
+            .expect_delete_alerts_before()
+            .withf(|cutoff| *cutoff == datetime!(2025-01-25 00:00 UTC))
+            .times(1)
+            .returning(|_| Ok(2));
+        let flusher = flusher_with(
             &Arc::new(UsageBuffer::new()),
             MockApiKeyRepository::new(),
             usage,
+            alerts,
         );
 
-        assert_eq!(flusher.delete_expired_counts().await.unwrap(), 3);
+        assert_eq!(flusher.delete_expired_counts().await.unwrap(), 5);
+    }
+
+    #[tokio::test]
+    async fn a_retired_key_presented_raises_one_alert_and_a_failed_store_retries_it() {
+        let buffer = Arc::new(UsageBuffer::new());
+        let key = KeyId::generate();
+        for _ in 0..2 {
+            buffer.record(
+                key,
+                datetime!(2026-01-01 10:00 UTC),
+                UseOutcome::Refused(RefusalReason::Revoked),
+            );
+        }
+        let mut usage = MockUsageRepository::new();
+        usage
+            .expect_add_usage()
+            .returning(|counts| Ok(counts.len() as u64));
+        let mut alerts = MockAlertRepository::new();
+        alerts
+            .expect_record_alerts()
+            .times(1)
+            .returning(|_| Err(StorageError::unavailable("down")));
+        alerts
+            .expect_record_alerts()
+            .withf(move |alerts| {
+                alerts.len() == 1
+                    && alerts[0].key == key
+                    && alerts[0].kind == AlertKind::RevokedKeyUsed
+                    && alerts[0]
+                        .detail
+                        .starts_with("The key was presented 2 times after it was revoked")
+            })
+            .times(1)
+            .returning(|alerts| Ok(alerts.iter().map(|alert| alert.id).collect()));
+        let flusher = flusher_with(&buffer, MockApiKeyRepository::new(), usage, alerts);
+
+        assert!(flusher.flush().await.is_err());
+        assert_eq!(flusher.flush().await.unwrap().alerts, 1);
+        assert!(buffer.drain().is_empty());
     }
 }

@@ -7,6 +7,8 @@ use std::str::FromStr;
 use time::{OffsetDateTime, Time, UtcOffset};
 
 use crate::ids::{AlertId, KeyId};
+use crate::ports::truncate_to_micros;
+use crate::usage::Refusals;
 
 /// What an alert is about (SPEC §12, the names are the wire's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -85,6 +87,32 @@ impl KeyAlert {
     }
 }
 
+/// One `revoked_key_used` alert per key presented after it was retired (SPEC §12), dated
+/// at the latest such use (so it is deduplicated in that hour). The detail says how often
+/// and why, never anything secret.
+pub fn revoked_key_alerts(refusals: &[Refusals]) -> Vec<KeyAlert> {
+    refusals
+        .iter()
+        .map(|refused| {
+            let times = if refused.count == 1 {
+                "once".to_owned()
+            } else {
+                format!("{} times", refused.count)
+            };
+            KeyAlert {
+                id: AlertId::generate(),
+                at: truncate_to_micros(refused.last_at.to_offset(UtcOffset::UTC)),
+                key: refused.key,
+                kind: AlertKind::RevokedKeyUsed,
+                detail: format!(
+                    "The key was presented {times} after it was {}; an integration still sends it.",
+                    refused.reason.describe()
+                ),
+            }
+        })
+        .collect()
+}
+
 /// `at` truncated to the whole hour, in UTC.
 pub fn hour_of(at: OffsetDateTime) -> OffsetDateTime {
     let utc = at.to_offset(UtcOffset::UTC);
@@ -102,8 +130,44 @@ mod tests {
         for kind in AlertKind::ALL {
             assert_eq!(kind.as_str().parse::<AlertKind>(), Ok(kind));
         }
-        assert_eq!("REVOKED_KEY_USED".parse::<AlertKind>(), Err(UnknownAlertKind));
+        assert_eq!(
+            "REVOKED_KEY_USED".parse::<AlertKind>(),
+            Err(UnknownAlertKind)
+        );
         assert_eq!("".parse::<AlertKind>(), Err(UnknownAlertKind));
+    }
+
+    #[test]
+    fn a_refusal_becomes_one_alert_dated_at_its_latest_use_saying_why() {
+        let key = KeyId::generate();
+        let alerts = revoked_key_alerts(&[
+            Refusals {
+                key,
+                count: 3,
+                last_at: datetime!(2026-03-01 10:15:30.123456789 +01:00),
+                reason: crate::usage::RefusalReason::Revoked,
+            },
+            Refusals {
+                key,
+                count: 1,
+                last_at: datetime!(2026-03-01 10:00 UTC),
+                reason: crate::usage::RefusalReason::RotatedOut,
+            },
+        ]);
+
+        assert_eq!(alerts.len(), 2);
+        assert_eq!(alerts[0].key, key);
+        assert_eq!(alerts[0].kind, AlertKind::RevokedKeyUsed);
+        assert_eq!(alerts[0].at, datetime!(2026-03-01 09:15:30.123456 UTC));
+        assert_eq!(
+            alerts[0].detail,
+            "The key was presented 3 times after it was revoked; an integration still sends it."
+        );
+        assert_eq!(
+            alerts[1].detail,
+            "The key was presented once after it was rotated out; an integration still sends it."
+        );
+        assert_ne!(alerts[0].id, alerts[1].id);
     }
 
     #[test]

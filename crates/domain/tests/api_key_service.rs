@@ -17,7 +17,7 @@ use keyward_domain::services::{
 };
 use keyward_domain::testing::NOW;
 use keyward_domain::testing::api_keys::sample_key;
-use keyward_domain::usage::UseOutcome;
+use keyward_domain::usage::{RefusalReason, UseOutcome};
 use keyward_domain::{CustomerId, KeyId, Scope, ScopeSet};
 use mockall::predicate::eq;
 use time::macros::datetime;
@@ -436,7 +436,11 @@ async fn revoked_expired_inactive_and_rotated_out_keys_presented_are_recorded_as
     });
     let expired = stored_key_with_secret(23, |p| p.expires_at = Some(NOW - Duration::seconds(1)));
     let inactive = stored_key_with_secret(24, |p| p.active = false);
-    for (key, secret) in [revoked, expired, inactive] {
+    for ((key, secret), reason) in [
+        (revoked, RefusalReason::Revoked),
+        (expired, RefusalReason::Expired),
+        (inactive, RefusalReason::Deactivated),
+    ] {
         let (usage, seen) = recording_usage();
         let svc = service(
             repo_finding(&key),
@@ -448,7 +452,10 @@ async fn revoked_expired_inactive_and_rotated_out_keys_presented_are_recorded_as
         let err = svc.verify(secret.expose()).await.unwrap_err();
 
         assert!(matches!(err, VerifyError::Invalid), "got {err:?}");
-        assert_eq!(*seen.lock().unwrap(), vec![(key.id(), UseOutcome::Refused)]);
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![(key.id(), UseOutcome::Refused(reason))]
+        );
     }
 }
 
@@ -500,7 +507,7 @@ async fn a_rotated_out_secret_past_its_grace_counts_as_refused_and_within_it_as_
         *seen.lock().unwrap(),
         vec![
             (key.id(), UseOutcome::Verified),
-            (key.id(), UseOutcome::Refused)
+            (key.id(), UseOutcome::Refused(RefusalReason::RotatedOut))
         ]
     );
 }

@@ -401,6 +401,7 @@ pub fn document() -> OpenApiDocument {
     let mut doc = RootDoc::openapi();
     doc.merge(crate::customer::api_keys::ApiKeysDoc::openapi());
     doc.merge(crate::customer::usage::UsageDoc::openapi());
+    doc.merge(crate::customer::alerts::AlertsDoc::openapi());
     doc.merge(crate::validate::ValidateDoc::openapi());
     doc.merge(crate::customer::service_keys::CustomerServiceKeysDoc::openapi());
     doc.merge(crate::admin::service_keys::AdminServiceKeysDoc::openapi());

@@ -199,6 +199,7 @@ pub(crate) fn memory_usage() -> UsageService {
     let store = Arc::new(keyward_store_memory::MemoryStore::new());
     UsageService::new(
         store.clone(),
+        store.clone(),
         store,
         Arc::new(keyward_domain::ports::SystemClock),
     )

@@ -20,6 +20,7 @@
 //! `schema` (the one Diesel schema), `error` (failure classification), `migrations`,
 //! `store` (`DieselStore`), and one module per port.
 
+mod alerts;
 mod api_keys;
 mod blocking;
 mod changes;

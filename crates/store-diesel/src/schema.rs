@@ -60,6 +60,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::Text;
+    use crate::types::{PortableInstant, PortableUuid};
+
+    /// Alerts about keys, at most one per `(key_id, kind, hour)`. `customer_id` is the
+    /// key's; `kind` a wire name (`AlertKind::as_str`); `hour` is `at` truncated to the
+    /// UTC hour. A key's alerts are deleted with it (`ON DELETE CASCADE`).
+    api_key_alerts (id) {
+        id -> PortableUuid,
+        key_id -> PortableUuid,
+        customer_id -> PortableUuid,
+        kind -> Text,
+        at -> PortableInstant,
+        hour -> PortableInstant,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::{BigInt, Binary, Bool, Nullable, Text};
     use crate::types::{PortableInstant, PortableUuid};
 
@@ -137,6 +155,7 @@ diesel::table! {
 
 diesel::joinable!(api_keys -> customers (customer_id));
 diesel::joinable!(api_key_usage -> api_keys (key_id));
+diesel::joinable!(api_key_alerts -> api_keys (key_id));
 diesel::joinable!(service_credentials -> customers (owner_customer_id));
 diesel::joinable!(venues -> customers (customer_id));
 diesel::joinable!(songs -> customers (customer_id));
@@ -145,6 +164,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     customers,
     api_keys,
     api_key_usage,
+    api_key_alerts,
     service_credentials,
     venues,
     songs,

@@ -52,6 +52,28 @@ mod usage {
     keyward_domain::usage_repository_contract!(setup);
 }
 
+/// Alerts, with keys created and deleted through the same store.
+mod alerts {
+    use std::sync::Arc;
+
+    use keyward_domain::testing::alerts::AlertFixture;
+    use keyward_store_diesel::testing::TestDatabase;
+
+    async fn setup() -> Option<(Arc<AlertFixture>, TestDatabase)> {
+        let db = TestDatabase::sqlite();
+        let store = Arc::new(db.migrated_store().await);
+        Some((
+            Arc::new(AlertFixture {
+                keys: store.clone(),
+                alerts: store,
+            }),
+            db,
+        ))
+    }
+
+    keyward_domain::alert_repository_contract!(setup);
+}
+
 /// The OpenKJ suites (serial, venues, song books, requests), each in its own module so
 /// scenario names cannot collide.
 mod openkj {

@@ -160,6 +160,7 @@ impl ApiKeyRepository for MemoryStore {
         if rows.get(&id).is_some_and(|k| k.customer_id() == customer) {
             rows.remove(&id);
             state.usage.remove_key(id);
+            state.alerts.remove_key(id);
             state.changes.push(Change::Key { id, version: None });
             return Ok(true);
         }
@@ -178,6 +179,7 @@ impl ApiKeyRepository for MemoryStore {
         for id in &expired {
             state.api_keys.rows.remove(id);
             state.usage.remove_key(*id);
+            state.alerts.remove_key(*id);
             state.changes.push(Change::Key {
                 id: *id,
                 version: None,

@@ -4,6 +4,7 @@
 //! Its [`ChangeFeed`] delivers every change to the subscribed sinks synchronously, when
 //! the write that made it releases the store's lock: there is no other process to miss.
 
+mod alerts;
 mod api_keys;
 mod credentials;
 mod customers;
@@ -49,6 +50,8 @@ struct State {
     credentials: credentials::Table,
     /// Usage counts; a key's go when the key is deleted.
     usage: usage::Table,
+    /// Alerts about keys; a key's go when the key is deleted.
+    alerts: alerts::Table,
     /// Changes made under the current lock, announced when it is released.
     changes: Vec<Change>,
 }

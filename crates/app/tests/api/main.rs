@@ -9,6 +9,7 @@ mod support;
 #[path = "../../../store-diesel/tests/proxy/mod.rs"]
 mod proxy;
 
+mod alerts;
 mod api_keys;
 mod bad_input;
 mod hardening;

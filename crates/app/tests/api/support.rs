@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use keyward::{Application, Settings, Wiring};
 use keyward_domain::ports::{
-    ApiKeyRepository, ChangeFeed, Clock, CredentialRepository, OpenKjStore, UsageRepository,
-    truncate_to_micros,
+    AlertRepository, ApiKeyRepository, ChangeFeed, Clock, CredentialRepository, OpenKjStore,
+    UsageRepository, truncate_to_micros,
 };
 use keyward_http::auth::{ActiveContext, Claims, JwtSecret, JwtSettings, JwtSigner};
 use keyward_http::metrics::MetricsSource;
@@ -110,6 +110,7 @@ pub async fn spawn_app_with_readiness(
 struct Stores {
     keys: Arc<dyn ApiKeyRepository>,
     usage: Arc<dyn UsageRepository>,
+    alerts: Arc<dyn AlertRepository>,
     credentials: Arc<dyn CredentialRepository>,
     openkj: Arc<dyn OpenKjStore>,
     changes: Arc<dyn ChangeFeed>,
@@ -123,6 +124,7 @@ impl Stores {
         Self {
             keys: memory.clone(),
             usage: memory.clone(),
+            alerts: memory.clone(),
             credentials: memory.clone(),
             openkj: memory.clone(),
             changes: memory,
@@ -137,6 +139,7 @@ impl Stores {
         Self {
             keys: wiring.keys,
             usage: wiring.usage,
+            alerts: wiring.alerts,
             credentials: wiring.credentials,
             openkj: wiring.openkj,
             changes: wiring.changes,
@@ -191,6 +194,7 @@ fn start(
     let Stores {
         keys,
         usage,
+        alerts,
         credentials,
         openkj,
         changes,
@@ -208,6 +212,7 @@ fn start(
     let wiring = Wiring {
         keys: keys.clone(),
         usage: usage.clone(),
+        alerts,
         credentials: credentials.clone(),
         openkj,
         changes,

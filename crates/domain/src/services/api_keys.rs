@@ -15,7 +15,7 @@ use crate::ports::{
     RandomUnavailable, SecretGenerator, StorageError, UsageRecorder,
 };
 use crate::scope::{Scope, ScopeSet};
-use crate::usage::UseOutcome;
+use crate::usage::{RefusalReason, UseOutcome};
 
 /// Longest grace period a rotation may grant (SPEC §6: 604 800 s, one week).
 pub const MAX_GRACE: Duration = Duration::seconds(604_800);
@@ -514,7 +514,17 @@ impl ApiKeyService {
             // A hash that matches neither secret only comes from a lookup racing a
             // rotation; it is not this key's use.
             if key.hash() == hash || key.retired().is_some_and(|retired| retired.hash == hash) {
-                self.usage.record(key.id(), now, UseOutcome::Refused);
+                let reason = if key.revoked_at().is_some() {
+                    RefusalReason::Revoked
+                } else if !key.is_active() {
+                    RefusalReason::Deactivated
+                } else if key.is_expired_at(now) {
+                    RefusalReason::Expired
+                } else {
+                    RefusalReason::RotatedOut
+                };
+                self.usage
+                    .record(key.id(), now, UseOutcome::Refused(reason));
             }
             return Err(VerifyError::Invalid);
         }

@@ -1,4 +1,5 @@
-//! `UsageService`: reads the per-key daily verification counts back (SPEC §12). Counting
+//! `UsageService`: reads the per-key daily verification counts and the suspicious-activity
+//! alerts back (SPEC §12). Counting
 //! happens on the verification path ([`ApiKeyService::verify`](super::ApiKeyService)
 //! records into a [`UsageBuffer`](crate::usage::UsageBuffer)); what is read here is what
 //! the last flush wrote (`usage.flush_interval_seconds` behind at most).
@@ -7,8 +8,11 @@ use std::sync::Arc;
 
 use time::{Date, UtcOffset};
 
+use crate::alerts::{AlertKind, KeyAlert};
 use crate::ids::{CustomerId, KeyId};
-use crate::ports::{ApiKeyRepository, Clock, StorageError, UsageRepository};
+use crate::ports::{
+    AlertRepository, ApiKeyRepository, Clock, Page, PageRequest, StorageError, UsageRepository,
+};
 use crate::usage::{DayRange, DayRangeError, KeyUsageTotal, UsageCounts};
 
 /// Why a usage query failed.
@@ -46,11 +50,12 @@ pub struct CustomerUsageReport {
     pub keys: Vec<KeyUsageTotal>,
 }
 
-/// Usage queries of the customer API.
+/// Usage and alert queries of the customer API.
 #[derive(Clone)]
 pub struct UsageService {
     keys: Arc<dyn ApiKeyRepository>,
     usage: Arc<dyn UsageRepository>,
+    alerts: Arc<dyn AlertRepository>,
     clock: Arc<dyn Clock>,
 }
 
@@ -64,9 +69,30 @@ impl UsageService {
     pub fn new(
         keys: Arc<dyn ApiKeyRepository>,
         usage: Arc<dyn UsageRepository>,
+        alerts: Arc<dyn AlertRepository>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { keys, usage, clock }
+        Self {
+            keys,
+            usage,
+            alerts,
+            clock,
+        }
+    }
+
+    /// One page of `customer`'s alerts, of `kind` when given, newest first. Alerts are
+    /// raised by the usage flush from what verification recorded
+    /// ([`revoked_key_alerts`](crate::alerts::revoked_key_alerts)).
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub async fn alerts(
+        &self,
+        customer: CustomerId,
+        kind: Option<AlertKind>,
+        page: PageRequest,
+    ) -> Result<Page<KeyAlert>, StorageError> {
+        self.alerts.list_alerts(customer, kind, page).await
     }
 
     /// Today's UTC calendar day, the default end of a range.
@@ -139,7 +165,7 @@ impl UsageService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::{MockApiKeyRepository, MockClock, MockUsageRepository};
+    use crate::ports::{MockAlertRepository, MockApiKeyRepository, MockClock, MockUsageRepository};
     use crate::testing::api_keys::sample_key;
     use crate::usage::DailyUsage;
     use time::macros::{date, datetime};
@@ -179,7 +205,12 @@ mod tests {
                 },
             ])
         });
-        let service = UsageService::new(Arc::new(keys), Arc::new(usage), clock());
+        let service = UsageService::new(
+            Arc::new(keys),
+            Arc::new(usage),
+            Arc::new(MockAlertRepository::new()),
+            clock(),
+        );
 
         let report = service
             .key_usage(customer, id, Some(date!(2026 - 02 - 27)), None)
@@ -204,7 +235,12 @@ mod tests {
         keys.expect_get().returning(|_, _| Ok(None));
         let mut usage = MockUsageRepository::new();
         usage.expect_key_usage().never();
-        let service = UsageService::new(Arc::new(keys), Arc::new(usage), clock());
+        let service = UsageService::new(
+            Arc::new(keys),
+            Arc::new(usage),
+            Arc::new(MockAlertRepository::new()),
+            clock(),
+        );
 
         let err = service
             .key_usage(CustomerId::generate(), KeyId::generate(), None, None)
@@ -220,7 +256,12 @@ mod tests {
         keys.expect_get().never();
         let mut usage = MockUsageRepository::new();
         usage.expect_usage_by_key().never();
-        let service = UsageService::new(Arc::new(keys), Arc::new(usage), clock());
+        let service = UsageService::new(
+            Arc::new(keys),
+            Arc::new(usage),
+            Arc::new(MockAlertRepository::new()),
+            clock(),
+        );
 
         let reversed = service
             .key_usage(
@@ -264,6 +305,7 @@ mod tests {
         let service = UsageService::new(
             Arc::new(MockApiKeyRepository::new()),
             Arc::new(usage),
+            Arc::new(MockAlertRepository::new()),
             clock(),
         );
 

@@ -13,6 +13,8 @@
 //! keyward_domain::api_key_write_races!(setup);
 //! // and, with `setup` returning `Arc<usage::UsageFixture>` (both ports of one store):
 //! keyward_domain::usage_repository_contract!(setup);
+//! // and, with `setup` returning `Arc<alerts::AlertFixture>` (both ports of one store):
+//! keyward_domain::alert_repository_contract!(setup);
 //! ```
 //!
 //! `setup` returns `None` to skip (e.g. no PostgreSQL reachable outside CI); the guard
@@ -20,6 +22,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
+pub mod alerts;
 pub mod api_keys;
 pub mod changes;
 pub mod credentials;

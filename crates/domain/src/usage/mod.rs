@@ -5,7 +5,7 @@
 mod buffer;
 mod range;
 
-pub use buffer::{UsageBatch, UsageBuffer};
+pub use buffer::{Refusals, UsageBatch, UsageBuffer};
 pub use range::{DayRange, DayRangeError, FIRST_DAY, MAX_RANGE_DAYS};
 
 use time::Date;
@@ -63,8 +63,32 @@ pub enum UseOutcome {
     /// `lastUsedAt` moves.
     ScopeDenied,
     /// The key is revoked, deactivated, expired or rotated out past its grace period.
-    /// `lastUsedAt` does not move.
-    Refused,
+    /// `lastUsedAt` does not move; the customer is alerted (`revoked_key_used`).
+    Refused(RefusalReason),
+}
+
+/// Why a key keyward knows was refused, most telling first: a revoked key is also
+/// inactive, and an expired one may be rotated out too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalReason {
+    Revoked,
+    /// Deactivated (`PATCH {"active": false}`), never revoked.
+    Deactivated,
+    Expired,
+    /// A secret replaced by a rotation, presented after its grace period.
+    RotatedOut,
+}
+
+impl RefusalReason {
+    /// How an alert's detail names it: "revoked", "deactivated", "expired", "rotated out".
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Self::Revoked => "revoked",
+            Self::Deactivated => "deactivated",
+            Self::Expired => "expired",
+            Self::RotatedOut => "rotated out",
+        }
+    }
 }
 
 impl UseOutcome {
@@ -75,7 +99,7 @@ impl UseOutcome {
                 verified: 1,
                 denied: 0,
             },
-            Self::ScopeDenied | Self::Refused => UsageCounts {
+            Self::ScopeDenied | Self::Refused(_) => UsageCounts {
                 verified: 0,
                 denied: 1,
             },
@@ -84,6 +108,6 @@ impl UseOutcome {
 
     /// Whether the key authenticated (so `lastUsedAt` moves).
     pub fn authenticated(self) -> bool {
-        !matches!(self, Self::Refused)
+        !matches!(self, Self::Refused(_))
     }
 }

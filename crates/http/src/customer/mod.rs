@@ -1,6 +1,7 @@
 //! The customer API (`/v1/customer`, bearer JWT with a customer context). One module per
 //! area; each registers its routes relative to the scope.
 
+pub mod alerts;
 pub mod api_keys;
 pub mod service_keys;
 pub mod usage;
@@ -14,6 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/v1/customer")
             .configure(api_keys::configure)
             .configure(usage::configure)
+            .configure(alerts::configure)
             .configure(venues::configure)
             .configure(service_keys::configure),
     );
