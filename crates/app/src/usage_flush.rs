@@ -172,12 +172,13 @@ impl UsageFlusher {
         else {
             return Ok(0);
         };
-        let counts = self.usage.delete_usage_before(cutoff).await?;
+        // Both are tried, whichever fails.
+        let counts = self.usage.delete_usage_before(cutoff).await;
         let alerts = self
             .alerts
             .delete_alerts_before(cutoff.midnight().assume_utc())
-            .await?;
-        Ok(counts + alerts)
+            .await;
+        Ok(counts? + alerts?)
     }
 
     async fn delete_expired_counts_and_log(&self) {
@@ -186,11 +187,11 @@ impl UsageFlusher {
             Ok(deleted) => tracing::info!(
                 deleted,
                 retention_days = self.retention_days,
-                "deleted key usage past its retention"
+                "deleted key usage counts and alerts past their retention"
             ),
             Err(err) => tracing::warn!(
                 error = %err,
-                "could not delete key usage past its retention; will retry"
+                "could not delete key usage counts or alerts past their retention; will retry"
             ),
         }
     }
