@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use keyward_domain::CustomerId;
 use keyward_domain::ports::SystemClock;
-use keyward_domain::services::{CustomerCredentialInput, VaultService};
+use keyward_domain::audit::RequestContext;
+use keyward_domain::services::{AuditTrail, CustomerCredentialInput, VaultService};
 use keyward_domain::vault::{AesGcmCipher, CredentialOwner, MasterKey, Provider, SecretText};
 use keyward_store_diesel::{DieselStore, PoolOptions};
 
@@ -48,7 +49,13 @@ fn vault(store: &DieselStore, cipher: AesGcmCipher) -> VaultService {
         Arc::new(store.clone()),
         Arc::new(cipher),
         Arc::new(SystemClock),
+        AuditTrail::new(Arc::new(store.clone()), Arc::new(SystemClock)),
     )
+}
+
+/// The caller of every change in these tests.
+fn ctx() -> RequestContext {
+    RequestContext::system("test")
 }
 
 fn openai() -> Provider {
@@ -94,7 +101,7 @@ async fn rotate_key_reencrypts_every_credential_and_the_new_key_alone_reads_them
             active: true,
         };
         before
-            .put_for_customer(customer, openai(), input)
+            .put_for_customer(&ctx(), customer, openai(), input)
             .await
             .unwrap();
         customers.push((customer, index));
@@ -124,7 +131,7 @@ async fn rotate_key_reencrypts_every_credential_and_the_new_key_alone_reads_them
     let after = vault(&store, AesGcmCipher::new(new_key));
     for (customer, index) in customers {
         let revealed = after
-            .reveal(CredentialOwner::Customer(customer), &openai())
+            .reveal(&ctx(), CredentialOwner::Customer(customer), &openai())
             .await
             .unwrap();
         assert_eq!(
@@ -149,7 +156,7 @@ async fn rotate_key_reports_credentials_no_configured_key_opens() {
         active: true,
     };
     vault(&store, AesGcmCipher::new(lost_key))
-        .put_for_customer(CustomerId::generate(), openai(), input)
+        .put_for_customer(&ctx(), CustomerId::generate(), openai(), input)
         .await
         .unwrap();
 

@@ -61,6 +61,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub log: LogSettings,
     pub usage: UsageSettings,
+    pub audit: AuditSettings,
     pub cache: CacheSettings,
     pub openkj: OpenKjSettings,
     pub public: PublicSettings,
@@ -241,6 +242,14 @@ pub struct UsageSettings {
     /// Seconds between writes of the buffered usage (1 to 3600).
     pub flush_interval_seconds: u64,
     /// Days the per-key daily counts are kept (SPEC §12; 1 to 36500, default 400).
+    pub retention_days: u16,
+}
+
+/// The audit events (SPEC §12).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Days audit events are kept (1 to 36500, default 365).
     pub retention_days: u16,
 }
 
@@ -475,6 +484,12 @@ impl Settings {
                 "must be 1 to 36500",
             ));
         }
+        if !(1..=36_500).contains(&self.audit.retention_days) {
+            return Err(SettingsError::invalid(
+                "audit.retention_days",
+                "must be 1 to 36500",
+            ));
+        }
         self.validated_openkj()?;
         self.validated_cache()?;
         Ok(self)
@@ -665,6 +680,7 @@ mod tests {
         assert_eq!(settings.auth.leeway_seconds, 30);
         assert_eq!(settings.auth.failed_per_minute, 60);
         assert_eq!(settings.usage.retention_days, 400);
+        assert_eq!(settings.audit.retention_days, 365);
         assert_eq!(settings.log_format(), Ok(LogFormat::Pretty));
     }
 
@@ -680,6 +696,20 @@ mod tests {
         }
         let kept = load_with_env(&[("KEYWARD__USAGE__RETENTION_DAYS", "36500")]).unwrap();
         assert_eq!(kept.usage.retention_days, 36_500);
+    }
+
+    #[test]
+    fn audit_retention_out_of_range_is_refused_naming_the_setting() {
+        for value in ["0", "36501", "-1", "a year"] {
+            let err = load_with_env(&[("KEYWARD__AUDIT__RETENTION_DAYS", value)]).unwrap_err();
+
+            assert!(
+                err.to_string().contains("audit.retention_days"),
+                "{value}: {err}"
+            );
+        }
+        let kept = load_with_env(&[("KEYWARD__AUDIT__RETENTION_DAYS", "1")]).unwrap();
+        assert_eq!(kept.audit.retention_days, 1);
     }
 
     #[test]

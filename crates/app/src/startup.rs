@@ -14,10 +14,12 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::web;
 use keyward_cache::{CachedKeys, CachedOpenKj, Caches};
 use keyward_domain::ports::{
-    AlertRepository, ApiKeyRepository, ChangeFeed, ChangeSubscription, Clock, CredentialRepository,
-    OpenKjStore, OsSecretGenerator, UsageRepository,
+    AlertRepository, ApiKeyRepository, AuditLog, ChangeFeed, ChangeSubscription, Clock,
+    CredentialRepository, OpenKjStore, OsSecretGenerator, UsageRepository,
 };
-use keyward_domain::services::{ApiKeyService, KaraokeServices, UsageService, VaultService};
+use keyward_domain::services::{
+    ApiKeyService, AuditTrail, KaraokeServices, UsageService, VaultService,
+};
 use keyward_domain::usage::UsageBuffer;
 use keyward_http::auth::JwtSettings;
 use keyward_http::metrics::{Metrics, MetricsSource};
@@ -39,6 +41,8 @@ pub struct Wiring {
     pub usage: Arc<dyn UsageRepository>,
     /// Suspicious-activity alerts about keys (the same store as `keys`).
     pub alerts: Arc<dyn AlertRepository>,
+    /// Audit events (the same store as `keys`).
+    pub audit: Arc<dyn AuditLog>,
     /// Venues, song books, requests and the serial (the same store as `keys`).
     pub openkj: Arc<dyn OpenKjStore>,
     pub credentials: Arc<dyn CredentialRepository>,
@@ -89,7 +93,8 @@ impl Application {
     /// # Errors
     /// Invalid key or vault settings, or the address cannot be bound.
     pub fn build(settings: &Settings, jwt: &JwtSettings, wiring: Wiring) -> Result<Self, AppError> {
-        let vault = vault_service(settings, &wiring)?;
+        let audit = AuditTrail::new(wiring.audit.clone(), wiring.clock.clone());
+        let vault = vault_service(settings, &wiring, &audit)?;
         let mut metrics = Metrics::new();
         for source in &wiring.metrics {
             metrics = metrics.with_source(source.clone());
@@ -123,10 +128,16 @@ impl Application {
             wiring.clock.clone(),
             Arc::new(OsSecretGenerator::default()),
             usage.clone(),
+            audit.clone(),
             policy,
         );
-        let karaoke = KaraokeServices::new(openkj, wiring.clock.clone(), settings.openkj_policy());
-        let mut state = AppState::new(service, usage_queries, karaoke, jwt)
+        let karaoke = KaraokeServices::new(
+            openkj,
+            wiring.clock.clone(),
+            audit.clone(),
+            settings.openkj_policy(),
+        );
+        let mut state = AppState::new(service, usage_queries, audit.clone(), karaoke, jwt)
             .with_readiness(wiring.readiness)
             .with_body_limit(settings.server.max_body_bytes)
             .with_openkj_limits(settings.openkj_limits())
@@ -166,7 +177,8 @@ impl Application {
                 wiring.alerts,
                 wiring.clock,
                 settings.usage.retention_days,
-            ),
+            )
+            .with_audit_retention(audit, settings.audit.retention_days),
             flush_interval: settings.flush_interval(),
             changes,
             state,
@@ -259,7 +271,11 @@ async fn sweep_budgets(state: web::Data<AppState>, mut stop: watch::Receiver<boo
 
 /// The vault over the configured master key(s), or `None` (vault routes answer 503)
 /// when none is configured.
-fn vault_service(settings: &Settings, wiring: &Wiring) -> Result<Option<VaultService>, AppError> {
+fn vault_service(
+    settings: &Settings,
+    wiring: &Wiring,
+    audit: &AuditTrail,
+) -> Result<Option<VaultService>, AppError> {
     let Some(keys) = vault_keys::resolve(&settings.vault)? else {
         tracing::warn!(
             "the credentials vault is off: set vault.master_key or vault.master_key_file to enable it"
@@ -275,6 +291,7 @@ fn vault_service(settings: &Settings, wiring: &Wiring) -> Result<Option<VaultSer
         wiring.credentials.clone(),
         Arc::new(keys.cipher()),
         wiring.clock.clone(),
+        audit.clone(),
     )))
 }
 

@@ -3,7 +3,8 @@
 //! presented after they were retired (SPEC §12). Verification only notes a use in memory;
 //! this task writes the batch on an interval and once more on shutdown. A failed write
 //! puts its part of the batch back so the next flush retries it. The same task deletes
-//! counts and alerts older than `usage.retention_days`, once at start and then hourly.
+//! counts and alerts older than `usage.retention_days`, and audit events older than
+//! `audit.retention_days`, once at start and then hourly.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use keyward_domain::alerts::revoked_key_alerts;
 use keyward_domain::ports::{
     AlertRepository, ApiKeyRepository, Clock, StorageError, UsageRepository,
 };
+use keyward_domain::services::AuditTrail;
 use keyward_domain::usage::UsageBuffer;
 use tokio::sync::watch;
 
@@ -39,6 +41,8 @@ pub struct UsageFlusher {
     clock: Arc<dyn Clock>,
     /// Days of counts and alerts kept (`usage.retention_days`).
     retention_days: u16,
+    /// The audit trail and the days its events are kept (`audit.retention_days`).
+    audit: Option<(AuditTrail, u16)>,
 }
 
 impl std::fmt::Debug for UsageFlusher {
@@ -69,6 +73,30 @@ impl UsageFlusher {
             alerts,
             clock,
             retention_days,
+            audit: None,
+        }
+    }
+
+    /// Also deletes audit events older than `retention_days` days, with the counts.
+    #[must_use]
+    pub fn with_audit_retention(mut self, audit: AuditTrail, retention_days: u16) -> Self {
+        self.audit = Some((audit, retention_days));
+        self
+    }
+
+    /// Deletes the audit events older than `audit.retention_days` (none without
+    /// [`Self::with_audit_retention`]); returns how many.
+    ///
+    /// # Errors
+    /// The audit log's error.
+    pub async fn delete_expired_audit_events(&self) -> Result<u64, StorageError> {
+        match &self.audit {
+            Some((audit, days)) => {
+                audit
+                    .delete_expired(time::Duration::days(i64::from(*days)))
+                    .await
+            }
+            None => Ok(0),
         }
     }
 
@@ -181,7 +209,15 @@ impl UsageFlusher {
         Ok(counts? + alerts?)
     }
 
-    async fn delete_expired_counts_and_log(&self) {
+    async fn delete_expired_and_log(&self) {
+        match self.delete_expired_audit_events().await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "deleted audit events past their retention"),
+            Err(err) => tracing::warn!(
+                error = %err,
+                "could not delete audit events past their retention; will retry"
+            ),
+        }
         match self.delete_expired_counts().await {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(
@@ -207,7 +243,7 @@ impl UsageFlusher {
         loop {
             tokio::select! {
                 _ = ticker.tick() => self.flush_and_log().await,
-                _ = retention.tick() => self.delete_expired_counts_and_log().await,
+                _ = retention.tick() => self.delete_expired_and_log().await,
                 changed = stop.changed() => {
                     if changed.is_err() || *stop.borrow() {
                         return;

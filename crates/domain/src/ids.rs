@@ -71,3 +71,7 @@ uuid_id!(
     /// A stored suspicious-activity alert (SPEC §12).
     AlertId
 );
+uuid_id!(
+    /// A stored audit event (SPEC §12).
+    AuditEventId
+);

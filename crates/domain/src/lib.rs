@@ -4,6 +4,7 @@
 //! in [`ports`] and the binary wires them together.
 
 pub mod alerts;
+pub mod audit;
 pub mod ids;
 pub mod keys;
 pub mod openkj;
@@ -21,5 +22,5 @@ pub mod venues;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use ids::{AlertId, CredentialId, CustomerId, KeyId, VenueId};
+pub use ids::{AlertId, AuditEventId, CredentialId, CustomerId, KeyId, VenueId};
 pub use scope::{Scope, ScopeSet, ScopeSetError};

@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use keyward_domain::audit::RequestContext;
+use keyward_domain::testing::recorded_audit::RecordedAudit;
 use std::sync::{Arc, Mutex};
 
 use keyward_domain::keys::{
@@ -77,12 +79,18 @@ fn service_with_ttl(
         clock,
         Arc::new(secrets),
         Arc::new(usage),
+        RecordedAudit::trail().0,
         KeyPolicy {
             prefix: KeyPrefix::default(),
             max_per_customer: 3,
             default_ttl,
         },
     )
+}
+
+/// The caller of every change in these tests.
+fn ctx() -> RequestContext {
+    RequestContext::system("test")
 }
 
 /// A repository that accepts one insert and keeps what it was given.
@@ -140,7 +148,7 @@ async fn create_returns_the_secret_once_and_stores_only_its_hash() {
     let svc = service(repo, PinnedClock::at(NOW), random_bytes(7), quiet_usage());
 
     let issued = svc
-        .create(CustomerId::generate(), new_key(None))
+        .create(&ctx(), CustomerId::generate(), new_key(None))
         .await
         .unwrap();
 
@@ -166,7 +174,7 @@ async fn create_without_expiry_gets_the_default_lifetime_from_now() {
     );
 
     let issued = svc
-        .create(CustomerId::generate(), new_key(None))
+        .create(&ctx(), CustomerId::generate(), new_key(None))
         .await
         .unwrap();
 
@@ -192,7 +200,7 @@ async fn an_explicit_expiry_wins_over_the_default_lifetime() {
     let asked = NOW + Duration::days(400);
 
     let issued = svc
-        .create(CustomerId::generate(), new_key(Some(asked)))
+        .create(&ctx(), CustomerId::generate(), new_key(Some(asked)))
         .await
         .unwrap();
 
@@ -205,7 +213,7 @@ async fn without_a_default_lifetime_a_key_never_expires() {
     let svc = service(repo, PinnedClock::at(NOW), random_bytes(4), quiet_usage());
 
     let issued = svc
-        .create(CustomerId::generate(), new_key(None))
+        .create(&ctx(), CustomerId::generate(), new_key(None))
         .await
         .unwrap();
 
@@ -219,7 +227,7 @@ async fn create_with_expiry_not_in_the_future_is_refused_before_storage() {
     let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), quiet_usage());
 
     let err = svc
-        .create(CustomerId::generate(), new_key(Some(NOW)))
+        .create(&ctx(), CustomerId::generate(), new_key(Some(NOW)))
         .await
         .unwrap_err();
 
@@ -234,7 +242,7 @@ async fn create_at_the_cap_reports_the_limit() {
     let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), quiet_usage());
 
     let err = svc
-        .create(CustomerId::generate(), new_key(None))
+        .create(&ctx(), CustomerId::generate(), new_key(None))
         .await
         .unwrap_err();
 
@@ -255,7 +263,7 @@ async fn create_without_randomness_fails_cleanly() {
     let svc = service(repo, PinnedClock::at(NOW), secrets, quiet_usage());
 
     let err = svc
-        .create(CustomerId::generate(), new_key(None))
+        .create(&ctx(), CustomerId::generate(), new_key(None))
         .await
         .unwrap_err();
 
@@ -280,19 +288,21 @@ async fn another_customers_key_is_not_found() {
         Err(ApiKeyError::NotFound)
     ));
     assert!(matches!(
-        svc.revoke(stranger, id).await,
+        svc.revoke(&ctx(), stranger, id).await,
         Err(ApiKeyError::NotFound)
     ));
     assert!(matches!(
-        svc.rotate(stranger, id, GracePeriod::default()).await,
+        svc.rotate(&ctx(), stranger, id, GracePeriod::default())
+            .await,
         Err(ApiKeyError::NotFound)
     ));
     assert!(matches!(
-        svc.update(stranger, id, KeyChanges::default()).await,
+        svc.update(&ctx(), stranger, id, KeyChanges::default())
+            .await,
         Err(ApiKeyError::NotFound)
     ));
     assert!(matches!(
-        svc.delete(stranger, id).await,
+        svc.delete(&ctx(), stranger, id).await,
         Err(ApiKeyError::NotFound)
     ));
 }
@@ -311,6 +321,7 @@ async fn reactivating_a_key_is_checked_against_the_cap() {
 
     let err = svc
         .update(
+            &ctx(),
             customer,
             id,
             KeyChanges {
@@ -540,7 +551,7 @@ async fn revoked_key_fails_verification_immediately() {
     let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), quiet_usage());
     assert!(svc.verify(secret.expose()).await.is_ok());
 
-    svc.revoke(customer, id).await.unwrap();
+    svc.revoke(&ctx(), customer, id).await.unwrap();
 
     assert!(matches!(
         svc.verify(secret.expose()).await,
@@ -558,11 +569,12 @@ async fn revoked_key_cannot_be_reactivated_and_keeps_its_first_revocation_time()
     let svc = service(repo, Arc::clone(&clock), random_bytes(1), quiet_usage());
 
     // Act
-    let revoked = svc.revoke(customer, id).await.unwrap();
+    let revoked = svc.revoke(&ctx(), customer, id).await.unwrap();
     clock.set(NOW + Duration::hours(1));
-    let revoked_again = svc.revoke(customer, id).await.unwrap();
+    let revoked_again = svc.revoke(&ctx(), customer, id).await.unwrap();
     let reactivation = svc
         .update(
+            &ctx(),
             customer,
             id,
             KeyChanges {
@@ -598,6 +610,7 @@ async fn deactivated_but_never_revoked_key_can_be_reactivated() {
 
     let reactivated = svc
         .update(
+            &ctx(),
             customer,
             id,
             KeyChanges {
@@ -645,7 +658,7 @@ async fn rotated_out_secret_fails_at_once_without_grace() {
     let svc = service(repo, PinnedClock::at(NOW), random_bytes(11), quiet_usage());
 
     let issued = svc
-        .rotate(customer, id, GracePeriod::default())
+        .rotate(&ctx(), customer, id, GracePeriod::default())
         .await
         .unwrap();
 
@@ -665,7 +678,7 @@ async fn rotated_out_secret_works_until_the_grace_period_ends() {
     let clock = PinnedClock::at(NOW);
     let svc = service(repo, Arc::clone(&clock), random_bytes(13), quiet_usage());
 
-    svc.rotate(customer, id, GracePeriod::from_seconds(60).unwrap())
+    svc.rotate(&ctx(), customer, id, GracePeriod::from_seconds(60).unwrap())
         .await
         .unwrap();
 
@@ -687,9 +700,14 @@ async fn grace_period_never_outlives_the_key() {
     let (repo, state) = stateful_repo(key);
     let svc = service(repo, PinnedClock::at(NOW), random_bytes(15), quiet_usage());
 
-    svc.rotate(customer, id, GracePeriod::from_seconds(3_600).unwrap())
-        .await
-        .unwrap();
+    svc.rotate(
+        &ctx(),
+        customer,
+        id,
+        GracePeriod::from_seconds(3_600).unwrap(),
+    )
+    .await
+    .unwrap();
 
     let retired = state.lock().unwrap().retired().unwrap();
     assert_eq!(retired.valid_until, expiry);
@@ -708,8 +726,8 @@ async fn second_rotation_ends_the_first_grace_period() {
     let svc = service(repo, PinnedClock::at(NOW), secrets, quiet_usage());
     let grace = GracePeriod::from_seconds(600).unwrap();
 
-    let second = svc.rotate(customer, id, grace).await.unwrap();
-    svc.rotate(customer, id, grace).await.unwrap();
+    let second = svc.rotate(&ctx(), customer, id, grace).await.unwrap();
+    svc.rotate(&ctx(), customer, id, grace).await.unwrap();
 
     assert!(matches!(
         svc.verify(first.expose()).await,
@@ -724,11 +742,16 @@ async fn revoking_a_rotated_key_also_ends_its_grace_period() {
     let (customer, id) = (key.customer_id(), key.id());
     let (repo, _) = stateful_repo(key);
     let svc = service(repo, PinnedClock::at(NOW), random_bytes(20), quiet_usage());
-    svc.rotate(customer, id, GracePeriod::from_seconds(600).unwrap())
-        .await
-        .unwrap();
+    svc.rotate(
+        &ctx(),
+        customer,
+        id,
+        GracePeriod::from_seconds(600).unwrap(),
+    )
+    .await
+    .unwrap();
 
-    svc.revoke(customer, id).await.unwrap();
+    svc.revoke(&ctx(), customer, id).await.unwrap();
 
     assert!(matches!(
         svc.verify(old.expose()).await,
@@ -744,7 +767,7 @@ async fn inactive_key_cannot_be_rotated() {
     let svc = service(repo, PinnedClock::at(NOW), random_bytes(22), quiet_usage());
 
     let err = svc
-        .rotate(customer, id, GracePeriod::default())
+        .rotate(&ctx(), customer, id, GracePeriod::default())
         .await
         .unwrap_err();
 
@@ -791,7 +814,12 @@ async fn cleanup_deletes_keys_expired_longer_than_the_retention() {
         .returning(|_| Ok(4));
     let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), quiet_usage());
 
-    assert_eq!(svc.cleanup_expired(Duration::days(30)).await.unwrap(), 4);
+    assert_eq!(
+        svc.cleanup_expired(&ctx(), Duration::days(30))
+            .await
+            .unwrap(),
+        4
+    );
 }
 
 // ---- compare-and-swap: a change that finds the key changed is applied again --------
@@ -849,7 +877,7 @@ async fn stale_rotation_is_applied_again_to_the_fresh_key_with_the_same_secret()
 
     // Act
     let issued = svc
-        .rotate(key.customer_id(), key.id(), grace)
+        .rotate(&ctx(), key.customer_id(), key.id(), grace)
         .await
         .unwrap();
 
@@ -891,7 +919,7 @@ async fn stale_rotation_of_a_key_revoked_meanwhile_is_not_rotatable() {
     let svc = service(repo, PinnedClock::at(NOW), random_bytes(33), quiet_usage());
 
     let err = svc
-        .rotate(key.customer_id(), key.id(), GracePeriod::default())
+        .rotate(&ctx(), key.customer_id(), key.id(), GracePeriod::default())
         .await
         .unwrap_err();
 
@@ -916,7 +944,7 @@ async fn stale_reactivation_of_a_key_revoked_meanwhile_is_refused() {
     };
 
     let err = svc
-        .update(key.customer_id(), key.id(), changes)
+        .update(&ctx(), key.customer_id(), key.id(), changes)
         .await
         .unwrap_err();
 
@@ -942,7 +970,10 @@ async fn stale_revoke_is_applied_again_and_ends_the_fresh_grace_period() {
     let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), quiet_usage());
 
     // Act
-    let revoked = svc.revoke(key.customer_id(), key.id()).await.unwrap();
+    let revoked = svc
+        .revoke(&ctx(), key.customer_id(), key.id())
+        .await
+        .unwrap();
 
     // Assert
     let retry = written.lock().unwrap()[1].clone();
@@ -971,7 +1002,7 @@ async fn update_of_a_key_deleted_meanwhile_is_not_found() {
     };
 
     let err = svc
-        .update(key.customer_id(), key.id(), changes)
+        .update(&ctx(), key.customer_id(), key.id(), changes)
         .await
         .unwrap_err();
 
@@ -995,9 +1026,11 @@ async fn a_key_that_keeps_changing_is_a_conflict_after_a_bounded_number_of_attem
         ..KeyChanges::default()
     };
 
-    let updated = svc.update(customer, id, rename).await;
-    let revoked = svc.revoke(customer, id).await;
-    let rotated = svc.rotate(customer, id, GracePeriod::default()).await;
+    let updated = svc.update(&ctx(), customer, id, rename).await;
+    let revoked = svc.revoke(&ctx(), customer, id).await;
+    let rotated = svc
+        .rotate(&ctx(), customer, id, GracePeriod::default())
+        .await;
 
     assert!(
         matches!(updated, Err(ApiKeyError::Conflict)),
@@ -1021,11 +1054,12 @@ async fn a_successful_change_returns_the_key_with_its_stored_version() {
     let svc = service(repo, PinnedClock::at(NOW), random_bytes(41), quiet_usage());
 
     let rotated = svc
-        .rotate(customer, id, GracePeriod::default())
+        .rotate(&ctx(), customer, id, GracePeriod::default())
         .await
         .unwrap();
     let renamed = svc
         .update(
+            &ctx(),
             customer,
             id,
             KeyChanges {
@@ -1035,7 +1069,7 @@ async fn a_successful_change_returns_the_key_with_its_stored_version() {
         )
         .await
         .unwrap();
-    let revoked = svc.revoke(customer, id).await.unwrap();
+    let revoked = svc.revoke(&ctx(), customer, id).await.unwrap();
 
     assert_eq!(rotated.key.version().get(), 2);
     assert_eq!(renamed.version().get(), 3);

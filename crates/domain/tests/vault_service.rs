@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use keyward_domain::audit::RequestContext;
+use keyward_domain::testing::recorded_audit::RecordedAudit;
 use std::sync::Arc;
 
 use keyward_domain::CustomerId;
@@ -35,7 +37,12 @@ fn working_cipher() -> MockCipher {
 }
 
 fn service(repo: MockCredentialRepository, cipher: MockCipher) -> VaultService {
-    VaultService::new(Arc::new(repo), Arc::new(cipher), Arc::new(FixedClock))
+    VaultService::new(
+        Arc::new(repo),
+        Arc::new(cipher),
+        Arc::new(FixedClock),
+        RecordedAudit::trail().0,
+    )
 }
 
 fn openai() -> Provider {
@@ -73,7 +80,7 @@ async fn upsert_that_loses_the_insert_race_replaces_the_winners_record() {
         .returning(|_, _| Ok(true));
 
     let upserted = service(repo, working_cipher())
-        .put_for_customer(customer, openai(), input())
+        .put_for_customer(&ctx(), customer, openai(), input())
         .await
         .unwrap();
 
@@ -98,7 +105,7 @@ async fn create_that_cannot_draw_a_nonce_stores_nothing() {
         active: true,
     };
     let err = service(repo, cipher)
-        .create(CredentialOwner::Platform, request)
+        .create(&ctx(), CredentialOwner::Platform, request)
         .await
         .unwrap_err();
 
@@ -119,7 +126,7 @@ async fn reveal_that_cannot_decrypt_records_no_use() {
         .returning(|_, _| Err(CipherError::Undecryptable));
 
     let err = service(repo, cipher)
-        .reveal(CredentialOwner::Platform, &openai())
+        .reveal(&ctx(), CredentialOwner::Platform, &openai())
         .await
         .unwrap_err();
 
@@ -136,7 +143,7 @@ async fn unavailable_storage_is_reported_as_storage_failure() {
         .returning(|_, _| Err(StorageError::unavailable(std::io::Error::other("down"))));
 
     let err = service(repo, working_cipher())
-        .reveal(CredentialOwner::Platform, &openai())
+        .reveal(&ctx(), CredentialOwner::Platform, &openai())
         .await
         .unwrap_err();
 
@@ -156,9 +163,14 @@ async fn update_of_a_credential_deleted_meanwhile_is_not_found() {
     repo.expect_update().returning(|_, _| Ok(false));
 
     let err = service(repo, working_cipher())
-        .set_active(CredentialOwner::Platform, id, false)
+        .set_active(&ctx(), CredentialOwner::Platform, id, false)
         .await
         .unwrap_err();
 
     assert!(matches!(err, VaultError::NotFound), "got {err:?}");
+}
+
+/// The caller of every change in these tests.
+fn ctx() -> RequestContext {
+    RequestContext::system("test")
 }

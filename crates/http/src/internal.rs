@@ -6,8 +6,8 @@
 //!
 //! The rules are the customer API's: keys go through the same `ApiKeyService` (name,
 //! scopes, expiry, `keys.max_per_customer`, `keys.default_ttl_days`) and credentials
-//! through the same `VaultService`. Changes and plaintext reads are written to the audit
-//! log (`keyward::audit`) with `caller = "internal_service"`.
+//! through the same `VaultService`, which record the audit events (SPEC §12) with the
+//! actor `{type: "service", id: "internal"}`.
 
 use std::future::Future;
 
@@ -29,7 +29,8 @@ use crate::vault::dto::{
     PutServiceCredentialRequest, SecretInput, ServiceCredentialResponse, provider,
 };
 use crate::vault::retrieval::plaintext;
-use crate::vault::{AUDIT_TARGET, InternalCaller, ProviderParam, ProviderPath, vault};
+use crate::vault::upserted_response;
+use crate::vault::{InternalCaller, ProviderParam, ProviderPath, vault};
 
 /// The `created_by` of keys created through this API.
 pub const INTERNAL_ACTOR: &str = "internal-service";
@@ -219,7 +220,7 @@ pub async fn list_api_keys(
     )
 )]
 pub async fn create_api_key(
-    _: InternalCaller,
+    caller: InternalCaller,
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<InternalCreateApiKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -231,15 +232,10 @@ pub async fn create_api_key(
         scopes: body.scopes,
     }
     .try_into_domain(INTERNAL_ACTOR.to_owned())?;
-    let issued = state.api_keys.create(customer, request).await?;
-    tracing::info!(
-        target: AUDIT_TARGET,
-        action = "api_key.created",
-        key_id = %issued.key.id(),
-        customer_id = %customer,
-        caller = "internal_service",
-        "api key created"
-    );
+    let issued = state
+        .api_keys
+        .create(&caller.context(), customer, request)
+        .await?;
     Ok(HttpResponse::Created().json(IssuedApiKeyResponse::from(&issued)))
 }
 
@@ -261,7 +257,7 @@ pub async fn create_api_key(
     )
 )]
 pub async fn delete_api_key(
-    _: InternalCaller,
+    caller: InternalCaller,
     KeyIdPath(id): KeyIdPath,
     query: web::Query<OptionalCustomerQuery>,
     state: web::Data<AppState>,
@@ -274,15 +270,10 @@ pub async fn delete_api_key(
     if named.is_some_and(|customer| customer != key.customer_id()) {
         return Err(ApiKeyError::NotFound.into());
     }
-    state.api_keys.delete(key.customer_id(), id).await?;
-    tracing::info!(
-        target: AUDIT_TARGET,
-        action = "api_key.deleted",
-        key_id = %id,
-        customer_id = %key.customer_id(),
-        caller = "internal_service",
-        "api key deleted"
-    );
+    state
+        .api_keys
+        .delete(&caller.context(), key.customer_id(), id)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -366,7 +357,7 @@ pub async fn list_credentials(
     )
 )]
 pub async fn put_credential(
-    _: InternalCaller,
+    caller: InternalCaller,
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<InternalPutCredentialRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -380,23 +371,14 @@ pub async fn put_credential(
         active: None,
     };
     let upserted = vault
-        .put_for_customer(customer, provider, request.try_into_domain()?)
+        .put_for_customer(
+            &caller.context(),
+            customer,
+            provider,
+            request.try_into_domain()?,
+        )
         .await?;
-    let response = ServiceCredentialResponse::from(&upserted.credential);
-    tracing::info!(
-        target: AUDIT_TARGET,
-        action = if upserted.created { "create" } else { "replace" },
-        provider = %response.provider,
-        credential_id = %response.id,
-        customer_id = %customer,
-        caller = "internal_service",
-        "customer service credential stored"
-    );
-    Ok(if upserted.created {
-        HttpResponse::Created().json(response)
-    } else {
-        HttpResponse::Ok().json(response)
-    })
+    Ok(upserted_response(&upserted))
 }
 
 /// Delete a customer's credential for a provider (internal services).
@@ -416,23 +398,15 @@ pub async fn put_credential(
     )
 )]
 pub async fn delete_credential(
-    _: InternalCaller,
+    caller: InternalCaller,
     ProviderPath(provider): ProviderPath,
     query: web::Query<CustomerQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let customer = query.customer()?;
     vault(&state)?
-        .delete_for_customer(customer, &provider)
+        .delete_for_customer(&caller.context(), customer, &provider)
         .await?;
-    tracing::info!(
-        target: AUDIT_TARGET,
-        action = "delete",
-        %provider,
-        customer_id = %customer,
-        caller = "internal_service",
-        "customer service credential deleted"
-    );
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -453,23 +427,18 @@ pub async fn delete_credential(
     )
 )]
 pub async fn reveal_credential(
-    _: InternalCaller,
+    caller: InternalCaller,
     ProviderPath(provider): ProviderPath,
     query: web::Query<CustomerQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let customer = query.customer()?;
     let revealed = vault(&state)?
-        .reveal(CredentialOwner::Customer(customer), &provider)
+        .reveal(
+            &caller.context(),
+            CredentialOwner::Customer(customer),
+            &provider,
+        )
         .await?;
-    tracing::info!(
-        target: AUDIT_TARGET,
-        action = "reveal_customer_credential",
-        %provider,
-        credential_id = %revealed.credential.id(),
-        customer_id = %customer,
-        caller = "internal_service",
-        "service credential revealed"
-    );
     Ok(plaintext(&revealed))
 }

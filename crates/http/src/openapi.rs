@@ -36,6 +36,7 @@ pub const OPENAPI_PATH: &str = "/openapi.json";
     modifiers(&SecuritySchemes),
     tags(
         (name = "API keys", description = "Customer API: manage API keys (bearer JWT, customer context)"),
+        (name = "Audit", description = "Customer API: who changed which key, venue or service credential, and every plaintext read (bearer JWT, audit:read)"),
         (name = "Verification", description = "Integrations: check an X-API-Key"),
         (name = "Service keys", description = "The credentials vault: third-party secrets encrypted at rest (customer BYOK, admin, plaintext retrieval)"),
         (name = "Operations", description = "Liveness and readiness probes, Prometheus metrics"),
@@ -402,6 +403,7 @@ pub fn document() -> OpenApiDocument {
     doc.merge(crate::customer::api_keys::ApiKeysDoc::openapi());
     doc.merge(crate::customer::usage::UsageDoc::openapi());
     doc.merge(crate::customer::alerts::AlertsDoc::openapi());
+    doc.merge(crate::customer::audit_events::AuditEventsDoc::openapi());
     doc.merge(crate::validate::ValidateDoc::openapi());
     doc.merge(crate::customer::service_keys::CustomerServiceKeysDoc::openapi());
     doc.merge(crate::admin::service_keys::AdminServiceKeysDoc::openapi());

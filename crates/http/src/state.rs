@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use keyward_domain::ports::StorageError;
-use keyward_domain::services::{ApiKeyService, KaraokeServices, UsageService, VaultService};
+use keyward_domain::services::{
+    ApiKeyService, AuditTrail, KaraokeServices, UsageService, VaultService,
+};
 
 use crate::auth::jwt::{JwtSettings, JwtVerifier};
 use crate::budget::FailedVerifications;
@@ -54,6 +56,8 @@ pub struct AppState {
     pub api_keys: ApiKeyService,
     /// Reads the per-key usage counts (SPEC §12).
     pub usage: UsageService,
+    /// Lists the audit events (SPEC §12); the services write them.
+    pub audit: AuditTrail,
     /// Venues, song books, requests and the OpenKJ endpoint's rules.
     pub karaoke: KaraokeServices,
     /// Per-key budgets of the OpenKJ endpoint (commands, song uploads).
@@ -96,12 +100,14 @@ impl AppState {
     pub fn new(
         api_keys: ApiKeyService,
         usage: UsageService,
+        audit: AuditTrail,
         karaoke: KaraokeServices,
         jwt: &JwtSettings,
     ) -> Self {
         Self {
             api_keys,
             usage,
+            audit,
             karaoke,
             openkj_limiter: OpenKjLimiter::new(OpenKjLimits::default()),
             public_limiter: PublicLimiter::new(PublicLimits::default()),
@@ -205,6 +211,15 @@ pub(crate) fn memory_usage() -> UsageService {
     )
 }
 
+/// An audit trail over an empty in-memory store (unit tests of the HTTP layer).
+#[cfg(test)]
+pub(crate) fn memory_audit() -> AuditTrail {
+    AuditTrail::new(
+        Arc::new(keyward_store_memory::MemoryStore::new()),
+        Arc::new(keyward_domain::ports::SystemClock),
+    )
+}
+
 /// Karaoke services over a fresh in-memory store, for unit tests that need an
 /// [`AppState`] but never reach venues, song books or requests.
 #[cfg(test)]
@@ -212,6 +227,7 @@ pub(crate) fn memory_karaoke() -> KaraokeServices {
     KaraokeServices::new(
         Arc::new(keyward_store_memory::MemoryStore::new()),
         Arc::new(keyward_domain::ports::SystemClock),
+        memory_audit(),
         keyward_domain::services::OpenKjPolicy::default(),
     )
 }

@@ -83,6 +83,11 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         rule: "id",
     },
     UniqueRule {
+        postgres_constraint: "audit_events_pkey",
+        sqlite_columns: "audit_events.id",
+        rule: "id",
+    },
+    UniqueRule {
         postgres_constraint: "service_credentials_owner_provider_key",
         sqlite_columns: "service_credentials.owner_customer_id, service_credentials.provider",
         rule: "provider",

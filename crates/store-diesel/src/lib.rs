@@ -22,6 +22,7 @@
 
 mod alerts;
 mod api_keys;
+mod audit;
 mod blocking;
 mod changes;
 mod conn;

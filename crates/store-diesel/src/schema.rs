@@ -78,6 +78,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::{Nullable, Text};
+    use crate::types::{PortableInstant, PortableJson, PortableUuid};
+
+    /// Audit events (SPEC §12). No foreign keys: events outlive the key, venue or
+    /// credential `target_id` names, and `customer_id` (the target's owner) is copied.
+    /// `actor_type`, `action` and `target_type` are wire names (`ActorType::as_str`,
+    /// `AuditAction::as_str`, `TargetType::as_str`); `ip` is an `IpAddr` as text;
+    /// `details` a JSON object.
+    audit_events (id) {
+        id -> PortableUuid,
+        customer_id -> PortableUuid,
+        at -> PortableInstant,
+        actor_type -> Text,
+        actor_id -> Text,
+        ip -> Nullable<Text>,
+        action -> Text,
+        target_type -> Text,
+        target_id -> PortableUuid,
+        details -> PortableJson,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::{BigInt, Binary, Bool, Nullable, Text};
     use crate::types::{PortableInstant, PortableUuid};
 
@@ -165,6 +188,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     api_key_usage,
     api_key_alerts,
+    audit_events,
     service_credentials,
     venues,
     songs,

@@ -5,6 +5,7 @@
 //! |----------------------|---------------------------------|---------------|-------------------------------|
 //! | [`PortableUuid`]     | [`DbUuid`] (`uuid::Uuid`)       | `uuid`        | `TEXT`, lower-case hyphenated |
 //! | [`PortableInstant`]  | [`DbInstant`] (`OffsetDateTime`) | `timestamptz` | `INTEGER` µs since Unix epoch |
+//! | [`PortableJson`]     | [`DbJson`] (JSON text)          | `jsonb`       | `TEXT`                        |
 //!
 //! Both keep microseconds exactly, so a value reads back equal on either backend.
 //! Calendar days (usage counts) need no type of their own: Diesel's `Date` is `date` on
@@ -12,6 +13,8 @@
 //! Sub-microsecond digits are dropped (floored) on write, as PostgreSQL would; the
 //! domain's clock never produces them. Booleans and text use Diesel's own `Bool`/`Text`,
 //! which are portable already.
+
+use std::io::Write;
 
 use diesel::deserialize::FromSqlRow;
 use diesel::deserialize::{self, FromSql};
@@ -40,6 +43,14 @@ pub struct PortableUuid;
 #[diesel(sqlite_type(name = "Long"))]
 pub struct PortableInstant;
 
+/// A JSON document: `jsonb` on PostgreSQL (parsed and checked by the server, its object
+/// keys reordered), TEXT on SQLite (kept byte for byte). Handled as JSON text either way;
+/// what it must hold is the caller's to check.
+#[derive(Debug, Clone, Copy, Default, SqlType, QueryId)]
+#[diesel(postgres_type(oid = 3802, array_oid = 3807))]
+#[diesel(sqlite_type(name = "Text"))]
+pub struct PortableJson;
+
 /// A UUID as bound to or read from a [`PortableUuid`] column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
 #[diesel(sql_type = PortableUuid)]
@@ -49,6 +60,14 @@ pub struct DbUuid(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
 #[diesel(sql_type = PortableInstant)]
 pub struct DbInstant(pub OffsetDateTime);
+
+/// JSON text as bound to or read from a [`PortableJson`] column.
+#[derive(Debug, Clone, PartialEq, Eq, AsExpression, FromSqlRow)]
+#[diesel(sql_type = PortableJson)]
+pub struct DbJson(pub String);
+
+/// The only version of PostgreSQL's binary `jsonb` format: this byte, then the text.
+const JSONB_VERSION: u8 = 1;
 
 impl ToSql<PortableUuid, Pg> for DbUuid {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
@@ -100,6 +119,36 @@ impl FromSql<PortableInstant, Sqlite> for DbInstant {
     fn from_sql(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
         let micros = <i64 as FromSql<BigInt, Sqlite>>::from_sql(value)?;
         from_unix_micros(micros).map(Self)
+    }
+}
+
+impl ToSql<PortableJson, Pg> for DbJson {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        out.write_all(&[JSONB_VERSION])?;
+        out.write_all(self.0.as_bytes())?;
+        Ok(serialize::IsNull::No)
+    }
+}
+
+impl FromSql<PortableJson, Pg> for DbJson {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        match value.as_bytes().split_first() {
+            Some((&JSONB_VERSION, text)) => Ok(Self(std::str::from_utf8(text)?.to_owned())),
+            _ => Err("unsupported jsonb encoding version".into()),
+        }
+    }
+}
+
+impl ToSql<PortableJson, Sqlite> for DbJson {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(self.0.as_str());
+        Ok(serialize::IsNull::No)
+    }
+}
+
+impl FromSql<PortableJson, Sqlite> for DbJson {
+    fn from_sql(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        <String as FromSql<Text, Sqlite>>::from_sql(value).map(Self)
     }
 }
 

@@ -75,6 +75,28 @@ mod alerts {
     keyward_domain::alert_repository_contract!(setup);
 }
 
+/// Audit events, with keys created and deleted through the same store.
+mod audit {
+    use std::sync::Arc;
+
+    use keyward_domain::testing::audit::AuditFixture;
+    use keyward_store_diesel::testing::TestDatabase;
+
+    async fn setup() -> Option<(Arc<AuditFixture>, TestDatabase)> {
+        let db = TestDatabase::postgres().await?;
+        let store = Arc::new(db.migrated_store().await);
+        Some((
+            Arc::new(AuditFixture {
+                keys: store.clone(),
+                audit: store,
+            }),
+            db,
+        ))
+    }
+
+    keyward_domain::audit_log_contract!(setup);
+}
+
 /// The OpenKJ suites (serial, venues, song books, requests), each in its own module so
 /// scenario names cannot collide.
 mod openkj {

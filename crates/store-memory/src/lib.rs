@@ -6,6 +6,7 @@
 
 mod alerts;
 mod api_keys;
+mod audit;
 mod credentials;
 mod customers;
 mod requests;
@@ -52,6 +53,8 @@ struct State {
     usage: usage::Table,
     /// Alerts about keys; a key's go when the key is deleted.
     alerts: alerts::Table,
+    /// Audit events; they outlive the keys, venues and credentials they are about.
+    audit: audit::Table,
     /// Changes made under the current lock, announced when it is released.
     changes: Vec<Change>,
 }

@@ -20,7 +20,7 @@ use keyward_domain::vault::{
 };
 use keyward_domain::{CredentialId, CustomerId};
 use keyward_store_memory::MemoryStore;
-use support::{Vault, master_key, new_credential, openai, put_input, secret};
+use support::{Vault, ctx, master_key, new_credential, openai, put_input, secret};
 
 const OLD: u8 = 1;
 const NEW: u8 = 2;
@@ -42,7 +42,7 @@ async fn seed(vault: &Vault, count: usize) -> Vec<(CustomerId, String)> {
         let plaintext = format!("byok-secret-number-{index:04}");
         vault
             .service
-            .put_for_customer(customer, openai(), put_input(&plaintext))
+            .put_for_customer(&ctx(), customer, openai(), put_input(&plaintext))
             .await
             .unwrap();
         seeded.push((customer, plaintext));
@@ -53,7 +53,7 @@ async fn seed(vault: &Vault, count: usize) -> Vec<(CustomerId, String)> {
 async fn assert_all_readable(service: &VaultService, seeded: &[(CustomerId, String)]) {
     for (customer, plaintext) in seeded {
         let revealed = service
-            .reveal(CredentialOwner::Customer(*customer), &openai())
+            .reveal(&ctx(), CredentialOwner::Customer(*customer), &openai())
             .await
             .unwrap();
         assert_eq!(revealed.secret.expose(), plaintext);
@@ -72,6 +72,7 @@ async fn rotation_reseals_every_credential_under_the_new_key() {
     vault
         .service
         .create(
+            &ctx(),
             CredentialOwner::Platform,
             new_credential("spotify", "spotify-secret-1"),
         )
@@ -94,7 +95,7 @@ async fn rotation_reseals_every_credential_under_the_new_key() {
     assert!(
         switched
             .service
-            .reveal(CredentialOwner::Platform, &spotify)
+            .reveal(&ctx(), CredentialOwner::Platform, &spotify)
             .await
             .is_ok()
     );
@@ -181,6 +182,7 @@ async fn credential_no_held_key_opens_is_reported_and_left_alone() {
     let lost = stranger
         .service
         .create(
+            &ctx(),
             CredentialOwner::Platform,
             new_credential("openai", "sealed-under-a-lost-key"),
         )
@@ -231,7 +233,7 @@ async fn credential_changed_during_rotation_keeps_its_new_secret_and_ends_up_res
     let switched = vault.with_key(NEW);
     let revealed = switched
         .service
-        .reveal(CredentialOwner::Customer(victim), &openai())
+        .reveal(&ctx(), CredentialOwner::Customer(victim), &openai())
         .await
         .unwrap();
     assert_eq!(revealed.secret.expose(), "replaced-while-rotating");
@@ -338,7 +340,7 @@ impl CredentialRepository for RacingRepo {
                     secret: Some(secret("replaced-while-rotating")),
                     ..CredentialChanges::default()
                 };
-                self.racer.update(owner, id, changes).await.unwrap();
+                self.racer.update(&ctx(), owner, id, changes).await.unwrap();
             }
         }
         self.inner.replace_sealed(id, expected, replacement).await

@@ -8,7 +8,7 @@ use keyward_domain::ports::{CredentialFilter, CredentialRepository, PageRequest,
 use keyward_domain::services::{CredentialChanges, VaultError};
 use keyward_domain::vault::{CredentialName, CredentialOwner, Provider};
 use keyward_domain::{CredentialId, CustomerId};
-use support::{Vault, new_credential, openai, put_input, secret};
+use support::{Vault, ctx, new_credential, openai, put_input, secret};
 use time::Duration;
 
 const OPENAI_SECRET: &str = "sk-proj-4f9a8b7c6d5e4f3a2b1cabcd";
@@ -20,6 +20,7 @@ async fn created_credential_is_masked_and_reveals_its_secret() {
     let created = vault
         .service
         .create(
+            &ctx(),
             CredentialOwner::Platform,
             new_credential("openai", OPENAI_SECRET),
         )
@@ -27,7 +28,7 @@ async fn created_credential_is_masked_and_reveals_its_secret() {
         .unwrap();
     let revealed = vault
         .service
-        .reveal(CredentialOwner::Platform, &openai())
+        .reveal(&ctx(), CredentialOwner::Platform, &openai())
         .await
         .unwrap();
 
@@ -42,6 +43,7 @@ async fn stored_record_holds_neither_the_plaintext_nor_prints_it() {
     let created = vault
         .service
         .create(
+            &ctx(),
             CredentialOwner::Platform,
             new_credential("openai", OPENAI_SECRET),
         )
@@ -64,7 +66,7 @@ async fn stored_record_holds_neither_the_plaintext_nor_prints_it() {
     assert!(!format!("{stored:?}").contains("4f9a8b7c"));
     let revealed = vault
         .service
-        .reveal(CredentialOwner::Platform, &openai())
+        .reveal(&ctx(), CredentialOwner::Platform, &openai())
         .await
         .unwrap();
     assert!(!format!("{revealed:?}").contains("4f9a8b7c"));
@@ -76,6 +78,7 @@ async fn reveal_records_the_use() {
     let created = vault
         .service
         .create(
+            &ctx(),
             CredentialOwner::Platform,
             new_credential("openai", OPENAI_SECRET),
         )
@@ -85,7 +88,7 @@ async fn reveal_records_the_use() {
 
     let revealed = vault
         .service
-        .reveal(CredentialOwner::Platform, &openai())
+        .reveal(&ctx(), CredentialOwner::Platform, &openai())
         .await
         .unwrap();
 
@@ -105,17 +108,29 @@ async fn platform_reveal_picks_the_most_recently_updated_active_credential() {
     let platform = CredentialOwner::Platform;
     let first = vault
         .service
-        .create(platform, new_credential("openai", "first-openai-secret"))
+        .create(
+            &ctx(),
+            platform,
+            new_credential("openai", "first-openai-secret"),
+        )
         .await
         .unwrap();
     vault.clock.advance(Duration::seconds(1));
     let second = vault
         .service
-        .create(platform, new_credential("openai", "second-openai-secret"))
+        .create(
+            &ctx(),
+            platform,
+            new_credential("openai", "second-openai-secret"),
+        )
         .await
         .unwrap();
 
-    let newest = vault.service.reveal(platform, &openai()).await.unwrap();
+    let newest = vault
+        .service
+        .reveal(&ctx(), platform, &openai())
+        .await
+        .unwrap();
     assert_eq!(newest.secret.expose(), "second-openai-secret");
 
     vault.clock.advance(Duration::seconds(1));
@@ -125,18 +140,26 @@ async fn platform_reveal_picks_the_most_recently_updated_active_credential() {
     };
     vault
         .service
-        .update(platform, first.id(), renamed)
+        .update(&ctx(), platform, first.id(), renamed)
         .await
         .unwrap();
-    let after_edit = vault.service.reveal(platform, &openai()).await.unwrap();
+    let after_edit = vault
+        .service
+        .reveal(&ctx(), platform, &openai())
+        .await
+        .unwrap();
     assert_eq!(after_edit.secret.expose(), "first-openai-secret");
 
     vault
         .service
-        .set_active(platform, first.id(), false)
+        .set_active(&ctx(), platform, first.id(), false)
         .await
         .unwrap();
-    let after_disable = vault.service.reveal(platform, &openai()).await.unwrap();
+    let after_disable = vault
+        .service
+        .reveal(&ctx(), platform, &openai())
+        .await
+        .unwrap();
     assert_eq!(after_disable.credential.id(), second.id());
 }
 
@@ -146,6 +169,7 @@ async fn disabled_credential_is_never_revealed() {
     let created = vault
         .service
         .create(
+            &ctx(),
             CredentialOwner::Platform,
             new_credential("openai", OPENAI_SECRET),
         )
@@ -154,13 +178,13 @@ async fn disabled_credential_is_never_revealed() {
 
     vault
         .service
-        .set_active(CredentialOwner::Platform, created.id(), false)
+        .set_active(&ctx(), CredentialOwner::Platform, created.id(), false)
         .await
         .unwrap();
 
     let err = vault
         .service
-        .reveal(CredentialOwner::Platform, &openai())
+        .reveal(&ctx(), CredentialOwner::Platform, &openai())
         .await
         .unwrap_err();
     assert!(matches!(err, VaultError::NotFound), "got {err:?}");
@@ -172,7 +196,7 @@ async fn replacing_the_secret_reseals_and_remasks_it() {
     let platform = CredentialOwner::Platform;
     let created = vault
         .service
-        .create(platform, new_credential("openai", OPENAI_SECRET))
+        .create(&ctx(), platform, new_credential("openai", OPENAI_SECRET))
         .await
         .unwrap();
 
@@ -182,13 +206,17 @@ async fn replacing_the_secret_reseals_and_remasks_it() {
     };
     let updated = vault
         .service
-        .update(platform, created.id(), changes)
+        .update(&ctx(), platform, created.id(), changes)
         .await
         .unwrap();
 
     assert_eq!(updated.masked_secret().as_str(), "sk-…wxyz");
     assert_ne!(updated.sealed().nonce(), created.sealed().nonce());
-    let revealed = vault.service.reveal(platform, &openai()).await.unwrap();
+    let revealed = vault
+        .service
+        .reveal(&ctx(), platform, &openai())
+        .await
+        .unwrap();
     assert_eq!(revealed.secret.expose(), "sk-proj-replacement-secret-wxyz");
     assert_eq!(revealed.credential.created_at(), created.created_at());
 }
@@ -199,7 +227,7 @@ async fn metadata_edit_leaves_the_sealed_secret_untouched() {
     let platform = CredentialOwner::Platform;
     let created = vault
         .service
-        .create(platform, new_credential("openai", OPENAI_SECRET))
+        .create(&ctx(), platform, new_credential("openai", OPENAI_SECRET))
         .await
         .unwrap();
 
@@ -209,7 +237,7 @@ async fn metadata_edit_leaves_the_sealed_secret_untouched() {
     };
     let updated = vault
         .service
-        .update(platform, created.id(), changes)
+        .update(&ctx(), platform, created.id(), changes)
         .await
         .unwrap();
 
@@ -226,13 +254,23 @@ async fn customer_put_creates_then_replaces_the_same_record() {
 
     let first = vault
         .service
-        .put_for_customer(customer, openai(), put_input("first-byok-secret-aaaa"))
+        .put_for_customer(
+            &ctx(),
+            customer,
+            openai(),
+            put_input("first-byok-secret-aaaa"),
+        )
         .await
         .unwrap();
     vault.clock.advance(Duration::minutes(1));
     let second = vault
         .service
-        .put_for_customer(customer, openai(), put_input("second-byok-secret-bbbb"))
+        .put_for_customer(
+            &ctx(),
+            customer,
+            openai(),
+            put_input("second-byok-secret-bbbb"),
+        )
         .await
         .unwrap();
 
@@ -245,7 +283,11 @@ async fn customer_put_creates_then_replaces_the_same_record() {
     );
     assert!(second.credential.updated_at() > first.credential.updated_at());
     let owner = CredentialOwner::Customer(customer);
-    let revealed = vault.service.reveal(owner, &openai()).await.unwrap();
+    let revealed = vault
+        .service
+        .reveal(&ctx(), owner, &openai())
+        .await
+        .unwrap();
     assert_eq!(revealed.secret.expose(), "second-byok-secret-bbbb");
     let listed = vault
         .service
@@ -262,6 +304,7 @@ async fn customer_put_without_a_name_is_named_after_the_provider() {
     let put = vault
         .service
         .put_for_customer(
+            &ctx(),
             CustomerId::generate(),
             openai(),
             put_input("byok-secret-value-1234"),
@@ -278,7 +321,12 @@ async fn customer_never_reaches_another_customers_credential() {
     let (alice, mallory) = (CustomerId::generate(), CustomerId::generate());
     let put = vault
         .service
-        .put_for_customer(alice, openai(), put_input("alice-secret-value-1234"))
+        .put_for_customer(
+            &ctx(),
+            alice,
+            openai(),
+            put_input("alice-secret-value-1234"),
+        )
         .await
         .unwrap();
     let mallory_owner = CredentialOwner::Customer(mallory);
@@ -295,17 +343,17 @@ async fn customer_never_reaches_another_customers_credential() {
         .unwrap_err();
     let reveal = vault
         .service
-        .reveal(mallory_owner, &openai())
+        .reveal(&ctx(), mallory_owner, &openai())
         .await
         .unwrap_err();
     let platform_reveal = vault
         .service
-        .reveal(CredentialOwner::Platform, &openai())
+        .reveal(&ctx(), CredentialOwner::Platform, &openai())
         .await
         .unwrap_err();
     let delete = vault
         .service
-        .delete_for_customer(mallory, &openai())
+        .delete_for_customer(&ctx(), mallory, &openai())
         .await
         .unwrap_err();
 
@@ -327,13 +375,21 @@ async fn customer_create_of_a_second_credential_for_a_provider_is_refused() {
     let owner = CredentialOwner::Customer(CustomerId::generate());
     vault
         .service
-        .create(owner, new_credential("openai", "first-secret-value-1"))
+        .create(
+            &ctx(),
+            owner,
+            new_credential("openai", "first-secret-value-1"),
+        )
         .await
         .unwrap();
 
     let err = vault
         .service
-        .create(owner, new_credential("openai", "second-secret-value"))
+        .create(
+            &ctx(),
+            owner,
+            new_credential("openai", "second-secret-value"),
+        )
         .await
         .unwrap_err();
 
@@ -346,13 +402,18 @@ async fn deleted_credential_is_gone() {
     let customer = CustomerId::generate();
     vault
         .service
-        .put_for_customer(customer, openai(), put_input("byok-secret-value-1234"))
+        .put_for_customer(
+            &ctx(),
+            customer,
+            openai(),
+            put_input("byok-secret-value-1234"),
+        )
         .await
         .unwrap();
 
     vault
         .service
-        .delete_for_customer(customer, &openai())
+        .delete_for_customer(&ctx(), customer, &openai())
         .await
         .unwrap();
 
@@ -364,7 +425,7 @@ async fn deleted_credential_is_gone() {
     assert!(matches!(err, VaultError::NotFound), "got {err:?}");
     let again = vault
         .service
-        .delete(CredentialOwner::Platform, CredentialId::generate())
+        .delete(&ctx(), CredentialOwner::Platform, CredentialId::generate())
         .await
         .unwrap_err();
     assert!(matches!(again, VaultError::NotFound), "got {again:?}");
@@ -376,12 +437,22 @@ async fn ciphertext_moved_to_another_record_is_refused_not_revealed() {
     let (alice, mallory) = (CustomerId::generate(), CustomerId::generate());
     let alices = vault
         .service
-        .put_for_customer(alice, openai(), put_input("alice-secret-value-1234"))
+        .put_for_customer(
+            &ctx(),
+            alice,
+            openai(),
+            put_input("alice-secret-value-1234"),
+        )
         .await
         .unwrap();
     let mallorys = vault
         .service
-        .put_for_customer(mallory, openai(), put_input("mallory-own-secret-99"))
+        .put_for_customer(
+            &ctx(),
+            mallory,
+            openai(),
+            put_input("mallory-own-secret-99"),
+        )
         .await
         .unwrap();
 
@@ -397,7 +468,7 @@ async fn ciphertext_moved_to_another_record_is_refused_not_revealed() {
 
     let err = vault
         .service
-        .reveal(CredentialOwner::Customer(mallory), &openai())
+        .reveal(&ctx(), CredentialOwner::Customer(mallory), &openai())
         .await
         .unwrap_err();
     assert!(
@@ -412,6 +483,7 @@ async fn vault_opened_with_the_wrong_master_key_says_so() {
     vault
         .service
         .create(
+            &ctx(),
             CredentialOwner::Platform,
             new_credential("openai", OPENAI_SECRET),
         )
@@ -421,7 +493,7 @@ async fn vault_opened_with_the_wrong_master_key_says_so() {
     let misconfigured = vault.with_key(2);
     let err = misconfigured
         .service
-        .reveal(CredentialOwner::Platform, &openai())
+        .reveal(&ctx(), CredentialOwner::Platform, &openai())
         .await
         .unwrap_err();
 
@@ -437,12 +509,13 @@ async fn provider_filter_lists_only_that_provider() {
     let platform = CredentialOwner::Platform;
     vault
         .service
-        .create(platform, new_credential("openai", OPENAI_SECRET))
+        .create(&ctx(), platform, new_credential("openai", OPENAI_SECRET))
         .await
         .unwrap();
     vault
         .service
         .create(
+            &ctx(),
             platform,
             new_credential("spotify", "spotify-client-secret-1"),
         )

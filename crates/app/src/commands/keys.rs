@@ -16,9 +16,10 @@ use std::io::Write as _;
 use std::sync::Arc;
 
 use keyward_domain::KeyId;
+use keyward_domain::audit::{self, RequestContext};
 use keyward_domain::keys::ApiKey;
 use keyward_domain::ports::{KeyFilter, OsSecretGenerator, PageRequest, SystemClock};
-use keyward_domain::services::{ApiKeyError, ApiKeyService};
+use keyward_domain::services::{ApiKeyError, ApiKeyService, AuditTrail};
 use keyward_domain::usage::UsageBuffer;
 use keyward_domain::{CustomerId, ports::MAX_PAGE_LIMIT};
 use keyward_http::customer::api_keys::dto::{
@@ -35,6 +36,11 @@ use crate::storage;
 
 /// The `created_by` of a key issued from the command line.
 pub const CLI_ACTOR: &str = "keyward-cli";
+
+/// The audit actor of the key CLI: `{type: "system", id: "cli"}`, no address.
+fn cli() -> RequestContext {
+    RequestContext::system(audit::CLI_ACTOR)
+}
 
 /// The key service on the configured (migrated) database, with the configured policy.
 ///
@@ -53,11 +59,13 @@ async fn service(settings: &Settings) -> Result<ApiKeyService, AppError> {
         )));
     }
     let store = storage::open_migrated(settings).await?;
+    let audit = AuditTrail::new(Arc::new(store.clone()), Arc::new(SystemClock));
     Ok(ApiKeyService::new(
         Arc::new(store),
         Arc::new(SystemClock),
         Arc::new(OsSecretGenerator::default()),
         Arc::new(UsageBuffer::new()),
+        audit,
         policy,
     ))
 }
@@ -125,7 +133,7 @@ pub async fn create(args: KeysCreateArgs, settings: &Settings) -> Result<(), App
         .map_err(|err| AppError::Usage(flag_named(err.detail())))?;
     let service = service(settings).await?;
     let issued = service
-        .create(CustomerId::from_uuid(args.customer), new_key)
+        .create(&cli(), CustomerId::from_uuid(args.customer), new_key)
         .await
         .map_err(|err| match err {
             ApiKeyError::ExpiryNotInFuture => {
@@ -142,13 +150,15 @@ pub async fn create(args: KeysCreateArgs, settings: &Settings) -> Result<(), App
         // Nobody saw the key: take it back rather than leave an unknown key counting
         // against the cap.
         let customer = issued.key.customer_id();
-        return Err(match service.delete(customer, issued.key.id()).await {
-            Ok(()) => AppError::Usage(format!("{err}; the new key was deleted again")),
-            Err(delete) => AppError::Usage(format!(
-                "{err}; deleting the unseen key {} failed too ({delete}): revoke it",
-                issued.key.id()
-            )),
-        });
+        return Err(
+            match service.delete(&cli(), customer, issued.key.id()).await {
+                Ok(()) => AppError::Usage(format!("{err}; the new key was deleted again")),
+                Err(delete) => AppError::Usage(format!(
+                    "{err}; deleting the unseen key {} failed too ({delete}): revoke it",
+                    issued.key.id()
+                )),
+            },
+        );
     }
     if args.json {
         return Ok(());
@@ -211,7 +221,7 @@ pub async fn revoke(args: &KeysRevokeArgs, settings: &Settings) -> Result<(), Ap
     })?;
     let already = found.is_revoked();
     let key = service
-        .revoke(found.customer_id(), id)
+        .revoke(&cli(), found.customer_id(), id)
         .await
         .map_err(key_error)?;
     if args.json {
@@ -233,7 +243,10 @@ pub async fn revoke(args: &KeysRevokeArgs, settings: &Settings) -> Result<(), Ap
 pub async fn cleanup(settings: &Settings) -> Result<(), AppError> {
     let service = service(settings).await?;
     let deleted = service
-        .cleanup_expired(settings.expired_retention())
+        .cleanup_expired(
+            &RequestContext::system(audit::CLEANUP_ACTOR),
+            settings.expired_retention(),
+        )
         .await
         .map_err(AppError::Storage)?;
     emit(&format!(

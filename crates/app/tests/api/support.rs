@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use keyward::{Application, Settings, Wiring};
 use keyward_domain::ports::{
-    AlertRepository, ApiKeyRepository, ChangeFeed, Clock, CredentialRepository, OpenKjStore,
+    AlertRepository, ApiKeyRepository, AuditLog, ChangeFeed, Clock, CredentialRepository, OpenKjStore,
     UsageRepository, truncate_to_micros,
 };
 use keyward_http::auth::{ActiveContext, Claims, JwtSecret, JwtSettings, JwtSigner};
@@ -111,6 +111,7 @@ struct Stores {
     keys: Arc<dyn ApiKeyRepository>,
     usage: Arc<dyn UsageRepository>,
     alerts: Arc<dyn AlertRepository>,
+    audit: Arc<dyn AuditLog>,
     credentials: Arc<dyn CredentialRepository>,
     openkj: Arc<dyn OpenKjStore>,
     changes: Arc<dyn ChangeFeed>,
@@ -125,6 +126,7 @@ impl Stores {
             keys: memory.clone(),
             usage: memory.clone(),
             alerts: memory.clone(),
+            audit: memory.clone(),
             credentials: memory.clone(),
             openkj: memory.clone(),
             changes: memory,
@@ -140,6 +142,7 @@ impl Stores {
             keys: wiring.keys,
             usage: wiring.usage,
             alerts: wiring.alerts,
+            audit: wiring.audit,
             credentials: wiring.credentials,
             openkj: wiring.openkj,
             changes: wiring.changes,
@@ -195,6 +198,7 @@ fn start(
         keys,
         usage,
         alerts,
+        audit,
         credentials,
         openkj,
         changes,
@@ -213,6 +217,7 @@ fn start(
         keys: keys.clone(),
         usage: usage.clone(),
         alerts,
+        audit,
         credentials: credentials.clone(),
         openkj,
         changes,
@@ -379,6 +384,12 @@ impl TestApp {
     /// deleted.
     pub async fn delete_expired_usage(&self) -> u64 {
         self.flusher.delete_expired_counts().await.unwrap()
+    }
+
+    /// Runs the audit retention now (the service runs it hourly); returns the events
+    /// deleted.
+    pub async fn delete_expired_audit_events(&self) -> u64 {
+        self.flusher.delete_expired_audit_events().await.unwrap()
     }
 
     /// Sends the stop signal (as SIGTERM does) without waiting for the stop.

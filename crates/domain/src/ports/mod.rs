@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod api_keys;
+pub mod audit;
 pub mod changes;
 pub mod cipher;
 pub mod credentials;
@@ -16,6 +17,7 @@ pub mod venues;
 
 pub use alerts::AlertRepository;
 pub use api_keys::{ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError};
+pub use audit::AuditLog;
 pub use changes::{Change, ChangeFeed, ChangeSink, ChangeSubscription};
 pub use cipher::{AssociatedData, Cipher, CipherError};
 pub use credentials::{CredentialFilter, CredentialRepository, SecretWrite};
@@ -36,6 +38,8 @@ pub use venues::{NewVenue, VenueRepository, VenueWriteError};
 pub use alerts::MockAlertRepository;
 #[cfg(feature = "mocks")]
 pub use api_keys::MockApiKeyRepository;
+#[cfg(feature = "mocks")]
+pub use audit::MockAuditLog;
 #[cfg(feature = "mocks")]
 pub use cipher::MockCipher;
 #[cfg(feature = "mocks")]

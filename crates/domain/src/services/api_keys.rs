@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
+use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
+use crate::audit::{AuditAction, AuditDetails, RequestContext};
 use crate::ids::{CustomerId, KeyId};
 use crate::keys::{
     ApiKey, ApiKeyParts, Description, KeyName, KeyPrefix, KeyVersion, MalformedKey, PlainKey,
@@ -15,6 +17,7 @@ use crate::ports::{
     RandomUnavailable, SecretGenerator, StorageError, UsageRecorder,
 };
 use crate::scope::{Scope, ScopeSet};
+use crate::services::audit::AuditTrail;
 use crate::usage::{RefusalReason, UseOutcome};
 
 /// Longest grace period a rotation may grant (SPEC §6: 604 800 s, one week).
@@ -163,6 +166,7 @@ pub struct ApiKeyService {
     clock: Arc<dyn Clock>,
     secrets: Arc<dyn SecretGenerator>,
     usage: Arc<dyn UsageRecorder>,
+    audit: AuditTrail,
     policy: KeyPolicy,
 }
 
@@ -190,6 +194,7 @@ impl ApiKeyService {
         clock: Arc<dyn Clock>,
         secrets: Arc<dyn SecretGenerator>,
         usage: Arc<dyn UsageRecorder>,
+        audit: AuditTrail,
         policy: KeyPolicy,
     ) -> Self {
         Self {
@@ -197,6 +202,7 @@ impl ApiKeyService {
             clock,
             secrets,
             usage,
+            audit,
             policy,
         }
     }
@@ -221,11 +227,13 @@ impl ApiKeyService {
 
     /// Issues a new active key. A request without `expires_at` gets one
     /// [`KeyPolicy::default_ttl`] after now when the policy sets a default lifetime.
+    /// Audited as `api_key.created` (name, scopes, expiresAt).
     ///
     /// # Errors
     /// `ExpiryNotInFuture`, `LimitReached`, `Random`, `Storage`.
     pub async fn create(
         &self,
+        context: &RequestContext,
         customer: CustomerId,
         request: NewKey,
     ) -> Result<IssuedKey, ApiKeyError> {
@@ -259,6 +267,19 @@ impl ApiKeyService {
             .insert(&key, self.cap(now))
             .await
             .map_err(|e| write_error(e, self.policy.max_per_customer))?;
+        let mut details = AuditDetails::new();
+        details.insert("name".into(), key.name().as_str().into());
+        details.insert("scopes".into(), scopes_json(key.scopes()));
+        details.insert("expiresAt".into(), instant_json(key.expires_at()));
+        self.audit
+            .record(
+                context,
+                Some(customer),
+                AuditAction::ApiKeyCreated,
+                key.id().as_uuid(),
+                details,
+            )
+            .await;
         Ok(IssuedKey { key, secret })
     }
 
@@ -299,13 +320,44 @@ impl ApiKeyService {
     /// `NotFound` (also when the key is deleted meanwhile), `Revoked` (`active: true` on a
     /// revoked key), `LimitReached`, `Conflict` (the key kept changing concurrently),
     /// `Storage`.
+    ///
+    /// Audited as `api_key.updated`, the details holding the fields given.
     pub async fn update(
         &self,
+        context: &RequestContext,
         customer: CustomerId,
         id: KeyId,
         changes: KeyChanges,
     ) -> Result<ApiKey, ApiKeyError> {
-        self.apply(customer, id, &changes, false).await
+        let key = self.apply(customer, id, &changes, false).await?;
+        let mut details = AuditDetails::new();
+        if let Some(name) = &changes.name {
+            details.insert("name".into(), name.as_str().into());
+        }
+        if let Some(description) = &changes.description {
+            details.insert(
+                "description".into(),
+                description
+                    .as_ref()
+                    .map_or(serde_json::Value::Null, |text| text.as_str().into()),
+            );
+        }
+        if let Some(scopes) = changes.scopes {
+            details.insert("scopes".into(), scopes_json(scopes));
+        }
+        if let Some(active) = changes.active {
+            details.insert("active".into(), active.into());
+        }
+        self.audit
+            .record(
+                context,
+                Some(customer),
+                AuditAction::ApiKeyUpdated,
+                id.as_uuid(),
+                details,
+            )
+            .await;
+        Ok(key)
     }
 
     /// Applies `changes` to the stored key and writes it back; `revoke` also marks it
@@ -385,14 +437,33 @@ impl ApiKeyService {
     /// once and it can never be re-activated. Revoking again keeps the first `revoked_at`.
     /// A revoke is never undone by a change that read the key before it.
     ///
+    /// Audited as `api_key.revoked` (every call, also a repeated revoke).
+    ///
     /// # Errors
     /// `NotFound`, `Conflict` (the key kept changing concurrently), `Storage`.
-    pub async fn revoke(&self, customer: CustomerId, id: KeyId) -> Result<ApiKey, ApiKeyError> {
+    pub async fn revoke(
+        &self,
+        context: &RequestContext,
+        customer: CustomerId,
+        id: KeyId,
+    ) -> Result<ApiKey, ApiKeyError> {
         let changes = KeyChanges {
             active: Some(false),
             ..KeyChanges::default()
         };
-        self.apply(customer, id, &changes, true).await
+        let key = self.apply(customer, id, &changes, true).await?;
+        let mut details = AuditDetails::new();
+        details.insert("name".into(), key.name().as_str().into());
+        self.audit
+            .record(
+                context,
+                Some(customer),
+                AuditAction::ApiKeyRevoked,
+                id.as_uuid(),
+                details,
+            )
+            .await;
+        Ok(key)
     }
 
     /// Checks that the key exists and could be rotated now, without changing it. The HTTP
@@ -418,13 +489,15 @@ impl ApiKeyService {
     /// key's own expiry); with no grace it fails at once. A secret retired by an earlier
     /// rotation stops working now. Concurrent rotations are applied one after another: the
     /// one stored last retires the secret stored just before it. The returned secret is
-    /// the one stored.
+    /// the one stored. Audited as `api_key.rotated` (gracePeriodSeconds, and until when
+    /// the old secret works).
     ///
     /// # Errors
     /// `NotFound`, `NotRotatable` (inactive or expired key, also when it was revoked
     /// meanwhile), `Random`, `Conflict` (the key kept changing concurrently), `Storage`.
     pub async fn rotate(
         &self,
+        context: &RequestContext,
         customer: CustomerId,
         id: KeyId,
         grace: GracePeriod,
@@ -455,13 +528,47 @@ impl ApiKeyService {
                 Ok((None, secret))
             })
             .await?;
+        let mut details = AuditDetails::new();
+        details.insert(
+            "gracePeriodSeconds".into(),
+            grace.duration().whole_seconds().into(),
+        );
+        details.insert(
+            "previousSecretValidUntil".into(),
+            instant_json(key.retired().map(|retired| retired.valid_until)),
+        );
+        self.audit
+            .record(
+                context,
+                Some(customer),
+                AuditAction::ApiKeyRotated,
+                id.as_uuid(),
+                details,
+            )
+            .await;
         Ok(IssuedKey { key, secret })
     }
 
+    /// Audited as `api_key.deleted`.
+    ///
     /// # Errors
     /// `NotFound`, `Storage`.
-    pub async fn delete(&self, customer: CustomerId, id: KeyId) -> Result<(), ApiKeyError> {
+    pub async fn delete(
+        &self,
+        context: &RequestContext,
+        customer: CustomerId,
+        id: KeyId,
+    ) -> Result<(), ApiKeyError> {
         if self.repo.delete(customer, id).await? {
+            self.audit
+                .record(
+                    context,
+                    Some(customer),
+                    AuditAction::ApiKeyDeleted,
+                    id.as_uuid(),
+                    AuditDetails::new(),
+                )
+                .await;
             Ok(())
         } else {
             Err(ApiKeyError::NotFound)
@@ -544,13 +651,31 @@ impl ApiKeyService {
         Ok(verified)
     }
 
-    /// Deletes keys that expired more than `retention` ago; returns how many.
+    /// Deletes keys that expired more than `retention` ago; returns how many. Each is
+    /// audited as `api_key.deleted` by `context` (the system's cleanup job, or the CLI)
+    /// with `{"reason": "expired"}`.
     ///
     /// # Errors
     /// `Storage`.
-    pub async fn cleanup_expired(&self, retention: Duration) -> Result<u64, StorageError> {
+    pub async fn cleanup_expired(
+        &self,
+        context: &RequestContext,
+        retention: Duration,
+    ) -> Result<u64, StorageError> {
+        let _ = context;
         self.repo
             .delete_expired_before(self.clock.now() - retention)
             .await
     }
+}
+
+/// Scopes as a JSON array of their names, in the set's order.
+fn scopes_json(scopes: ScopeSet) -> serde_json::Value {
+    scopes.iter().map(|scope| scope.as_str()).collect()
+}
+
+/// An instant as RFC 3339 text, or `null`.
+fn instant_json(at: Option<OffsetDateTime>) -> serde_json::Value {
+    at.and_then(|at| at.format(&Rfc3339).ok())
+        .map_or(serde_json::Value::Null, serde_json::Value::String)
 }

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use crate::ports::{Clock, OpenKjStore};
-use crate::services::{OpenKjPolicy, OpenKjService, RequestService, SongBookService, VenueService};
+use crate::services::{
+    AuditTrail, OpenKjPolicy, OpenKjService, RequestService, SongBookService, VenueService,
+};
 
 /// Everything venues, song books, requests and the OpenKJ endpoint need.
 #[derive(Debug, Clone)]
@@ -16,8 +18,13 @@ pub struct KaraokeServices {
 }
 
 impl KaraokeServices {
-    pub fn new(store: Arc<dyn OpenKjStore>, clock: Arc<dyn Clock>, policy: OpenKjPolicy) -> Self {
-        let venues = VenueService::new(store.clone(), clock.clone());
+    pub fn new(
+        store: Arc<dyn OpenKjStore>,
+        clock: Arc<dyn Clock>,
+        audit: AuditTrail,
+        policy: OpenKjPolicy,
+    ) -> Self {
+        let venues = VenueService::new(store.clone(), clock.clone(), audit);
         let requests = RequestService::new(store.clone(), clock.clone());
         let songs = SongBookService::new(store.clone());
         let openkj = OpenKjService::new(

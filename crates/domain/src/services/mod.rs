@@ -1,6 +1,7 @@
 //! Services: the rules of the domain, written once, over the ports.
 
 pub mod api_keys;
+pub mod audit;
 pub mod karaoke;
 pub mod openkj;
 pub mod requests;
@@ -14,6 +15,7 @@ pub use api_keys::{
     ApiKeyError, ApiKeyService, GracePeriod, InvalidGracePeriod, IssuedKey, KeyChanges, KeyPolicy,
     MAX_GRACE, MAX_WRITE_ATTEMPTS, NewKey, VerifiedKey, VerifyError,
 };
+pub use audit::{AUDIT_TARGET, AuditTrail};
 pub use karaoke::KaraokeServices;
 pub use openkj::{Alert, OpenKjError, OpenKjPolicy, OpenKjService};
 pub use requests::{RequestError, RequestService, Submission};

@@ -11,6 +11,7 @@ use crate::scope::ScopeSet;
 use crate::serial::WithSerial;
 use crate::testing::NOW;
 use crate::testing::fixtures::{song, venue};
+use crate::testing::recorded_audit::RecordedAudit;
 
 /// The mocks behind an `OpenKjService`; tests set expectations, then call `service()`.
 #[derive(Default)]
@@ -28,7 +29,11 @@ impl Mocks {
         clock.expect_now().return_const(NOW);
         let clock: Arc<dyn Clock> = Arc::new(clock);
         OpenKjService::new(
-            VenueService::new(Arc::new(self.venues), clock.clone()),
+            VenueService::new(
+                Arc::new(self.venues),
+                clock.clone(),
+                RecordedAudit::trail().0,
+            ),
             RequestService::new(Arc::new(self.requests), clock.clone()),
             SongBookService::new(Arc::new(self.songs)),
             Arc::new(self.serials),
@@ -189,7 +194,7 @@ async fn uploads_and_set_accepting_refuse_systems_beyond_the_entitlement() {
         .await
         .unwrap_err();
     let opened = service
-        .set_accepting(customer, openkj(0), true, Some(three))
+        .set_accepting(&ctx(), customer, openkj(0), true, Some(three))
         .await
         .unwrap_err();
 
@@ -211,7 +216,7 @@ async fn set_accepting_of_an_unknown_venue_is_an_unknown_venue() {
 
     let err = mocks
         .service()
-        .set_accepting(CustomerId::generate(), openkj(4), true, None)
+        .set_accepting(&ctx(), CustomerId::generate(), openkj(4), true, None)
         .await
         .unwrap_err();
 
@@ -369,4 +374,9 @@ fn alert_names_what_the_key_is_missing() {
     let alert = service.alert(&key(&ENDPOINT_SCOPES)).unwrap();
 
     assert!(alert.message.contains("venues:write"), "{alert:?}");
+}
+
+/// The caller of every change in these tests.
+fn ctx() -> crate::audit::RequestContext {
+    crate::audit::RequestContext::system("test")
 }

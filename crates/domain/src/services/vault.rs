@@ -5,11 +5,13 @@
 
 use std::sync::Arc;
 
+use crate::audit::{AuditAction, AuditDetails, RequestContext};
 use crate::ids::{CredentialId, CustomerId};
 use crate::ports::{
     AssociatedData, Cipher, CipherError, Clock, CredentialFilter, CredentialRepository, Page,
     PageRequest, SecretWrite, StorageError,
 };
+use crate::services::audit::AuditTrail;
 use crate::vault::{
     CredentialDescription, CredentialName, CredentialOwner, CredentialParts, Provider, SecretText,
     ServiceCredential,
@@ -101,6 +103,7 @@ pub struct VaultService {
     repo: Arc<dyn CredentialRepository>,
     cipher: Arc<dyn Cipher>,
     clock: Arc<dyn Clock>,
+    audit: AuditTrail,
 }
 
 impl std::fmt::Debug for VaultService {
@@ -120,12 +123,35 @@ impl VaultService {
         repo: Arc<dyn CredentialRepository>,
         cipher: Arc<dyn Cipher>,
         clock: Arc<dyn Clock>,
+        audit: AuditTrail,
     ) -> Self {
         Self {
             repo,
             cipher,
             clock,
+            audit,
         }
+    }
+
+    /// Audits `action` on `credential` (stored for a customer's, logged for the
+    /// platform's). `details` gets the provider; never the secret.
+    async fn audit(
+        &self,
+        context: &RequestContext,
+        action: AuditAction,
+        credential: &ServiceCredential,
+        mut details: AuditDetails,
+    ) {
+        details.insert("provider".into(), credential.provider().as_str().into());
+        self.audit
+            .record(
+                context,
+                credential.owner().customer(),
+                action,
+                credential.id().as_uuid(),
+                details,
+            )
+            .await;
     }
 
     /// Seals `secret` into `credential` (whose id, owner and provider are final) and
@@ -172,17 +198,25 @@ impl VaultService {
         }))
     }
 
-    /// Seals and stores a new credential.
+    /// Seals and stores a new credential. Audited as `service_key.created`.
     ///
     /// # Errors
     /// `ProviderTaken` (a customer's second credential for a provider), `Seal`, `Storage`.
     pub async fn create(
         &self,
+        context: &RequestContext,
         owner: CredentialOwner,
         request: NewCredential,
     ) -> Result<ServiceCredential, VaultError> {
         let credential = self.build(owner, &request)?;
         self.repo.insert(&credential).await?;
+        self.audit(
+            context,
+            AuditAction::ServiceKeyCreated,
+            &credential,
+            stored_details(&credential),
+        )
+        .await;
         Ok(credential)
     }
 
@@ -210,11 +244,14 @@ impl VaultService {
     }
 
     /// Applies `changes`; a new secret is sealed afresh (new nonce, current key).
+    /// Audited as `service_key.updated` (the fields given; `secretReplaced`, never the
+    /// secret).
     ///
     /// # Errors
     /// `NotFound`, `Seal`, `Storage`.
     pub async fn update(
         &self,
+        context: &RequestContext,
         owner: CredentialOwner,
         id: CredentialId,
         changes: CredentialChanges,
@@ -223,25 +260,42 @@ impl VaultService {
         if let Some(secret) = &changes.secret {
             self.seal_into(&mut credential, secret)?;
         }
+        let mut details = AuditDetails::new();
         {
             let parts = credential.parts_mut();
             if let Some(name) = changes.name {
+                details.insert("name".into(), name.as_str().into());
                 parts.name = name;
             }
             if let Some(description) = changes.description {
+                details.insert(
+                    "description".into(),
+                    description
+                        .as_ref()
+                        .map_or(serde_json::Value::Null, |text| text.as_str().into()),
+                );
                 parts.description = description;
             }
             if let Some(active) = changes.active {
+                details.insert("active".into(), active.into());
                 parts.active = active;
             }
             parts.updated_at = self.clock.now();
         }
+        details.insert("secretReplaced".into(), changes.secret.is_some().into());
         let write = if changes.secret.is_some() {
             SecretWrite::Replace
         } else {
             SecretWrite::Keep
         };
         if self.repo.update(&credential, write).await? {
+            self.audit(
+                context,
+                AuditAction::ServiceKeyUpdated,
+                &credential,
+                details,
+            )
+            .await;
             Ok(credential)
         } else {
             Err(VaultError::NotFound)
@@ -254,6 +308,7 @@ impl VaultService {
     /// `NotFound`, `Storage`.
     pub async fn set_active(
         &self,
+        context: &RequestContext,
         owner: CredentialOwner,
         id: CredentialId,
         active: bool,
@@ -262,13 +317,28 @@ impl VaultService {
             active: Some(active),
             ..CredentialChanges::default()
         };
-        self.update(owner, id, changes).await
+        self.update(context, owner, id, changes).await
     }
 
+    /// Audited as `service_key.deleted`.
+    ///
     /// # Errors
     /// `NotFound`, `Storage`.
-    pub async fn delete(&self, owner: CredentialOwner, id: CredentialId) -> Result<(), VaultError> {
+    pub async fn delete(
+        &self,
+        context: &RequestContext,
+        owner: CredentialOwner,
+        id: CredentialId,
+    ) -> Result<(), VaultError> {
+        let credential = self.get(owner, id).await?;
         if self.repo.delete(owner, id).await? {
+            self.audit(
+                context,
+                AuditAction::ServiceKeyDeleted,
+                &credential,
+                AuditDetails::new(),
+            )
+            .await;
             Ok(())
         } else {
             Err(VaultError::NotFound)
@@ -291,12 +361,14 @@ impl VaultService {
     }
 
     /// Creates or replaces the customer's credential for `provider` (one per provider).
-    /// A replacement keeps the record's id, creation time and last use.
+    /// A replacement keeps the record's id, creation time and last use. Audited as
+    /// `service_key.created` or `service_key.updated` (`secretReplaced: true`).
     ///
     /// # Errors
     /// `Seal`, `Storage`.
     pub async fn put_for_customer(
         &self,
+        context: &RequestContext,
         customer: CustomerId,
         provider: Provider,
         input: CustomerCredentialInput,
@@ -324,6 +396,15 @@ impl VaultService {
                 parts.active = request.active;
                 parts.updated_at = self.clock.now();
                 if self.repo.update(&credential, SecretWrite::Replace).await? {
+                    let mut details = stored_details(&credential);
+                    details.insert("secretReplaced".into(), true.into());
+                    self.audit(
+                        context,
+                        AuditAction::ServiceKeyUpdated,
+                        &credential,
+                        details,
+                    )
+                    .await;
                     return Ok(Upserted {
                         credential,
                         created: false,
@@ -340,6 +421,13 @@ impl VaultService {
                 .map_err(VaultError::from)
             {
                 Ok(()) => {
+                    self.audit(
+                        context,
+                        AuditAction::ServiceKeyCreated,
+                        &credential,
+                        stored_details(&credential),
+                    )
+                    .await;
                     return Ok(Upserted {
                         credential,
                         created: true,
@@ -359,21 +447,28 @@ impl VaultService {
     /// `NotFound`, `Storage`.
     pub async fn delete_for_customer(
         &self,
+        context: &RequestContext,
         customer: CustomerId,
         provider: &Provider,
     ) -> Result<(), VaultError> {
         let credential = self.get_for_customer(customer, provider).await?;
-        self.delete(CredentialOwner::Customer(customer), credential.id())
-            .await
+        self.delete(
+            context,
+            CredentialOwner::Customer(customer),
+            credential.id(),
+        )
+        .await
     }
 
     /// Decrypts the owner's active credential for `provider` — for the platform, the most
-    /// recently updated active one — and records the use.
+    /// recently updated active one — and records the use. Audited as
+    /// `service_key.revealed`.
     ///
     /// # Errors
     /// `NotFound` (none, or only disabled ones), `Undecryptable`, `Storage`.
     pub async fn reveal(
         &self,
+        context: &RequestContext,
         owner: CredentialOwner,
         provider: &Provider,
     ) -> Result<RevealedSecret, VaultError> {
@@ -393,6 +488,22 @@ impl VaultService {
         self.repo.record_last_used(credential.id(), now).await?;
         let parts = credential.parts_mut();
         parts.last_used_at = parts.last_used_at.max(Some(now));
+        self.audit(
+            context,
+            AuditAction::ServiceKeyRevealed,
+            &credential,
+            AuditDetails::new(),
+        )
+        .await;
         Ok(RevealedSecret { credential, secret })
     }
+}
+
+/// What an event about a freshly stored credential says: its name and whether it is
+/// active (the provider is added by `VaultService::audit`).
+fn stored_details(credential: &ServiceCredential) -> AuditDetails {
+    let mut details = AuditDetails::new();
+    details.insert("name".into(), credential.name().as_str().into());
+    details.insert("active".into(), credential.is_active().into());
+    details
 }

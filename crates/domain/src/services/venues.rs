@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::audit::{AuditAction, AuditDetails, RequestContext};
 use crate::ids::{CustomerId, VenueId};
 use crate::ports::{Clock, NewVenue, StorageError, VenueRepository, VenueWriteError};
+use crate::services::audit::AuditTrail;
 use crate::venues::{OpenKjVenueId, SystemId, UrlName, Venue, VenueName};
 
 /// How many slugs (`name`, `name-2`, … `name-20`) are tried when a derived URL name is
@@ -83,6 +85,7 @@ impl From<VenueWriteError> for VenueError {
 pub struct VenueService {
     repo: Arc<dyn VenueRepository>,
     clock: Arc<dyn Clock>,
+    audit: AuditTrail,
 }
 
 impl std::fmt::Debug for VenueService {
@@ -92,17 +95,19 @@ impl std::fmt::Debug for VenueService {
 }
 
 impl VenueService {
-    pub fn new(repo: Arc<dyn VenueRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { repo, clock }
+    pub fn new(repo: Arc<dyn VenueRepository>, clock: Arc<dyn Clock>, audit: AuditTrail) -> Self {
+        Self { repo, clock, audit }
     }
 
     /// Creates a venue. An explicit URL name that is taken is refused; a derived one gets
-    /// a numeric suffix (`-2`, `-3`, …) until a free one is found.
+    /// a numeric suffix (`-2`, `-3`, …) until a free one is found. Audited as
+    /// `venue.created` with every field.
     ///
     /// # Errors
     /// `UrlNameTaken`, `OpenKjVenueIdTaken`, `Storage`.
     pub async fn create(
         &self,
+        context: &RequestContext,
         customer: CustomerId,
         request: CreateVenue,
     ) -> Result<Venue, VenueError> {
@@ -123,7 +128,28 @@ impl VenueService {
         let mut attempt = 1;
         loop {
             match self.repo.insert_venue(venue.clone()).await {
-                Ok(stored) => return Ok(stored.value),
+                Ok(stored) => {
+                    let venue = stored.value;
+                    let mut details = AuditDetails::new();
+                    details.insert("name".into(), venue.name().as_str().into());
+                    details.insert("urlName".into(), venue.url_name().as_str().into());
+                    details.insert(
+                        "acceptingRequests".into(),
+                        venue.is_accepting_requests().into(),
+                    );
+                    details.insert("openkjVenueId".into(), venue.openkj_venue_id().get().into());
+                    details.insert("systemId".into(), venue.system_id().get().into());
+                    self.audit
+                        .record(
+                            context,
+                            Some(customer),
+                            AuditAction::VenueCreated,
+                            venue.id().as_uuid(),
+                            details,
+                        )
+                        .await;
+                    return Ok(venue);
+                }
                 Err(StorageError::Conflict("url_name"))
                     if derived && attempt < MAX_DERIVED_URL_NAME_ATTEMPTS =>
                 {
@@ -176,27 +202,31 @@ impl VenueService {
     }
 
     /// Applies `changes`. When nothing would change, nothing is written and the serial
-    /// stays put, so OpenKJ does not refresh for nothing.
+    /// stays put, so OpenKJ does not refresh for nothing. A change is audited as
+    /// `venue.updated` with the fields that changed (new values).
     ///
     /// # Errors
     /// `NotFound`, `UrlNameTaken`, `Storage`.
     pub async fn update(
         &self,
+        context: &RequestContext,
         customer: CustomerId,
         id: VenueId,
         changes: VenueChanges,
     ) -> Result<Venue, VenueError> {
         let venue = self.get(customer, id).await?;
-        self.apply(venue, changes).await
+        self.apply(context, venue, changes).await
     }
 
     /// OpenKJ's `setAccepting`: opens or closes the venue for requests and, when given,
-    /// makes `system`'s song book the one its singers search.
+    /// makes `system`'s song book the one its singers search. Audited like
+    /// [`Self::update`].
     ///
     /// # Errors
     /// `NotFound` for an OpenKJ id the customer does not have, `Storage`.
     pub async fn set_accepting(
         &self,
+        context: &RequestContext,
         customer: CustomerId,
         id: OpenKjVenueId,
         accepting: bool,
@@ -211,23 +241,43 @@ impl VenueService {
             system_id: system,
             ..VenueChanges::default()
         };
-        self.apply(venue, changes).await
+        self.apply(context, venue, changes).await
     }
 
-    /// Deletes the venue and its requests.
+    /// Deletes the venue and its requests. Audited as `venue.deleted`.
     ///
     /// # Errors
     /// `NotFound`, `Storage`.
-    pub async fn delete(&self, customer: CustomerId, id: VenueId) -> Result<(), VenueError> {
+    pub async fn delete(
+        &self,
+        context: &RequestContext,
+        customer: CustomerId,
+        id: VenueId,
+    ) -> Result<(), VenueError> {
         if self.repo.delete_venue(customer, id).await?.value {
+            self.audit
+                .record(
+                    context,
+                    Some(customer),
+                    AuditAction::VenueDeleted,
+                    id.as_uuid(),
+                    AuditDetails::new(),
+                )
+                .await;
             Ok(())
         } else {
             Err(VenueError::NotFound)
         }
     }
 
-    async fn apply(&self, mut venue: Venue, changes: VenueChanges) -> Result<Venue, VenueError> {
+    async fn apply(
+        &self,
+        context: &RequestContext,
+        mut venue: Venue,
+        changes: VenueChanges,
+    ) -> Result<Venue, VenueError> {
         let before = venue.clone();
+        let mut details = AuditDetails::new();
         {
             let parts = venue.parts_mut();
             if let Some(name) = changes.name {
@@ -246,8 +296,33 @@ impl VenueService {
         if venue == before {
             return Ok(venue);
         }
+        if venue.name() != before.name() {
+            details.insert("name".into(), venue.name().as_str().into());
+        }
+        if venue.url_name() != before.url_name() {
+            details.insert("urlName".into(), venue.url_name().as_str().into());
+        }
+        if venue.is_accepting_requests() != before.is_accepting_requests() {
+            details.insert(
+                "acceptingRequests".into(),
+                venue.is_accepting_requests().into(),
+            );
+        }
+        if venue.system_id() != before.system_id() {
+            details.insert("systemId".into(), venue.system_id().get().into());
+        }
         venue.parts_mut().updated_at = self.clock.now();
-        Ok(self.repo.update_venue(&venue).await?.value)
+        let stored = self.repo.update_venue(&venue).await?.value;
+        self.audit
+            .record(
+                context,
+                Some(stored.customer_id()),
+                AuditAction::VenueUpdated,
+                stored.id().as_uuid(),
+                details,
+            )
+            .await;
+        Ok(stored)
     }
 }
 

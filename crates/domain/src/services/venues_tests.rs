@@ -1,3 +1,4 @@
+use crate::testing::recorded_audit::RecordedAudit;
 use mockall::predicate::eq;
 use time::Duration;
 
@@ -15,7 +16,7 @@ fn clock_at(now: time::OffsetDateTime) -> Arc<MockClock> {
 }
 
 fn service(repo: MockVenueRepository) -> VenueService {
-    VenueService::new(Arc::new(repo), clock_at(NOW))
+    VenueService::new(Arc::new(repo), clock_at(NOW), RecordedAudit::trail().0)
 }
 
 fn stored(new: &NewVenue) -> WithSerial<Venue> {
@@ -46,7 +47,7 @@ async fn create_derives_the_url_name_from_the_name() {
         .returning(|v| Ok(stored(&v)));
 
     let created = service(repo)
-        .create(CustomerId::generate(), named("The Rusty Mic"))
+        .create(&ctx(), CustomerId::generate(), named("The Rusty Mic"))
         .await
         .unwrap();
 
@@ -67,7 +68,7 @@ async fn create_with_a_taken_derived_url_name_tries_numbered_suffixes() {
         .returning(|v| Ok(stored(&v)));
 
     let created = service(repo)
-        .create(CustomerId::generate(), named("The Rusty Mic"))
+        .create(&ctx(), CustomerId::generate(), named("The Rusty Mic"))
         .await
         .unwrap();
 
@@ -82,7 +83,7 @@ async fn create_gives_up_after_the_last_suffix() {
         .returning(|_| Err(StorageError::Conflict("url_name")));
 
     let err = service(repo)
-        .create(CustomerId::generate(), named("Bar"))
+        .create(&ctx(), CustomerId::generate(), named("Bar"))
         .await
         .unwrap_err();
 
@@ -101,7 +102,7 @@ async fn create_with_a_taken_explicit_url_name_is_refused_without_retrying() {
     };
 
     let err = service(repo)
-        .create(CustomerId::generate(), request)
+        .create(&ctx(), CustomerId::generate(), request)
         .await
         .unwrap_err();
 
@@ -116,7 +117,7 @@ async fn create_with_a_taken_openkj_id_is_refused() {
         .returning(|_| Err(StorageError::Conflict("openkj_venue_id")));
 
     let err = service(repo)
-        .create(CustomerId::generate(), named("Bar"))
+        .create(&ctx(), CustomerId::generate(), named("Bar"))
         .await
         .unwrap_err();
 
@@ -139,7 +140,7 @@ async fn update_that_changes_nothing_writes_nothing() {
     };
 
     let updated = service(repo)
-        .update(customer, current.id(), changes)
+        .update(&ctx(), customer, current.id(), changes)
         .await
         .unwrap();
 
@@ -172,8 +173,8 @@ async fn update_applies_changes_and_stamps_updated_at() {
         url_name: None,
     };
 
-    let updated = VenueService::new(Arc::new(repo), clock_at(later))
-        .update(customer, current.id(), changes)
+    let updated = VenueService::new(Arc::new(repo), clock_at(later), RecordedAudit::trail().0)
+        .update(&ctx(), customer, current.id(), changes)
         .await
         .unwrap();
 
@@ -187,6 +188,7 @@ async fn update_of_an_unknown_venue_is_not_found() {
 
     let err = service(repo)
         .update(
+            &ctx(),
             CustomerId::generate(),
             VenueId::generate(),
             VenueChanges::default(),
@@ -213,7 +215,7 @@ async fn update_losing_a_race_with_delete_is_not_found() {
     };
 
     let err = service(repo)
-        .update(customer, current.id(), changes)
+        .update(&ctx(), customer, current.id(), changes)
         .await
         .unwrap_err();
 
@@ -236,6 +238,7 @@ async fn set_accepting_opens_the_venue_and_switches_its_song_book() {
 
     let opened = service(repo)
         .set_accepting(
+            &ctx(),
             customer,
             OpenKjVenueId::FIRST,
             true,
@@ -257,7 +260,7 @@ async fn set_accepting_to_the_current_state_writes_nothing() {
     repo.expect_update_venue().never();
 
     let result = service(repo)
-        .set_accepting(customer, OpenKjVenueId::FIRST, true, None)
+        .set_accepting(&ctx(), customer, OpenKjVenueId::FIRST, true, None)
         .await;
 
     assert!(result.unwrap().is_accepting_requests());
@@ -270,7 +273,13 @@ async fn set_accepting_of_an_unknown_venue_is_not_found() {
         .returning(|_, _| Ok(None));
 
     let err = service(repo)
-        .set_accepting(CustomerId::generate(), OpenKjVenueId::FIRST, true, None)
+        .set_accepting(
+            &ctx(),
+            CustomerId::generate(),
+            OpenKjVenueId::FIRST,
+            true,
+            None,
+        )
         .await
         .unwrap_err();
 
@@ -284,7 +293,7 @@ async fn delete_of_an_unknown_venue_is_not_found() {
         .returning(|_, _| Ok(WithSerial::new(false, Serial::INITIAL)));
 
     let err = service(repo)
-        .delete(CustomerId::generate(), VenueId::generate())
+        .delete(&ctx(), CustomerId::generate(), VenueId::generate())
         .await
         .unwrap_err();
 
@@ -306,4 +315,9 @@ async fn unavailable_storage_is_reported_as_storage_error() {
         matches!(err, VenueError::Storage(StorageError::Unavailable(_))),
         "{err:?}"
     );
+}
+
+/// The caller of every change in these tests.
+fn ctx() -> crate::audit::RequestContext {
+    crate::audit::RequestContext::system("test")
 }

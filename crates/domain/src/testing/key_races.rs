@@ -21,6 +21,7 @@ use tokio::sync::Barrier;
 use tokio::task::JoinHandle;
 
 use super::NOW;
+use crate::audit::RequestContext;
 use crate::ids::{CustomerId, KeyId};
 use crate::keys::{ApiKey, KeyHash, KeyName, KeyVersion, PlainKey};
 use crate::ports::{
@@ -31,6 +32,7 @@ use crate::scope::{Scope, ScopeSet};
 use crate::services::{
     ApiKeyError, ApiKeyService, GracePeriod, IssuedKey, KeyChanges, KeyPolicy, NewKey, VerifyError,
 };
+use crate::testing::recorded_audit::RecordedAudit;
 
 /// Stamps out every race below as a multi-thread `#[tokio::test]` for an adapter; `setup`
 /// is the same as for [`crate::api_key_repository_contract!`].
@@ -145,8 +147,14 @@ fn service(repo: &Arc<dyn ApiKeyRepository>) -> ApiKeyService {
         Arc::new(FixedClock),
         Arc::new(OsSecretGenerator::default()),
         Arc::new(NoUsage),
+        RecordedAudit::trail().0,
         KeyPolicy::default(),
     )
+}
+
+/// The caller of every raced change.
+fn tester() -> RequestContext {
+    RequestContext::system("test")
 }
 
 /// A fresh active key, never expiring, for a fresh customer.
@@ -159,7 +167,7 @@ async fn fresh_key(service: &ApiKeyService) -> IssuedKey {
         created_by: None,
     };
     service
-        .create(CustomerId::generate(), request)
+        .create(&tester(), CustomerId::generate(), request)
         .await
         .unwrap()
 }
@@ -210,7 +218,7 @@ pub async fn concurrent_rotations_leave_only_the_newest_two_secrets_valid(
             .map(|_| {
                 let service = service.clone();
                 lined_up(&barrier, async move {
-                    service.rotate(customer, id, grace).await
+                    service.rotate(&tester(), customer, id, grace).await
                 })
             })
             .collect();
@@ -285,11 +293,11 @@ pub async fn revoke_racing_rotate_leaves_the_key_revoked(repo: Arc<dyn ApiKeyRep
         // Act
         let rotation = lined_up(&barrier, {
             let service = service.clone();
-            async move { service.rotate(customer, id, grace).await }
+            async move { service.rotate(&tester(), customer, id, grace).await }
         });
         let revocation = lined_up(&barrier, {
             let service = service.clone();
-            async move { service.revoke(customer, id).await }
+            async move { service.revoke(&tester(), customer, id).await }
         });
         let rotation = rotation.await.unwrap();
         let revoked = revocation.await.unwrap().unwrap();
@@ -328,7 +336,7 @@ pub async fn revoke_racing_reactivation_leaves_the_key_revoked(repo: Arc<dyn Api
         let original = fresh_key(&service).await;
         let (customer, id) = (original.key.customer_id(), original.key.id());
         service
-            .update(customer, id, deactivate.clone())
+            .update(&tester(), customer, id, deactivate.clone())
             .await
             .unwrap();
         let barrier = Arc::new(Barrier::new(2));
@@ -340,11 +348,11 @@ pub async fn revoke_racing_reactivation_leaves_the_key_revoked(repo: Arc<dyn Api
                 active: Some(true),
                 ..KeyChanges::default()
             };
-            async move { service.update(customer, id, changes).await }
+            async move { service.update(&tester(), customer, id, changes).await }
         });
         let revocation = lined_up(&barrier, {
             let service = service.clone();
-            async move { service.revoke(customer, id).await }
+            async move { service.revoke(&tester(), customer, id).await }
         });
         let reactivation = reactivation.await.unwrap();
         let revoked = revocation.await.unwrap().unwrap();
@@ -380,7 +388,11 @@ pub async fn rename_racing_rotate_keeps_both_changes(repo: Arc<dyn ApiKeyReposit
         // Act
         let rotation = lined_up(&barrier, {
             let service = service.clone();
-            async move { service.rotate(customer, id, GracePeriod::default()).await }
+            async move {
+                service
+                    .rotate(&tester(), customer, id, GracePeriod::default())
+                    .await
+            }
         });
         let rename = lined_up(&barrier, {
             let service = service.clone();
@@ -388,7 +400,7 @@ pub async fn rename_racing_rotate_keeps_both_changes(repo: Arc<dyn ApiKeyReposit
                 name: Some(new_name.clone()),
                 ..KeyChanges::default()
             };
-            async move { service.update(customer, id, changes).await }
+            async move { service.update(&tester(), customer, id, changes).await }
         });
         let rotated = rotation.await.unwrap().unwrap();
         let renamed = rename.await.unwrap().unwrap();

@@ -15,6 +15,8 @@
 //! keyward_domain::usage_repository_contract!(setup);
 //! // and, with `setup` returning `Arc<alerts::AlertFixture>` (both ports of one store):
 //! keyward_domain::alert_repository_contract!(setup);
+//! // and, with `setup` returning `Arc<audit::AuditFixture>` (both ports of one store):
+//! keyward_domain::audit_log_contract!(setup);
 //! ```
 //!
 //! `setup` returns `None` to skip (e.g. no PostgreSQL reachable outside CI); the guard
@@ -24,10 +26,12 @@
 
 pub mod alerts;
 pub mod api_keys;
+pub mod audit;
 pub mod changes;
 pub mod credentials;
 pub mod fixtures;
 pub mod key_races;
+pub mod recorded_audit;
 pub mod requests;
 pub mod serial;
 pub mod songbook;

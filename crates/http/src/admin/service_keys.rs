@@ -16,7 +16,7 @@ use crate::vault::dto::{
     CreateServiceCredentialRequest, ListServiceCredentialsQuery, ServiceCredentialPage,
     ServiceCredentialResponse, UpdateServiceCredentialRequest,
 };
-use crate::vault::{AUDIT_TARGET, CredentialIdPath, vault};
+use crate::vault::{CredentialIdPath, vault};
 
 const PLATFORM: CredentialOwner = CredentialOwner::Platform;
 
@@ -59,18 +59,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ))
 )]
 pub struct AdminServiceKeysDoc;
-
-fn audit(admin: &AdminPrincipal, action: &'static str, credential: &ServiceCredentialResponse) {
-    tracing::info!(
-        target: AUDIT_TARGET,
-        action,
-        provider = %credential.provider,
-        credential_id = %credential.id,
-        admin_id = %admin.admin_id,
-        subject = %admin.subject,
-        "platform service credential changed"
-    );
-}
 
 /// List the platform's credentials by provider, most recently updated first.
 #[utoipa::path(
@@ -145,10 +133,8 @@ pub async fn create_platform_key(
 ) -> Result<HttpResponse, ApiError> {
     let vault = vault(&state)?;
     let request = body.try_into_domain()?;
-    let created = vault.create(PLATFORM, request).await?;
-    let response = ServiceCredentialResponse::from(&created);
-    audit(&admin, "create", &response);
-    Ok(HttpResponse::Created().json(response))
+    let created = vault.create(&admin.context(), PLATFORM, request).await?;
+    Ok(HttpResponse::Created().json(ServiceCredentialResponse::from(&created)))
 }
 
 /// Change a platform credential's name, description, active flag or secret.
@@ -176,16 +162,10 @@ pub async fn update_platform_key(
 ) -> Result<web::Json<ServiceCredentialResponse>, ApiError> {
     let vault = vault(&state)?;
     let changes = body.try_into_domain()?;
-    let replaces_secret = changes.secret.is_some();
-    let updated = vault.update(PLATFORM, id, changes).await?;
-    let response = ServiceCredentialResponse::from(&updated);
-    let action = if replaces_secret {
-        "update_with_new_secret"
-    } else {
-        "update"
-    };
-    audit(&admin, action, &response);
-    Ok(web::Json(response))
+    let updated = vault
+        .update(&admin.context(), PLATFORM, id, changes)
+        .await?;
+    Ok(web::Json(ServiceCredentialResponse::from(&updated)))
 }
 
 /// Enable a platform credential: it may be decrypted again.
@@ -236,17 +216,17 @@ pub async fn disable_platform_key(
     set_active(&admin, id, &state, false).await
 }
 
-/// Enables or disables a platform credential and audits it.
+/// Enables or disables a platform credential (audited by the vault).
 async fn set_active(
     admin: &AdminPrincipal,
     id: CredentialId,
     state: &AppState,
     active: bool,
 ) -> Result<web::Json<ServiceCredentialResponse>, ApiError> {
-    let updated = vault(state)?.set_active(PLATFORM, id, active).await?;
-    let response = ServiceCredentialResponse::from(&updated);
-    audit(admin, if active { "enable" } else { "disable" }, &response);
-    Ok(web::Json(response))
+    let updated = vault(state)?
+        .set_active(&admin.context(), PLATFORM, id, active)
+        .await?;
+    Ok(web::Json(ServiceCredentialResponse::from(&updated)))
 }
 
 /// Delete a platform credential for good.
@@ -270,14 +250,8 @@ pub async fn delete_platform_key(
     CredentialIdPath(id): CredentialIdPath,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    vault(&state)?.delete(PLATFORM, id).await?;
-    tracing::info!(
-        target: AUDIT_TARGET,
-        action = "delete",
-        credential_id = %id,
-        admin_id = %admin.admin_id,
-        subject = %admin.subject,
-        "platform service credential deleted"
-    );
+    vault(&state)?
+        .delete(&admin.context(), PLATFORM, id)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -21,6 +21,7 @@ use crate::budget::{FailedVerifications, client_ip, retry_after_seconds};
 use crate::error::{API_KEY_REQUIRED, ApiError};
 use crate::metrics::VerificationResult;
 use crate::state::AppState;
+use keyward_domain::audit::{Actor, RequestContext};
 
 /// The header integrations send their key in.
 pub const API_KEY_HEADER: &str = "X-API-Key";
@@ -124,7 +125,16 @@ pub trait RequiredScope: 'static {
 #[derive(Debug, Clone)]
 pub struct ScopedApiKey<S> {
     pub key: VerifiedKey,
+    /// The client's address ([`client_ip`]).
+    pub ip: std::net::IpAddr,
     scope: PhantomData<fn() -> S>,
+}
+
+impl<S> ScopedApiKey<S> {
+    /// The audit actor of what this integration changes: the key, from `ip`.
+    pub fn context(&self) -> RequestContext {
+        RequestContext::remote(Actor::api_key(self.key.key_id), self.ip)
+    }
 }
 
 impl<S: RequiredScope> FromRequest for ScopedApiKey<S> {
@@ -133,9 +143,11 @@ impl<S: RequiredScope> FromRequest for ScopedApiKey<S> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let verifying = verify_request(req, Some(S::SCOPE));
+        let ip = client_ip(req);
         Box::pin(async move {
             Ok(Self {
                 key: verifying.await?,
+                ip,
                 scope: PhantomData,
             })
         })
@@ -209,6 +221,7 @@ mod tests {
             Arc::new(SystemClock),
             Arc::new(OsSecretGenerator::default()),
             Arc::new(usage),
+            crate::state::memory_audit(),
             KeyPolicy::default(),
         );
         let jwt = JwtSettings {
@@ -220,6 +233,7 @@ mod tests {
         web::Data::new(AppState::new(
             service,
             crate::state::memory_usage(),
+            crate::state::memory_audit(),
             crate::state::memory_karaoke(),
             &jwt,
         ))

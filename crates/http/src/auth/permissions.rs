@@ -39,4 +39,6 @@ permissions! {
     ServiceKeysRead => "service_keys:read",
     /// Change the customer's own service credentials.
     ServiceKeysWrite => "service_keys:write",
+    /// Read the customer's audit events (SPEC §12).
+    AuditRead => "audit:read",
 }

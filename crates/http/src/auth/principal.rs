@@ -8,17 +8,20 @@
 
 use std::collections::BTreeSet;
 use std::marker::PhantomData;
+use std::net::IpAddr;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures::future::{Ready, ready};
 use keyward_domain::CustomerId;
+use keyward_domain::audit::{Actor, RequestContext};
 use uuid::Uuid;
 
 use crate::auth::jwt::{ActiveContext, TokenRejected};
 use crate::auth::permissions::Permission;
 use crate::boundary;
+use crate::budget::client_ip;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -34,6 +37,8 @@ pub struct Principal {
     pub subject: String,
     pub context: Option<ActiveContext>,
     pub permissions: BTreeSet<String>,
+    /// The client's address ([`client_ip`]).
+    pub ip: IpAddr,
 }
 
 impl Principal {
@@ -67,6 +72,7 @@ impl Principal {
             subject: claims.sub,
             context: claims.active_context,
             permissions: claims.permissions.into_iter().collect(),
+            ip: client_ip(req),
         })
     }
 }
@@ -107,7 +113,16 @@ impl FromRequest for Principal {
 pub struct CustomerPrincipal<P> {
     pub customer: CustomerId,
     pub subject: String,
+    /// The client's address ([`client_ip`]).
+    pub ip: IpAddr,
     permission: PhantomData<fn() -> P>,
+}
+
+impl<P> CustomerPrincipal<P> {
+    /// The audit actor of what this caller changes: the user `sub`, from `ip`.
+    pub fn context(&self) -> RequestContext {
+        RequestContext::remote(Actor::user(&self.subject), self.ip)
+    }
 }
 
 impl<P: Permission> CustomerPrincipal<P> {
@@ -124,6 +139,7 @@ impl<P: Permission> CustomerPrincipal<P> {
         Ok(Self {
             customer: CustomerId::from_uuid(customer),
             subject: principal.subject,
+            ip: principal.ip,
             permission: PhantomData,
         })
     }
@@ -145,6 +161,15 @@ pub struct AdminPrincipal {
     pub admin_id: Uuid,
     pub subject: String,
     pub permissions: BTreeSet<String>,
+    /// The client's address ([`client_ip`]).
+    pub ip: IpAddr,
+}
+
+impl AdminPrincipal {
+    /// The audit actor of what this administrator changes: the user `sub`, from `ip`.
+    pub fn context(&self) -> RequestContext {
+        RequestContext::remote(Actor::user(&self.subject), self.ip)
+    }
 }
 
 impl FromRequest for AdminPrincipal {
@@ -160,6 +185,7 @@ impl FromRequest for AdminPrincipal {
                 admin_id,
                 subject: principal.subject,
                 permissions: principal.permissions,
+                ip: principal.ip,
             })
         }))
     }
@@ -186,6 +212,7 @@ mod tests {
             Arc::new(SystemClock),
             Arc::new(OsSecretGenerator::default()),
             Arc::new(MockUsageRecorder::new()),
+            crate::state::memory_audit(),
             KeyPolicy::default(),
         );
         let jwt = JwtSettings {
@@ -197,6 +224,7 @@ mod tests {
         web::Data::new(AppState::new(
             service,
             crate::state::memory_usage(),
+            crate::state::memory_audit(),
             crate::state::memory_karaoke(),
             &jwt,
         ))

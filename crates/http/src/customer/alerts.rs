@@ -114,12 +114,7 @@ impl From<&Page<KeyAlert>> for AlertPage {
     fn from(page: &Page<KeyAlert>) -> Self {
         Self {
             data: page.items.iter().map(AlertResponse::from).collect(),
-            pagination: Pagination {
-                page: page.request.page(),
-                limit: page.request.limit(),
-                total: page.total,
-                total_pages: page.total_pages(),
-            },
+            pagination: Pagination::of(page),
         }
     }
 }

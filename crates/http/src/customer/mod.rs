@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod api_keys;
+pub mod audit_events;
 pub mod service_keys;
 pub mod usage;
 pub mod venues;
@@ -16,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(api_keys::configure)
             .configure(usage::configure)
             .configure(alerts::configure)
+            .configure(audit_events::configure)
             .configure(venues::configure)
             .configure(service_keys::configure),
     );

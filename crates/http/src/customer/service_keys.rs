@@ -16,7 +16,7 @@ use crate::vault::dto::{
     ListServiceCredentialsQuery, PutServiceCredentialRequest, ServiceCredentialPage,
     ServiceCredentialResponse,
 };
-use crate::vault::{AUDIT_TARGET, ProviderParam, ProviderPath, vault};
+use crate::vault::{ProviderParam, ProviderPath, upserted_response, vault};
 
 /// Registers the routes, relative to `/v1/customer`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -121,23 +121,9 @@ pub async fn put_own_key(
     let vault = vault(&state)?;
     let input = body.try_into_domain()?;
     let upserted = vault
-        .put_for_customer(principal.customer, provider, input)
+        .put_for_customer(&principal.context(), principal.customer, provider, input)
         .await?;
-    let response = ServiceCredentialResponse::from(&upserted.credential);
-    tracing::info!(
-        target: AUDIT_TARGET,
-        action = if upserted.created { "create" } else { "replace" },
-        provider = %response.provider,
-        credential_id = %response.id,
-        customer_id = %principal.customer,
-        subject = %principal.subject,
-        "customer service credential stored"
-    );
-    Ok(if upserted.created {
-        HttpResponse::Created().json(response)
-    } else {
-        HttpResponse::Ok().json(response)
-    })
+    Ok(upserted_response(&upserted))
 }
 
 /// Delete the customer's credential for a provider.
@@ -162,15 +148,7 @@ pub async fn delete_own_key(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     vault(&state)?
-        .delete_for_customer(principal.customer, &provider)
+        .delete_for_customer(&principal.context(), principal.customer, &provider)
         .await?;
-    tracing::info!(
-        target: AUDIT_TARGET,
-        action = "delete",
-        %provider,
-        customer_id = %principal.customer,
-        subject = %principal.subject,
-        "customer service credential deleted"
-    );
     Ok(HttpResponse::NoContent().finish())
 }

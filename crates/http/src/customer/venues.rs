@@ -117,7 +117,7 @@ pub async fn create_venue(
     let venue = state
         .karaoke
         .venues
-        .create(principal.customer, request)
+        .create(&principal.context(), principal.customer, request)
         .await?;
     Ok(HttpResponse::Created().json(VenueResponse::from(&venue)))
 }
@@ -173,7 +173,7 @@ pub async fn update_venue(
     let venue = state
         .karaoke
         .venues
-        .update(principal.customer, id, changes)
+        .update(&principal.context(), principal.customer, id, changes)
         .await?;
     Ok(web::Json(VenueResponse::from(&venue)))
 }
@@ -198,7 +198,11 @@ pub async fn delete_venue(
     VenueIdPath(id): VenueIdPath,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    state.karaoke.venues.delete(principal.customer, id).await?;
+    state
+        .karaoke
+        .venues
+        .delete(&principal.context(), principal.customer, id)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -2,7 +2,10 @@
 //! types), call the OpenKJ service once, and shape the reply fields it reads. Field
 //! names and types follow `docs/OPENKJ_INTEGRATION.md`.
 
+use std::net::IpAddr;
+
 use keyward_domain::CustomerId;
+use keyward_domain::audit::{Actor, RequestContext};
 use keyward_domain::openkj::Command;
 use keyward_domain::ports::PageRequest;
 use keyward_domain::requests::{KeyChange, SingerName, SongRequest};
@@ -32,9 +35,11 @@ pub enum CommandError {
 type Reply = Result<ReplyFields, CommandError>;
 
 /// Runs an authorised, in-budget command.
+/// `client` is the caller's address, for the audit event of a venue change.
 pub async fn run(
     service: &OpenKjService,
     key: &VerifiedKey,
+    client: IpAddr,
     command: Command,
     fields: &Fields<'_>,
 ) -> Reply {
@@ -59,7 +64,10 @@ pub async fn run(
         Command::ConnectionTest => Ok(ReplyFields::new().with("connection", "ok")),
         Command::GetVenues => get_venues(service, customer).await,
         Command::GetRequests => get_requests(service, customer, fields).await,
-        Command::SetAccepting => set_accepting(service, customer, fields).await,
+        Command::SetAccepting => {
+            let context = RequestContext::remote(Actor::api_key(key.key_id), client);
+            set_accepting(service, &context, customer, fields).await
+        }
         Command::DeleteRequest => delete_request(service, customer, fields).await,
         Command::ClearRequests => clear_requests(service, customer, fields).await,
         Command::ClearDatabase => clear_database(service, customer, fields).await,
@@ -92,6 +100,7 @@ async fn get_requests(service: &OpenKjService, customer: CustomerId, fields: &Fi
 
 async fn set_accepting(
     service: &OpenKjService,
+    context: &RequestContext,
     customer: CustomerId,
     fields: &Fields<'_>,
 ) -> Reply {
@@ -99,7 +108,7 @@ async fn set_accepting(
     let accepting = fields.required_bool("accepting")?;
     let system = system_id(fields)?;
     service
-        .set_accepting(customer, venue, accepting, system)
+        .set_accepting(context, customer, venue, accepting, system)
         .await?;
     Ok(ReplyFields::new())
 }

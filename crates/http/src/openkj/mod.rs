@@ -130,7 +130,7 @@ async fn execute(
             .map(Outcome::Streamed)
             .map_err(describe);
     }
-    commands::run(openkj, &key, command, fields)
+    commands::run(openkj, &key, client, command, fields)
         .await
         .map(Outcome::Reply)
         .map_err(describe)

@@ -19,7 +19,7 @@ fn service(songs: MockSongBookRepository) -> OpenKjService {
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(SystemClock);
     OpenKjService::new(
-        VenueService::new(store.clone(), clock.clone()),
+        VenueService::new(store.clone(), clock.clone(), crate::state::memory_audit()),
         RequestService::new(store.clone(), clock.clone()),
         SongBookService::new(Arc::new(songs)),
         store,
@@ -280,6 +280,7 @@ fn endpoint_state(
         Arc::new(SystemClock),
         Arc::new(OsSecretGenerator::default()),
         Arc::new(usage),
+        crate::state::memory_audit(),
         KeyPolicy::default(),
     );
     let karaoke = KaraokeServices {
@@ -295,6 +296,7 @@ fn endpoint_state(
     actix_web::web::Data::new(crate::state::AppState::new(
         api_keys,
         crate::state::memory_usage(),
+        crate::state::memory_audit(),
         karaoke,
         &jwt,
     ))

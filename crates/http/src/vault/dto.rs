@@ -94,12 +94,7 @@ impl From<&Page<ServiceCredential>> for ServiceCredentialPage {
                 .iter()
                 .map(ServiceCredentialResponse::from)
                 .collect(),
-            pagination: Pagination {
-                page: page.request.page(),
-                limit: page.request.limit(),
-                total: page.total,
-                total_pages: page.total_pages(),
-            },
+            pagination: Pagination::of(page),
         }
     }
 }

@@ -29,9 +29,20 @@ pub type InternalServiceKey = SharedSecret;
 
 /// A request from an internal service that presented the right `X-Service-Key`.
 #[derive(Debug, Clone, Copy)]
-pub struct InternalCaller;
+pub struct InternalCaller {
+    /// The client's address ([`crate::budget::client_ip`]).
+    pub ip: std::net::IpAddr,
+}
 
 impl InternalCaller {
+    /// The audit actor of what this service changes: `service`/`internal`, from `ip`.
+    pub fn context(&self) -> keyward_domain::audit::RequestContext {
+        keyward_domain::audit::RequestContext::remote(
+            keyward_domain::audit::Actor::internal_service(),
+            self.ip,
+        )
+    }
+
     fn authenticate(req: &HttpRequest) -> Result<Self, ApiError> {
         let Some(state) = req.app_data::<web::Data<AppState>>() else {
             tracing::error!("AppState is not registered as app data");
@@ -50,10 +61,12 @@ impl InternalCaller {
             .filter(|value| !value.is_empty())
             .ok_or(ApiError::unauthenticated(SERVICE_KEY_REQUIRED))?;
         if configured.matches(presented) {
-            Ok(Self)
+            Ok(Self {
+                ip: crate::budget::client_ip(req),
+            })
         } else {
             tracing::warn!(
-                target: crate::vault::AUDIT_TARGET,
+                target: keyward_domain::services::AUDIT_TARGET,
                 action = "internal_authentication_failed",
                 client_ip = %crate::budget::client_ip(req),
                 "wrong X-Service-Key presented"

@@ -2,10 +2,8 @@
 //! customer or admin areas: plaintext retrieval (`/v1/validate/keys/{provider}` for an
 //! API key with `secrets:read`, `/internal/service-keys/{provider}/decrypt` for internal
 //! services), plus what every vault route shares — the DTOs, path extractors, the 503
-//! when no master key is configured, and the audit log.
-//!
-//! Audit events go to the tracing target [`AUDIT_TARGET`] at INFO: who, what, which
-//! credential, when. They never carry a secret.
+//! when no master key is configured. The `VaultService` records the audit events of
+//! every change and plaintext read (SPEC §12).
 
 pub mod dto;
 pub mod internal;
@@ -15,7 +13,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use futures::future::{Ready, ready};
 use keyward_domain::CredentialId;
-use keyward_domain::services::VaultService;
+use keyward_domain::services::{Upserted, VaultService};
 use keyward_domain::vault::Provider;
 use utoipa::IntoParams;
 
@@ -28,8 +26,17 @@ use crate::state::AppState;
 pub use internal::{INTERNAL_SERVICE_KEY_HEADER, InternalCaller, InternalServiceKey};
 pub use retrieval::{RetrievalDoc, configure};
 
-/// The tracing target of audit events.
-pub const AUDIT_TARGET: &str = "keyward::audit";
+/// The answer to a credential upsert (customer `PUT /v1/customer/service-keys/{provider}`,
+/// internal `POST /internal/keys`): 201 when it was created, 200 when replaced; the
+/// credential masked.
+pub(crate) fn upserted_response(upserted: &Upserted) -> actix_web::HttpResponse {
+    let response = dto::ServiceCredentialResponse::from(&upserted.credential);
+    if upserted.created {
+        actix_web::HttpResponse::Created().json(response)
+    } else {
+        actix_web::HttpResponse::Ok().json(response)
+    }
+}
 
 /// Detail of the 503 every vault route answers when no master key is configured.
 pub const VAULT_NOT_CONFIGURED: &str =

@@ -18,7 +18,7 @@ use crate::auth::scopes::SecretsRead;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use crate::vault::dto::PlaintextResponse;
-use crate::vault::{AUDIT_TARGET, InternalCaller, ProviderParam, ProviderPath, vault};
+use crate::vault::{InternalCaller, ProviderParam, ProviderPath, vault};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -70,17 +70,12 @@ pub async fn reveal_customer_key(
 ) -> Result<HttpResponse, ApiError> {
     let customer = auth.key.customer_id;
     let revealed = vault(&state)?
-        .reveal(CredentialOwner::Customer(customer), &provider)
+        .reveal(
+            &auth.context(),
+            CredentialOwner::Customer(customer),
+            &provider,
+        )
         .await?;
-    tracing::info!(
-        target: AUDIT_TARGET,
-        action = "reveal_customer_credential",
-        %provider,
-        credential_id = %revealed.credential.id(),
-        customer_id = %customer,
-        api_key_id = %auth.key.key_id,
-        "service credential revealed"
-    );
     Ok(plaintext(&revealed))
 }
 
@@ -100,20 +95,12 @@ pub async fn reveal_customer_key(
     )
 )]
 pub async fn reveal_platform_key(
-    _: InternalCaller,
+    caller: InternalCaller,
     ProviderPath(provider): ProviderPath,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let revealed = vault(&state)?
-        .reveal(CredentialOwner::Platform, &provider)
+        .reveal(&caller.context(), CredentialOwner::Platform, &provider)
         .await?;
-    tracing::info!(
-        target: AUDIT_TARGET,
-        action = "reveal_platform_credential",
-        %provider,
-        credential_id = %revealed.credential.id(),
-        caller = "internal_service",
-        "service credential revealed"
-    );
     Ok(plaintext(&revealed))
 }

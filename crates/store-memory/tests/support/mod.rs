@@ -61,7 +61,13 @@ impl Vault {
     }
 
     fn over(store: Arc<MemoryStore>, clock: Arc<SettableClock>, cipher: AesGcmCipher) -> Self {
-        let service = VaultService::new(store.clone(), Arc::new(cipher), clock.clone());
+        let service = VaultService::new(
+            store.clone(),
+            Arc::new(cipher),
+            clock.clone(),
+            keyward_domain::testing::recorded_audit::RecordedAudit::trail_with_clock(clock.clone())
+                .0,
+        );
         Self {
             store,
             clock,
@@ -95,4 +101,9 @@ pub fn put_input(plaintext: &str) -> CustomerCredentialInput {
         secret: secret(plaintext),
         active: true,
     }
+}
+
+/// The caller of every change in these tests.
+pub fn ctx() -> keyward_domain::audit::RequestContext {
+    keyward_domain::audit::RequestContext::system("test")
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use time::Duration;
 
+use crate::audit::RequestContext;
 use crate::ids::CustomerId;
 use crate::openkj::{Command, ENDPOINT_SCOPES};
 use crate::ports::{Clock, Page, PageRequest, SerialRepository, StorageError};
@@ -211,6 +212,7 @@ impl OpenKjService {
     /// `UnknownVenue`, `SystemNotEntitled`, `Storage`.
     pub async fn set_accepting(
         &self,
+        context: &RequestContext,
         customer: CustomerId,
         venue: OpenKjVenueId,
         accepting: bool,
@@ -219,7 +221,7 @@ impl OpenKjService {
         let system = system.map(|s| self.entitled(s)).transpose()?;
         Ok(self
             .venues
-            .set_accepting(customer, venue, accepting, system)
+            .set_accepting(context, customer, venue, accepting, system)
             .await?)
     }
 

@@ -281,6 +281,18 @@ pub struct Pagination {
     pub total_pages: u64,
 }
 
+impl Pagination {
+    /// The paging information of `page`.
+    pub fn of<T>(page: &Page<T>) -> Self {
+        Self {
+            page: page.request.page(),
+            limit: page.request.limit(),
+            total: page.total,
+            total_pages: page.total_pages(),
+        }
+    }
+}
+
 /// One page of API keys, newest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApiKeyPage {
@@ -292,12 +304,7 @@ impl From<&Page<ApiKey>> for ApiKeyPage {
     fn from(page: &Page<ApiKey>) -> Self {
         Self {
             data: page.items.iter().map(ApiKeyResponse::from).collect(),
-            pagination: Pagination {
-                page: page.request.page(),
-                limit: page.request.limit(),
-                total: page.total,
-                total_pages: page.total_pages(),
-            },
+            pagination: Pagination::of(page),
         }
     }
 }

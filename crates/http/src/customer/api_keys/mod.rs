@@ -155,8 +155,12 @@ pub async fn create_api_key(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<CreateApiKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let context = principal.context();
     let request = body.try_into_domain(principal.subject)?;
-    let issued = state.api_keys.create(principal.customer, request).await?;
+    let issued = state
+        .api_keys
+        .create(&context, principal.customer, request)
+        .await?;
     tracing::info!(key_id = %issued.key.id(), customer_id = %principal.customer, "api key created");
     Ok(HttpResponse::Created().json(IssuedApiKeyResponse::from(&issued)))
 }
@@ -187,7 +191,7 @@ pub async fn update_api_key(
     let changes = body.try_into_domain()?;
     let key = state
         .api_keys
-        .update(principal.customer, id, changes)
+        .update(&principal.context(), principal.customer, id, changes)
         .await?;
     Ok(web::Json(ApiKeyResponse::from(&key)))
 }
@@ -213,7 +217,10 @@ pub async fn revoke_api_key(
     KeyIdPath(id): KeyIdPath,
     state: web::Data<AppState>,
 ) -> Result<web::Json<MessageResponse>, ApiError> {
-    state.api_keys.revoke(principal.customer, id).await?;
+    state
+        .api_keys
+        .revoke(&principal.context(), principal.customer, id)
+        .await?;
     tracing::info!(key_id = %id, customer_id = %principal.customer, "api key revoked");
     Ok(web::Json(MessageResponse {
         message: "API key revoked successfully",
@@ -252,7 +259,10 @@ pub async fn rotate_api_key(
         .ensure_rotatable(principal.customer, id)
         .await?;
     state.rotation_limiter.check(principal.customer)?;
-    let issued = state.api_keys.rotate(principal.customer, id, grace).await?;
+    let issued = state
+        .api_keys
+        .rotate(&principal.context(), principal.customer, id, grace)
+        .await?;
     tracing::info!(
         key_id = %id,
         customer_id = %principal.customer,
@@ -282,7 +292,10 @@ pub async fn delete_api_key(
     KeyIdPath(id): KeyIdPath,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    state.api_keys.delete(principal.customer, id).await?;
+    state
+        .api_keys
+        .delete(&principal.context(), principal.customer, id)
+        .await?;
     tracing::info!(key_id = %id, customer_id = %principal.customer, "api key deleted");
     Ok(HttpResponse::NoContent().finish())
 }

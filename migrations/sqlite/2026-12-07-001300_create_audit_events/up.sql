@@ -1,0 +1,35 @@
+-- Audit events (SPEC §12): who changed which key, venue or service credential, or read a
+-- credential's plaintext, when and from where. Written by the services through the
+-- AuditLog port, listed per customer, removed only by retention (audit.retention_days).
+--
+-- No foreign keys (docs/adr/0055): an event must outlive the key, venue or credential it
+-- is about, so `target_id` references nothing; `customer_id` is the owner of the target,
+-- copied when the event is stored (customers rows are never deleted, so a reference would
+-- guard nothing).
+-- `at` is INTEGER microseconds since the Unix epoch (PortableInstant); `ip` the client's
+-- address as Rust prints it (NULL for keyward's own jobs and the CLI); `details` a JSON
+-- object as text. `action` and `target_type` are wire names (`api_key.rotated`,
+-- `api_key`): not listed in a CHECK, so a new action needs no table rebuild; the reader
+-- refuses a name it does not know. An action always starts with its target type.
+CREATE TABLE audit_events (
+    id          TEXT    PRIMARY KEY NOT NULL CHECK (length(id) = 36),
+    customer_id TEXT    NOT NULL CHECK (length(customer_id) = 36),
+    at          INTEGER NOT NULL,
+    actor_type  TEXT    NOT NULL CHECK (actor_type IN ('user', 'service', 'system')),
+    actor_id    TEXT    NOT NULL CHECK (length(actor_id) <= 255),
+    ip          TEXT,
+    action      TEXT    NOT NULL,
+    target_type TEXT    NOT NULL,
+    target_id   TEXT    NOT NULL CHECK (length(target_id) = 36),
+    details     TEXT    NOT NULL CHECK (json_valid(details) AND json_type(details) = 'object'),
+    CHECK (substr(action, 1, length(target_type) + 1) = target_type || '.')
+) STRICT;
+
+-- list_audit_events: one customer's events, newest first; an action filter is applied on
+-- the way.
+CREATE INDEX audit_events_customer_at_idx ON audit_events (customer_id, at DESC, id DESC);
+-- list_audit_events with a target: one target's history, newest first.
+CREATE INDEX audit_events_customer_target_at_idx
+    ON audit_events (customer_id, target_id, at DESC, id DESC);
+-- Retention: every event before an instant.
+CREATE INDEX audit_events_at_idx ON audit_events (at);
