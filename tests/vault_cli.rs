@@ -8,8 +8,8 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use keyward_domain::CustomerId;
-use keyward_domain::ports::SystemClock;
 use keyward_domain::audit::RequestContext;
+use keyward_domain::ports::SystemClock;
 use keyward_domain::services::{AuditTrail, CustomerCredentialInput, VaultService};
 use keyward_domain::vault::{AesGcmCipher, CredentialOwner, MasterKey, Provider, SecretText};
 use keyward_store_diesel::{DieselStore, PoolOptions};

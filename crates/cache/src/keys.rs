@@ -292,9 +292,12 @@ impl ApiKeyRepository for CachedKeys {
         result
     }
 
-    async fn delete_expired_before(&self, cutoff: OffsetDateTime) -> Result<u64, StorageError> {
+    async fn delete_expired_before(
+        &self,
+        cutoff: OffsetDateTime,
+    ) -> Result<Vec<(CustomerId, KeyId)>, StorageError> {
         let result = self.store.delete_expired_before(cutoff).await;
-        if !matches!(result, Ok(0)) {
+        if !matches!(&result, Ok(deleted) if deleted.is_empty()) {
             self.cache.forget_everything();
         }
         result

@@ -75,7 +75,10 @@ impl ApiKeyRepository for Counting {
     async fn delete(&self, customer: CustomerId, id: KeyId) -> Result<bool, StorageError> {
         self.store.delete(customer, id).await
     }
-    async fn delete_expired_before(&self, cutoff: OffsetDateTime) -> Result<u64, StorageError> {
+    async fn delete_expired_before(
+        &self,
+        cutoff: OffsetDateTime,
+    ) -> Result<Vec<(CustomerId, KeyId)>, StorageError> {
         self.store.delete_expired_before(cutoff).await
     }
     async fn record_last_used(

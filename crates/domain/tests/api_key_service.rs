@@ -811,7 +811,11 @@ async fn cleanup_deletes_keys_expired_longer_than_the_retention() {
     repo.expect_delete_expired_before()
         .with(eq(NOW - Duration::days(30)))
         .times(1)
-        .returning(|_| Ok(4));
+        .returning(|_| {
+            Ok((0..4)
+                .map(|_| (CustomerId::generate(), KeyId::generate()))
+                .collect())
+        });
     let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), quiet_usage());
 
     assert_eq!(

@@ -167,16 +167,19 @@ impl ApiKeyRepository for MemoryStore {
         Ok(false)
     }
 
-    async fn delete_expired_before(&self, cutoff: OffsetDateTime) -> Result<u64, StorageError> {
+    async fn delete_expired_before(
+        &self,
+        cutoff: OffsetDateTime,
+    ) -> Result<Vec<(CustomerId, KeyId)>, StorageError> {
         let mut state = self.state();
-        let expired: Vec<KeyId> = state
+        let expired: Vec<(CustomerId, KeyId)> = state
             .api_keys
             .rows
             .values()
             .filter(|k| k.expires_at().is_some_and(|expiry| expiry < cutoff))
-            .map(ApiKey::id)
+            .map(|k| (k.customer_id(), k.id()))
             .collect();
-        for id in &expired {
+        for (_, id) in &expired {
             state.api_keys.rows.remove(id);
             state.usage.remove_key(*id);
             state.alerts.remove_key(*id);
@@ -185,7 +188,7 @@ impl ApiKeyRepository for MemoryStore {
                 version: None,
             });
         }
-        Ok(expired.len() as u64)
+        Ok(expired)
     }
 
     async fn record_last_used(

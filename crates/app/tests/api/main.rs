@@ -11,6 +11,7 @@ mod proxy;
 
 mod alerts;
 mod api_keys;
+mod audit;
 mod bad_input;
 mod hardening;
 mod instances;

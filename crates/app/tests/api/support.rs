@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use keyward::{Application, Settings, Wiring};
 use keyward_domain::ports::{
-    AlertRepository, ApiKeyRepository, AuditLog, ChangeFeed, Clock, CredentialRepository, OpenKjStore,
-    UsageRepository, truncate_to_micros,
+    AlertRepository, ApiKeyRepository, AuditLog, ChangeFeed, Clock, CredentialRepository,
+    OpenKjStore, UsageRepository, truncate_to_micros,
 };
 use keyward_http::auth::{ActiveContext, Claims, JwtSecret, JwtSettings, JwtSigner};
 use keyward_http::metrics::MetricsSource;

@@ -110,11 +110,16 @@ pub trait ApiKeyRepository: Send + Sync {
     /// `Unavailable`/`Other` on backend failure.
     async fn delete(&self, customer: CustomerId, id: KeyId) -> Result<bool, StorageError>;
 
-    /// Deletes every key whose `expires_at` is before `cutoff`; returns how many.
+    /// Deletes every key whose `expires_at` is before `cutoff`; returns the deleted keys,
+    /// each once, as `(owner, id)` in no particular order (empty when none expired), so
+    /// the caller can record or announce each deletion.
     ///
     /// # Errors
-    /// `Unavailable`/`Other` on backend failure.
-    async fn delete_expired_before(&self, cutoff: OffsetDateTime) -> Result<u64, StorageError>;
+    /// `Unavailable`/`Other` on backend failure; then nothing is deleted.
+    async fn delete_expired_before(
+        &self,
+        cutoff: OffsetDateTime,
+    ) -> Result<Vec<(CustomerId, KeyId)>, StorageError>;
 
     /// Moves `last_used_at` forward for each `(id, at)`, never backward, in one statement
     /// or transaction. Unknown ids are ignored. Returns how many keys changed. The keys'

@@ -662,10 +662,20 @@ impl ApiKeyService {
         context: &RequestContext,
         retention: Duration,
     ) -> Result<u64, StorageError> {
-        let _ = context;
-        self.repo
+        let deleted = self
+            .repo
             .delete_expired_before(self.clock.now() - retention)
-            .await
+            .await?;
+        let targets: Vec<(CustomerId, uuid::Uuid)> = deleted
+            .iter()
+            .map(|&(customer, id)| (customer, id.as_uuid()))
+            .collect();
+        let mut details = AuditDetails::new();
+        details.insert("reason".into(), "expired".into());
+        self.audit
+            .record_deletions(context, AuditAction::ApiKeyDeleted, &targets, &details)
+            .await;
+        Ok(deleted.len() as u64)
     }
 }
 

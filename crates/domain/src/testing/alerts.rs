@@ -523,7 +523,7 @@ pub async fn expired_key_cleanup_deletes_its_alerts(fixture: &AlertFixture) {
             .delete_expired_before(NOW - Duration::days(30))
             .await
             .unwrap(),
-        1
+        vec![(customer, expired.id())]
     );
 
     assert_eq!(all(fixture, customer).await, vec![kept_alert]);

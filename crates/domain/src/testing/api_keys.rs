@@ -411,21 +411,46 @@ pub async fn delete_expired_before_removes_only_keys_expired_before_cutoff(
     repo: &dyn ApiKeyRepository,
 ) {
     let customer = CustomerId::generate();
+    let other_customer = CustomerId::generate();
     let cutoff = NOW - Duration::days(30);
-    let long_gone = with(&sample_key(customer, NOW - Duration::days(90)), |p| {
-        p.expires_at = Some(cutoff - Duration::seconds(1));
-    });
-    let at_cutoff = with(&sample_key(customer, NOW - Duration::days(90)), |p| {
-        p.expires_at = Some(cutoff);
-    });
-    let never = with(&sample_key(customer, NOW), |p| p.expires_at = None);
-    for key in [&long_gone, &at_cutoff, &never] {
+    let expiring_at = |customer, expires_at| {
+        with(&sample_key(customer, NOW - Duration::days(90)), |p| {
+            p.expires_at = expires_at;
+        })
+    };
+    let long_gone = expiring_at(customer, Some(cutoff - Duration::days(20)));
+    let just_gone = expiring_at(customer, Some(cutoff - Duration::microseconds(1)));
+    let theirs_gone = expiring_at(other_customer, Some(cutoff - Duration::seconds(1)));
+    let at_cutoff = expiring_at(customer, Some(cutoff));
+    let later = expiring_at(other_customer, Some(NOW));
+    let never = expiring_at(customer, None);
+    for key in [
+        &long_gone,
+        &just_gone,
+        &theirs_gone,
+        &at_cutoff,
+        &later,
+        &never,
+    ] {
         insert(repo, key).await;
     }
-    assert_eq!(repo.delete_expired_before(cutoff).await.unwrap(), 1);
-    assert_eq!(repo.get(customer, long_gone.id()).await.unwrap(), None);
-    assert!(repo.get(customer, at_cutoff.id()).await.unwrap().is_some());
-    assert!(repo.get(customer, never.id()).await.unwrap().is_some());
+
+    let mut deleted = repo.delete_expired_before(cutoff).await.unwrap();
+
+    deleted.sort_unstable();
+    let mut expected: Vec<(CustomerId, KeyId)> = [&long_gone, &just_gone, &theirs_gone]
+        .into_iter()
+        .map(|key| (key.customer_id(), key.id()))
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(deleted, expected, "each deleted key once, with its owner");
+    for gone in [&long_gone, &just_gone, &theirs_gone] {
+        assert_eq!(repo.find_by_id(gone.id()).await.unwrap(), None);
+    }
+    for kept in [&at_cutoff, &later, &never] {
+        assert!(repo.find_by_id(kept.id()).await.unwrap().is_some());
+    }
+    assert_eq!(repo.delete_expired_before(cutoff).await.unwrap(), vec![]);
 }
 
 pub async fn last_used_moves_forward_only(repo: &dyn ApiKeyRepository) {

@@ -129,7 +129,10 @@ impl ApiKeyRepository for Interleaving {
         self.0.delete(customer, id).await
     }
 
-    async fn delete_expired_before(&self, cutoff: OffsetDateTime) -> Result<u64, StorageError> {
+    async fn delete_expired_before(
+        &self,
+        cutoff: OffsetDateTime,
+    ) -> Result<Vec<(CustomerId, KeyId)>, StorageError> {
         self.0.delete_expired_before(cutoff).await
     }
 

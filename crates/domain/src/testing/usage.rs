@@ -536,7 +536,7 @@ pub async fn expired_key_cleanup_deletes_its_usage(fixture: &UsageFixture) {
             .delete_expired_before(NOW - Duration::days(30))
             .await
             .unwrap(),
-        1
+        vec![(customer, expired.id())]
     );
 
     assert_eq!(

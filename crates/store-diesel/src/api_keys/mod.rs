@@ -65,12 +65,22 @@ fn to_keys(rows: Vec<ApiKeyRow>) -> Result<Vec<ApiKey>, StorageError> {
     rows.into_iter().map(ApiKey::try_from).collect()
 }
 
-/// `delete_expired_before` on PostgreSQL: the doomed rows locked in id order, then deleted.
+/// `delete_expired_before` on PostgreSQL: the doomed rows locked in id order, then deleted
+/// and named.
 const DELETE_EXPIRED_IN_ID_ORDER: &str = "\
 WITH doomed AS (
     SELECT id FROM api_keys WHERE expires_at < $1 ORDER BY id FOR UPDATE
 )
-DELETE FROM api_keys WHERE id IN (SELECT id FROM doomed)";
+DELETE FROM api_keys WHERE id IN (SELECT id FROM doomed) RETURNING customer_id, id";
+
+/// A key deleted by [`DELETE_EXPIRED_IN_ID_ORDER`].
+#[derive(Debug, QueryableByName)]
+struct DeletedKey {
+    #[diesel(sql_type = crate::types::PortableUuid)]
+    customer_id: DbUuid,
+    #[diesel(sql_type = crate::types::PortableUuid)]
+    id: DbUuid,
+}
 
 #[async_trait]
 impl ApiKeyRepository for DieselStore {
@@ -255,8 +265,11 @@ impl ApiKeyRepository for DieselStore {
         Ok(deleted > 0)
     }
 
-    async fn delete_expired_before(&self, cutoff: OffsetDateTime) -> Result<u64, StorageError> {
-        let deleted = match self.pools.get().await? {
+    async fn delete_expired_before(
+        &self,
+        cutoff: OffsetDateTime,
+    ) -> Result<Vec<(CustomerId, KeyId)>, StorageError> {
+        let deleted: Vec<(DbUuid, DbUuid)> = match self.pools.get().await? {
             // The keys are locked in id order first, as the usage flushes lock them
             // (`record_last_used`, `add_usage`): a cleanup deleting many keys in scan
             // order could otherwise deadlock with a flush touching the same keys (expired
@@ -265,18 +278,28 @@ impl ApiKeyRepository for DieselStore {
                 bounded_postgres!(pooled, self.pools.statement_timeout(), |conn| {
                     diesel::sql_query(DELETE_EXPIRED_IN_ID_ORDER)
                         .bind::<diesel::sql_types::Timestamptz, _>(truncate_to_micros(cutoff))
-                        .execute(conn)
+                        .load::<DeletedKey>(conn)
                         .await
+                        .map(|keys| {
+                            keys.into_iter()
+                                .map(|key| (key.customer_id, key.id))
+                                .collect()
+                        })
                 })
             }
+            // One statement: SQLite's single writer leaves no order to deadlock over.
             PooledConnection::Sqlite(mut conn) => {
                 diesel::delete(api_keys::table.filter(api_keys::expires_at.lt(DbInstant(cutoff))))
-                    .execute(&mut conn)
+                    .returning((api_keys::customer_id, api_keys::id))
+                    .get_results(&mut conn)
                     .await
             }
         }
         .map_err(storage_error)?;
-        Ok(deleted as u64)
+        Ok(deleted
+            .into_iter()
+            .map(|(customer, id)| (CustomerId::from_uuid(customer.0), KeyId::from_uuid(id.0)))
+            .collect())
     }
 
     async fn record_last_used(
