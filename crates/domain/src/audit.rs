@@ -285,7 +285,7 @@ pub type AuditDetails = serde_json::Map<String, serde_json::Value>;
 /// One stored audit event (SPEC §12).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
-    /// Time-ordered (UUIDv7).
+    /// Time-ordered (`UUIDv7`).
     pub id: AuditEventId,
     /// When the change was made (UTC, microseconds).
     pub at: OffsetDateTime,

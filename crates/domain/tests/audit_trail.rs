@@ -9,8 +9,7 @@ use std::sync::Arc;
 use keyward_domain::audit::{Actor, ActorType, AuditAction, RequestContext};
 use keyward_domain::keys::KeyName;
 use keyward_domain::ports::{
-    Clock, MockApiKeyRepository, MockAuditLog, MockUsageRecorder, OsSecretGenerator,
-    StorageError,
+    Clock, MockApiKeyRepository, MockAuditLog, MockUsageRecorder, OsSecretGenerator, StorageError,
 };
 use keyward_domain::services::{ApiKeyService, AuditTrail, KeyPolicy, NewKey};
 use keyward_domain::testing::recorded_audit::RecordedAudit;
@@ -78,7 +77,10 @@ async fn a_created_key_is_audited_with_the_callers_actor_address_and_time() {
     assert_eq!(event.details["name"], "Jukebox");
     assert_eq!(event.details["scopes"], serde_json::json!(["songdb:read"]));
     let text = format!("{:?}", event.details);
-    assert!(!text.contains(issued.secret.expose()), "the key was audited");
+    assert!(
+        !text.contains(issued.secret.expose()),
+        "the key was audited"
+    );
 }
 
 #[tokio::test]

@@ -89,6 +89,7 @@ on_both_databases!(
     create_applies_the_default_lifetime,
     revoking_an_unknown_id_names_it,
     a_key_that_cannot_be_printed_is_taken_back,
+    cli_changes_and_the_cleanup_are_audited_as_the_system,
 );
 
 async fn a_key_created_listed_and_revoked_from_the_cli_is_what_the_service_sees(backend: Backend) {
@@ -449,4 +450,84 @@ async fn the_api_applies_the_default_lifetime_too() {
         );
         assert_eq!(explicit["expiresAt"], "2099-01-01T00:00:00Z", "{backend:?}");
     }
+}
+
+/// SPEC §12: what the CLI changes is audited like what the API changes, with the actor
+/// `{type: "system", id: "cli"}` (or `cleanup`) and no address.
+async fn cli_changes_and_the_cleanup_are_audited_as_the_system(backend: Backend) {
+    let Some(app) = diesel_app(backend).await else {
+        return;
+    };
+    let customer = Customer::with_permissions(&["api_keys:read", "audit:read"]);
+    let uuid = customer_uuid(&customer);
+    let created: Value = serde_json::from_str(&stdout(&keys(
+        &app,
+        &[
+            "create",
+            "--customer",
+            &uuid,
+            "--name",
+            "Kiosk",
+            "--scopes",
+            "songdb:read",
+            "--json",
+        ],
+        &[],
+    )))
+    .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    stdout(&keys(&app, &["revoke", &id], &[]));
+    // A key that expired 70 days ago (sample keys expire 30 days after creation).
+    let now = OffsetDateTime::now_utc();
+    let expired = keyward_domain::testing::api_keys::sample_key(
+        keyward_domain::CustomerId::from_uuid(customer.id),
+        now - time::Duration::days(100),
+    );
+    app.keys
+        .insert(
+            &expired,
+            keyward_domain::ports::ActiveKeyCap { max: 100, now },
+        )
+        .await
+        .unwrap();
+    stdout(&keys(&app, &["cleanup"], &[]));
+
+    let page: Value = app
+        .get("/v1/customer/audit-events", &customer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let events = page["data"].as_array().unwrap();
+    let summary: Vec<(&str, &str, &str)> = events
+        .iter()
+        .map(|event| {
+            (
+                event["action"].as_str().unwrap(),
+                event["actor"]["id"].as_str().unwrap(),
+                event["targetId"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let expired_id = expired.id().to_string();
+    assert_eq!(
+        summary,
+        [
+            ("api_key.deleted", "cleanup", expired_id.as_str()),
+            ("api_key.revoked", "cli", id.as_str()),
+            ("api_key.created", "cli", id.as_str()),
+        ],
+        "{page}"
+    );
+    for event in events {
+        assert_eq!(event["actor"]["type"], "system");
+        assert_eq!(event["ip"], Value::Null);
+    }
+    assert_eq!(
+        events[0]["details"],
+        serde_json::json!({"reason": "expired"})
+    );
 }

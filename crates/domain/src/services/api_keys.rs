@@ -681,7 +681,7 @@ impl ApiKeyService {
 
 /// Scopes as a JSON array of their names, in the set's order.
 fn scopes_json(scopes: ScopeSet) -> serde_json::Value {
-    scopes.iter().map(|scope| scope.as_str()).collect()
+    scopes.iter().map(Scope::as_str).collect()
 }
 
 /// An instant as RFC 3339 text, or `null`.

@@ -57,7 +57,7 @@ impl AuditLog for RecordedAudit {
                     && filter.target_id.is_none_or(|id| event.target_id == id)
             })
             .collect();
-        matching.sort_by(|a, b| (b.at, b.id).cmp(&(a.at, a.id)));
+        matching.sort_by_key(|event| std::cmp::Reverse((event.at, event.id)));
         let total = matching.len() as u64;
         let items = matching
             .into_iter()

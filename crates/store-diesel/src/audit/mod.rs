@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use keyward_domain::CustomerId;
-use keyward_domain::audit::{AuditEvent, AuditFilter};
+use keyward_domain::audit::{AuditAction, AuditEvent, AuditFilter};
 use keyward_domain::ports::{AuditLog, Page, PageRequest, StorageError};
 use time::OffsetDateTime;
 
@@ -55,7 +55,7 @@ impl AuditLog for DieselStore {
         page: PageRequest,
     ) -> Result<Page<AuditEvent>, StorageError> {
         let customer = DbUuid(customer.as_uuid());
-        let action = filter.action.map(|action| action.as_str());
+        let action = filter.action.map(AuditAction::as_str);
         let target = filter.target_id.map(DbUuid);
         let limit = i64::from(page.limit());
         let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
