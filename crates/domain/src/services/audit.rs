@@ -3,7 +3,7 @@
 //! An event is recorded *after* its change is stored: the change and its event are not
 //! one transaction (the ports are separate stores). When storing the event fails the
 //! change stands — a client told "failed" would retry a create and get a second key — and
-//! the event is logged at ERROR with every field instead, so it is not lost (ADR 0055).
+//! the event is logged at ERROR with every field instead, so it is not lost (ADR 0056).
 //! Every event is also logged at INFO to the target [`AUDIT_TARGET`].
 
 use std::sync::Arc;
