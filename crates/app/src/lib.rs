@@ -9,6 +9,7 @@ pub mod metrics_sources;
 pub mod settings;
 pub mod startup;
 pub mod storage;
+pub mod tasks;
 pub mod telemetry;
 pub mod usage_flush;
 pub mod vault_keys;

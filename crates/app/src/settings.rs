@@ -12,6 +12,7 @@ use std::time::Duration;
 use config::{Config, Environment, File, FileFormat};
 use keyward_domain::keys::KeyPrefix;
 use keyward_domain::services::{KeyPolicy, OpenKjPolicy};
+use keyward_http::client_ip::{InvalidProxy, TrustedProxies};
 use keyward_http::openkj::OpenKjLimits;
 use keyward_http::public::PublicLimits;
 use serde::Deserialize;
@@ -84,6 +85,10 @@ pub struct ServerSettings {
     /// `server.drain_seconds`: how long to keep serving, with `Connection: close` and a
     /// 503 `/ready`, between the stop signal and the stop.
     pub drain_seconds: u64,
+    /// `server.trusted_proxies`: comma-separated addresses or CIDR networks of reverse
+    /// proxies whose `X-Forwarded-For` names the client; empty trusts none.
+    #[serde(default)]
+    pub trusted_proxies: String,
 }
 
 #[derive(Clone, Deserialize)]
@@ -484,6 +489,7 @@ impl Settings {
                 "must be 1 to 36500",
             ));
         }
+        self.trusted_proxies()?;
         if !(1..=36_500).contains(&self.audit.retention_days) {
             return Err(SettingsError::invalid(
                 "audit.retention_days",
@@ -577,6 +583,19 @@ impl Settings {
     /// `auth.failed_per_minute` (validated to be at least 1 on load).
     pub fn failed_per_minute(&self) -> NonZeroU32 {
         at_least_one(self.auth.failed_per_minute)
+    }
+
+    /// `server.trusted_proxies`, parsed.
+    ///
+    /// # Errors
+    /// An entry that is neither an IP address nor a CIDR network, named.
+    pub fn trusted_proxies(&self) -> Result<TrustedProxies, SettingsError> {
+        self.server
+            .trusted_proxies
+            .parse()
+            .map_err(|err: InvalidProxy| {
+                SettingsError::invalid("server.trusted_proxies", err.to_string())
+            })
     }
 
     pub fn public_limits(&self) -> PublicLimits {
@@ -696,6 +715,30 @@ mod tests {
         }
         let kept = load_with_env(&[("KEYWARD__USAGE__RETENTION_DAYS", "36500")]).unwrap();
         assert_eq!(kept.usage.retention_days, 36_500);
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks_and_a_bad_one_is_named() {
+        let settings =
+            load_with_env(&[("KEYWARD__SERVER__TRUSTED_PROXIES", "10.0.0.0/8, ::1")]).unwrap();
+        assert_eq!(
+            settings.trusted_proxies().unwrap().to_string(),
+            "10.0.0.0/8,::1/128"
+        );
+        assert!(
+            load_with_env(&[])
+                .unwrap()
+                .trusted_proxies()
+                .unwrap()
+                .is_empty()
+        );
+        let err = load_with_env(&[("KEYWARD__SERVER__TRUSTED_PROXIES", "10.0.0.0/8,lb.local")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("server.trusted_proxies") && err.contains("lb.local"),
+            "{err}"
+        );
     }
 
     #[test]

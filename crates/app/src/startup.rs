@@ -31,6 +31,7 @@ use tokio::sync::watch;
 use crate::error::AppError;
 use crate::metrics_sources::CacheMetrics;
 use crate::settings::Settings;
+use crate::tasks::TokioTasks;
 use crate::usage_flush::UsageFlusher;
 use crate::vault_keys;
 
@@ -93,7 +94,8 @@ impl Application {
     /// # Errors
     /// Invalid key or vault settings, or the address cannot be bound.
     pub fn build(settings: &Settings, jwt: &JwtSettings, wiring: Wiring) -> Result<Self, AppError> {
-        let audit = AuditTrail::new(wiring.audit.clone(), wiring.clock.clone());
+        let audit = AuditTrail::new(wiring.audit.clone(), wiring.clock.clone())
+            .with_task_runner(Arc::new(TokioTasks));
         let vault = vault_service(settings, &wiring, &audit)?;
         let mut metrics = Metrics::new();
         for source in &wiring.metrics {
@@ -143,6 +145,7 @@ impl Application {
             .with_openkj_limits(settings.openkj_limits())
             .with_public_limits(settings.public_limits())
             .with_failed_verifications_per_minute(settings.failed_per_minute())
+            .with_trusted_proxies(settings.trusted_proxies()?)
             .with_metrics(metrics);
         if let Some(vault) = vault {
             state = state.with_vault(vault);

@@ -76,7 +76,7 @@ pub struct Actor {
 
 /// The actor id of the internal service API (`X-Service-Key`, SPEC §13).
 pub const INTERNAL_SERVICE_ACTOR: &str = "internal";
-/// The actor id of the expired-key cleanup (hourly job and `keyward keys cleanup`).
+/// The actor id of the expired-key cleanup (`keyward keys cleanup`).
 pub const CLEANUP_ACTOR: &str = "cleanup";
 /// The actor id of the key CLI (`keyward keys create | revoke`, SPEC §14).
 pub const CLI_ACTOR: &str = "cli";

@@ -9,12 +9,11 @@
 //! within about one refill period plus one sweep interval.
 
 use std::hash::{BuildHasher, Hash, RandomState};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use actix_web::HttpRequest;
 use dashmap::DashMap;
 use governor::clock::{Clock, DefaultClock, Reference};
 use governor::middleware::NoOpMiddleware;
@@ -104,16 +103,6 @@ impl<K: Hash + Eq + Clone, C: Clock + Clone, S: BuildHasher + Clone + Default>
 /// Whole seconds to wait, rounded up and at least 1 (for `Retry-After` and messages).
 pub fn retry_after_seconds(wait: Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
-}
-
-/// The client's address: the TCP peer, with an IPv4-mapped IPv6 address read as the
-/// IPv4 one. (Behind a reverse proxy that is the proxy; keyward does not trust
-/// forwarding headers, which any client can write.)
-pub fn client_ip(req: &HttpRequest) -> IpAddr {
-    req.peer_addr()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| {
-            addr.ip().to_canonical()
-        })
 }
 
 /// What a per-client budget is kept for: an IPv4 address, or the /64 network of an
@@ -295,6 +284,7 @@ impl<C: Clock + Clone> FailedVerifications<C> {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
     use std::num::NonZeroU32;
 
     use governor::clock::FakeRelativeClock;

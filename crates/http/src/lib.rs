@@ -10,6 +10,7 @@ pub mod admin;
 pub mod auth;
 pub mod boundary;
 pub mod budget;
+pub mod client_ip;
 pub mod customer;
 pub mod error;
 pub mod extract;

@@ -7,6 +7,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::client_ip::TrustedProxies;
 use async_trait::async_trait;
 use keyward_domain::ports::StorageError;
 use keyward_domain::services::{
@@ -69,6 +70,8 @@ pub struct AppState {
     pub rotation_limiter: RotationLimiter,
     /// Failed key verifications per client IP (SPEC §7, `auth.failed_per_minute`).
     pub failed_verifications: FailedVerifications,
+    /// Whose `X-Forwarded-For` names the client (`server.trusted_proxies`).
+    pub trusted_proxies: TrustedProxies,
     /// Limit for JSON bodies of the customer API (`server.max_body_bytes`).
     pub body_limit: BodyLimit,
     /// The credentials vault; `None` without a master key (vault routes answer 503).
@@ -115,6 +118,7 @@ impl AppState {
             readiness: Arc::new(AlwaysReady),
             rotation_limiter: RotationLimiter::default(),
             failed_verifications: FailedVerifications::new(DEFAULT_FAILED_PER_MINUTE),
+            trusted_proxies: TrustedProxies::default(),
             body_limit: BodyLimit::default(),
             vault: None,
             internal_service_key: None,
@@ -171,6 +175,13 @@ impl AppState {
     #[must_use]
     pub fn with_public_limits(mut self, limits: PublicLimits) -> Self {
         self.public_limiter = PublicLimiter::new(limits);
+        self
+    }
+
+    /// Believes `X-Forwarded-For` from these proxies (see [`crate::client_ip`]).
+    #[must_use]
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = proxies;
         self
     }
 

@@ -535,3 +535,87 @@ async fn provider_filter_lists_only_that_provider() {
     assert_eq!(listed.total, 1);
     assert_eq!(listed.items[0].provider().as_str(), "spotify");
 }
+
+/// An audit log that cannot store anything (its database is gone).
+struct BrokenAuditLog;
+
+#[async_trait::async_trait]
+impl keyward_domain::ports::AuditLog for BrokenAuditLog {
+    async fn record_audit_events(
+        &self,
+        _: &[keyward_domain::audit::AuditEvent],
+    ) -> Result<(), keyward_domain::ports::StorageError> {
+        Err(keyward_domain::ports::StorageError::unavailable(
+            "audit table unreachable",
+        ))
+    }
+
+    async fn list_audit_events(
+        &self,
+        _: CustomerId,
+        _: keyward_domain::audit::AuditFilter,
+        page: PageRequest,
+    ) -> Result<
+        keyward_domain::ports::Page<keyward_domain::audit::AuditEvent>,
+        keyward_domain::ports::StorageError,
+    > {
+        Ok(keyward_domain::ports::Page {
+            items: Vec::new(),
+            total: 0,
+            request: page,
+        })
+    }
+
+    async fn delete_audit_events_before(
+        &self,
+        _: time::OffsetDateTime,
+    ) -> Result<u64, keyward_domain::ports::StorageError> {
+        Ok(0)
+    }
+}
+
+/// SPEC §12, ADR 0056: a plaintext read is audited before the secret leaves; when the
+/// event cannot be stored the secret does not leave, and no use is recorded.
+#[tokio::test]
+async fn a_reveal_that_cannot_be_audited_hands_out_no_secret() {
+    let vault = Vault::new(1);
+    let customer = CustomerId::generate();
+    vault
+        .service
+        .put_for_customer(&ctx(), customer, openai(), put_input(OPENAI_SECRET))
+        .await
+        .unwrap();
+    let unaudited = keyward_domain::services::VaultService::new(
+        vault.store.clone(),
+        std::sync::Arc::new(keyward_domain::vault::AesGcmCipher::new(
+            support::master_key(1),
+        )),
+        vault.clock.clone(),
+        keyward_domain::services::AuditTrail::new(
+            std::sync::Arc::new(BrokenAuditLog),
+            vault.clock.clone(),
+        ),
+    );
+
+    let revealed = unaudited
+        .reveal(&ctx(), CredentialOwner::Customer(customer), &openai())
+        .await;
+
+    assert!(
+        matches!(revealed, Err(VaultError::Storage(_))),
+        "{:?}",
+        revealed.map(|r| r.credential.id())
+    );
+    let stored = vault
+        .service
+        .get_for_customer(customer, &openai())
+        .await
+        .unwrap();
+    assert_eq!(stored.last_used_at(), None, "a use was recorded");
+    let audited = vault
+        .service
+        .reveal(&ctx(), CredentialOwner::Customer(customer), &openai())
+        .await
+        .unwrap();
+    assert_eq!(audited.secret.expose(), OPENAI_SECRET);
+}

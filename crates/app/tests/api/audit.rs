@@ -21,6 +21,8 @@ on_every_backend!(
     credential_changes_and_plaintext_reads_are_audited_without_the_secret,
     internal_service_changes_are_audited_as_the_service,
     events_outlive_their_key_and_expire_after_the_retention,
+    the_client_address_is_the_peer_unless_a_trusted_proxy_forwards_it,
+    requests_that_change_nothing_record_nothing,
 );
 
 const AUDITOR: &[&str] = &[
@@ -546,4 +548,69 @@ async fn events_outlive_their_key_and_expire_after_the_retention(backend: Backen
     assert_eq!(deleted, 2, "the two events older than 30 days go");
     assert_eq!(actions(&after), ["api_key.created"]);
     assert_eq!(after["data"][0]["targetId"], recent["id"]);
+}
+
+/// `server.trusted_proxies`: a forwarded address is believed only from a trusted peer, and
+/// then the rightmost one the client could not have written.
+async fn the_client_address_is_the_peer_unless_a_trusted_proxy_forwards_it(backend: Backend) {
+    for (trusted, expected) in [("", "127.0.0.1"), ("127.0.0.0/8", "198.51.100.7")] {
+        let Some(app) = spawn_app_with(backend, |settings| {
+            trusted.clone_into(&mut settings.server.trusted_proxies);
+        })
+        .await
+        else {
+            return;
+        };
+        let customer = Customer::with_permissions(AUDITOR);
+        let created = app
+            .post("/v1/customer/api-keys", &customer)
+            .header("X-Forwarded-For", "6.6.6.6, 198.51.100.7")
+            .json(&json!({"name": "Behind a proxy", "scopes": ["songdb:read"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+
+        let page = audit_events(&app, &customer, "").await;
+
+        assert_eq!(page["data"][0]["ip"], expected, "trusted: {trusted:?}");
+    }
+}
+
+/// A revoke of a revoked key and `PATCH {}` change nothing: they are answered as usual and
+/// leave no event (so repeating them cannot fill the audit log).
+async fn requests_that_change_nothing_record_nothing(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let customer = Customer::with_permissions(AUDITOR);
+    let created = app
+        .create_key_with_scopes(&customer, &["songdb:read"])
+        .await;
+    let path = format!("/v1/customer/api-keys/{}", created["id"].as_str().unwrap());
+
+    for _ in 0..3 {
+        expect_status(
+            app.post(&format!("{path}/revoke"), &customer)
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+        expect_status(
+            app.patch(&path, &customer)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+    }
+
+    assert_eq!(
+        actions(&audit_events(&app, &customer, "").await),
+        ["api_key.revoked", "api_key.created"]
+    );
 }

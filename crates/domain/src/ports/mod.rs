@@ -28,8 +28,8 @@ pub use storage::{
     FIRST_PAGE, MAX_PAGE, MAX_PAGE_LIMIT, Page, PageRequest, PageRequestError, StorageError,
 };
 pub use system::{
-    Clock, OsSecretGenerator, RandomUnavailable, SecretGenerator, SystemClock, UsageRecorder,
-    truncate_to_micros,
+    Clock, DetachedTask, InlineTasks, OsSecretGenerator, RandomUnavailable, SecretGenerator,
+    SystemClock, TaskRunner, UsageRecorder, truncate_to_micros,
 };
 pub use usage::UsageRepository;
 pub use venues::{NewVenue, VenueRepository, VenueWriteError};

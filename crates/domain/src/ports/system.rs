@@ -68,3 +68,27 @@ impl SecretGenerator for OsSecretGenerator {
 pub trait UsageRecorder: Send + Sync {
     fn record(&self, key: KeyId, at: OffsetDateTime, outcome: UseOutcome);
 }
+
+/// A task that must finish once started.
+pub type DetachedTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// Runs a task to completion even when whoever awaits it stops waiting — an HTTP
+/// handler's future is dropped when its client disconnects — so a write that follows a
+/// committed change (its audit event) is not abandoned halfway.
+pub trait TaskRunner: Send + Sync {
+    /// Starts `task` so it completes on its own; the returned future completes when the
+    /// task has (awaiting it keeps the caller's order of effects). Dropping the returned
+    /// future must not stop the task.
+    fn run_detached(&self, task: DetachedTask) -> DetachedTask;
+}
+
+/// Runs the task in the caller's future: dropping the caller drops the task. For tests
+/// and single-shot commands (the CLI), where nothing is cancelled.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InlineTasks;
+
+impl TaskRunner for InlineTasks {
+    fn run_detached(&self, task: DetachedTask) -> DetachedTask {
+        task
+    }
+}

@@ -314,14 +314,13 @@ impl ApiKeyService {
 
     /// Applies `changes`. Re-activating a key counts against the cap; a revoked key can
     /// never be re-activated (otherwise `api_keys:revoke` would mean nothing). When the key
-    /// is changed concurrently, the changes are applied again to the fresh copy.
+    /// is changed concurrently, the changes are applied again to the fresh copy. Audited as
+    /// `api_key.updated`, the details holding the fields given (none given: not audited).
     ///
     /// # Errors
     /// `NotFound` (also when the key is deleted meanwhile), `Revoked` (`active: true` on a
     /// revoked key), `LimitReached`, `Conflict` (the key kept changing concurrently),
     /// `Storage`.
-    ///
-    /// Audited as `api_key.updated`, the details holding the fields given.
     pub async fn update(
         &self,
         context: &RequestContext,
@@ -329,7 +328,7 @@ impl ApiKeyService {
         id: KeyId,
         changes: KeyChanges,
     ) -> Result<ApiKey, ApiKeyError> {
-        let key = self.apply(customer, id, &changes, false).await?;
+        let (key, _) = self.apply(customer, id, &changes, false).await?;
         let mut details = AuditDetails::new();
         if let Some(name) = &changes.name {
             details.insert("name".into(), name.as_str().into());
@@ -348,6 +347,10 @@ impl ApiKeyService {
         if let Some(active) = changes.active {
             details.insert("active".into(), active.into());
         }
+        if details.is_empty() {
+            // `PATCH {}`: nothing was asked for, nothing to record.
+            return Ok(key);
+        }
         self.audit
             .record(
                 context,
@@ -363,44 +366,44 @@ impl ApiKeyService {
     /// Applies `changes` to the stored key and writes it back; `revoke` also marks it
     /// revoked (keeping the first revocation time). The rules are checked on every copy
     /// read, so a change retried after a concurrent revoke cannot re-activate the key.
+    /// Returns the key and whether this call revoked it (it was not revoked before).
     async fn apply(
         &self,
         customer: CustomerId,
         id: KeyId,
         changes: &KeyChanges,
         revoke: bool,
-    ) -> Result<ApiKey, ApiKeyError> {
-        let (key, ()) = self
-            .write_fresh(customer, id, |key, now| {
-                if key.is_revoked() && changes.active == Some(true) {
-                    return Err(ApiKeyError::Revoked);
+    ) -> Result<(ApiKey, bool), ApiKeyError> {
+        self.write_fresh(customer, id, |key, now| {
+            if key.is_revoked() && changes.active == Some(true) {
+                return Err(ApiKeyError::Revoked);
+            }
+            let was_counted = key.counts_toward_cap(now);
+            let parts = key.parts_mut();
+            if let Some(name) = &changes.name {
+                parts.name.clone_from(name);
+            }
+            if let Some(description) = &changes.description {
+                parts.description.clone_from(description);
+            }
+            if let Some(scopes) = changes.scopes {
+                parts.scopes = scopes;
+            }
+            if let Some(active) = changes.active {
+                parts.active = active;
+                if !active {
+                    parts.retired = None;
                 }
-                let was_counted = key.counts_toward_cap(now);
-                let parts = key.parts_mut();
-                if let Some(name) = &changes.name {
-                    parts.name.clone_from(name);
-                }
-                if let Some(description) = &changes.description {
-                    parts.description.clone_from(description);
-                }
-                if let Some(scopes) = changes.scopes {
-                    parts.scopes = scopes;
-                }
-                if let Some(active) = changes.active {
-                    parts.active = active;
-                    if !active {
-                        parts.retired = None;
-                    }
-                }
-                if revoke && parts.revoked_at.is_none() {
-                    parts.revoked_at = Some(now);
-                }
-                parts.updated_at = now;
-                let cap = (!was_counted && key.counts_toward_cap(now)).then(|| self.cap(now));
-                Ok((cap, ()))
-            })
-            .await?;
-        Ok(key)
+            }
+            let newly_revoked = revoke && parts.revoked_at.is_none();
+            if newly_revoked {
+                parts.revoked_at = Some(now);
+            }
+            parts.updated_at = now;
+            let cap = (!was_counted && key.counts_toward_cap(now)).then(|| self.cap(now));
+            Ok((cap, newly_revoked))
+        })
+        .await
     }
 
     /// Reads the key, lets `change` modify it (returning the cap to check and a value to
@@ -437,7 +440,8 @@ impl ApiKeyService {
     /// once and it can never be re-activated. Revoking again keeps the first `revoked_at`.
     /// A revoke is never undone by a change that read the key before it.
     ///
-    /// Audited as `api_key.revoked` (every call, also a repeated revoke).
+    /// Audited as `api_key.revoked` when this call revoked it (a repeated revoke records
+    /// nothing).
     ///
     /// # Errors
     /// `NotFound`, `Conflict` (the key kept changing concurrently), `Storage`.
@@ -451,7 +455,10 @@ impl ApiKeyService {
             active: Some(false),
             ..KeyChanges::default()
         };
-        let key = self.apply(customer, id, &changes, true).await?;
+        let (key, newly_revoked) = self.apply(customer, id, &changes, true).await?;
+        if !newly_revoked {
+            return Ok(key);
+        }
         let mut details = AuditDetails::new();
         details.insert("name".into(), key.name().as_str().into());
         self.audit

@@ -4,8 +4,15 @@
 //! one transaction (the ports are separate stores). When storing the event fails the
 //! change stands — a client told "failed" would retry a create and get a second key — and
 //! the event is logged at ERROR with every field instead, so it is not lost (ADR 0056).
-//! Every event is also logged at INFO to the target [`AUDIT_TARGET`].
+//! The write runs through a [`TaskRunner`], so a client that disconnects (dropping the
+//! handler's future) cannot leave a committed change without its event. A stored event is
+//! logged at INFO to the target [`AUDIT_TARGET`].
+//!
+//! A plaintext read is different: nothing was changed, so it is recorded *before* the
+//! secret is handed out, and when that fails the secret is not handed out
+//! ([`AuditTrail::record_before_reveal`]).
 
+use std::error::Error as StdError;
 use std::sync::Arc;
 
 use time::Duration;
@@ -14,7 +21,7 @@ use uuid::Uuid;
 use crate::audit::{AuditAction, AuditDetails, AuditEvent, AuditFilter, RequestContext};
 use crate::ids::{AuditEventId, CustomerId};
 use crate::ports::storage::{Page, PageRequest, StorageError};
-use crate::ports::{AuditLog, Clock};
+use crate::ports::{AuditLog, Clock, InlineTasks, TaskRunner};
 
 /// The tracing target of audit log lines.
 pub const AUDIT_TARGET: &str = "keyward::audit";
@@ -24,6 +31,7 @@ pub const AUDIT_TARGET: &str = "keyward::audit";
 pub struct AuditTrail {
     log: Arc<dyn AuditLog>,
     clock: Arc<dyn Clock>,
+    tasks: Arc<dyn TaskRunner>,
 }
 
 impl std::fmt::Debug for AuditTrail {
@@ -33,8 +41,42 @@ impl std::fmt::Debug for AuditTrail {
 }
 
 impl AuditTrail {
+    /// A trail whose writes run in the caller's future ([`InlineTasks`]); a server wants
+    /// [`Self::with_task_runner`].
     pub fn new(log: Arc<dyn AuditLog>, clock: Arc<dyn Clock>) -> Self {
-        Self { log, clock }
+        Self {
+            log,
+            clock,
+            tasks: Arc::new(InlineTasks),
+        }
+    }
+
+    /// Runs every write that follows a change through `tasks`, so it completes even when
+    /// the caller is dropped.
+    #[must_use]
+    pub fn with_task_runner(mut self, tasks: Arc<dyn TaskRunner>) -> Self {
+        self.tasks = tasks;
+        self
+    }
+
+    fn event(
+        &self,
+        context: &RequestContext,
+        customer: CustomerId,
+        action: AuditAction,
+        target: Uuid,
+        details: AuditDetails,
+    ) -> AuditEvent {
+        AuditEvent {
+            id: AuditEventId::generate(),
+            at: self.clock.now(),
+            customer,
+            actor: context.actor.clone(),
+            ip: context.ip,
+            action,
+            target_id: target,
+            details,
+        }
     }
 
     /// Records that `context` did `action` to `target` of `customer` now. `customer` is
@@ -49,22 +91,53 @@ impl AuditTrail {
         target: Uuid,
         details: AuditDetails,
     ) {
-        let at = self.clock.now();
         match customer {
             Some(customer) => {
-                let event = AuditEvent {
-                    id: AuditEventId::generate(),
-                    at,
-                    customer,
-                    actor: context.actor.clone(),
-                    ip: context.ip,
-                    action,
-                    target_id: target,
-                    details,
-                };
-                self.store(&[event]).await;
+                let event = self.event(context, customer, action, target, details);
+                self.store(vec![event]).await;
             }
             None => log_platform_event(context, action, target, &details),
+        }
+    }
+
+    /// Records a plaintext read of `customer`'s credential `target` before the secret is
+    /// handed out (for the platform's own, `None`: logged only).
+    ///
+    /// # Errors
+    /// The audit log's error: the caller must not hand the secret out then.
+    pub async fn record_before_reveal(
+        &self,
+        context: &RequestContext,
+        customer: Option<CustomerId>,
+        target: Uuid,
+        details: AuditDetails,
+    ) -> Result<(), StorageError> {
+        let action = AuditAction::ServiceKeyRevealed;
+        let Some(customer) = customer else {
+            log_platform_event(context, action, target, &details);
+            return Ok(());
+        };
+        let event = self.event(context, customer, action, target, details);
+        match self
+            .log
+            .record_audit_events(std::slice::from_ref(&event))
+            .await
+        {
+            Ok(()) => {
+                log_event(&event, tracing::Level::INFO);
+                Ok(())
+            }
+            Err(error) => {
+                tracing::error!(
+                    target: AUDIT_TARGET,
+                    error = %chain(&error),
+                    action = action.as_str(),
+                    target_id = %target,
+                    customer_id = %customer,
+                    "a plaintext read could not be audited; the secret was not handed out"
+                );
+                Err(error)
+            }
         }
     }
 
@@ -80,38 +153,40 @@ impl AuditTrail {
         if targets.is_empty() {
             return;
         }
-        let at = self.clock.now();
-        let events: Vec<AuditEvent> = targets
+        let events = targets
             .iter()
-            .map(|&(customer, target)| AuditEvent {
-                id: AuditEventId::generate(),
-                at,
-                customer,
-                actor: context.actor.clone(),
-                ip: context.ip,
-                action,
-                target_id: target,
-                details: details.clone(),
+            .map(|&(customer, target)| {
+                self.event(context, customer, action, target, details.clone())
             })
             .collect();
-        self.store(&events).await;
+        self.store(events).await;
     }
 
-    async fn store(&self, events: &[AuditEvent]) {
-        for event in events {
-            log_event(event, tracing::Level::INFO);
-        }
-        if let Err(error) = self.log.record_audit_events(events).await {
-            tracing::error!(
-                target: AUDIT_TARGET,
-                %error,
-                events = events.len(),
-                "audit events not stored; the change they describe was made (each is logged below)"
-            );
-            for event in events {
-                log_event(event, tracing::Level::ERROR);
+    /// Stores `events` through the task runner: logged at INFO once stored, at ERROR
+    /// (each in full) when they could not be.
+    async fn store(&self, events: Vec<AuditEvent>) {
+        let log = Arc::clone(&self.log);
+        let task = Box::pin(async move {
+            match log.record_audit_events(&events).await {
+                Ok(()) => {
+                    for event in &events {
+                        log_event(event, tracing::Level::INFO);
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(
+                        target: AUDIT_TARGET,
+                        error = %chain(&error),
+                        events = events.len(),
+                        "audit events not stored; the change they describe was made (each is logged below)"
+                    );
+                    for event in &events {
+                        log_event(event, tracing::Level::ERROR);
+                    }
+                }
             }
-        }
+        });
+        self.tasks.run_detached(task).await;
     }
 
     /// One page of `customer`'s events, newest first.
@@ -142,7 +217,7 @@ impl AuditTrail {
 fn log_event(event: &AuditEvent, level: tracing::Level) {
     let details = serde_json::Value::Object(event.details.clone());
     let ip = event.ip.map(|ip| ip.to_string());
-    macro_rules! line {
+    macro_rules! audit_line {
         ($macro:ident) => {
             tracing::$macro!(
                 target: AUDIT_TARGET,
@@ -160,9 +235,9 @@ fn log_event(event: &AuditEvent, level: tracing::Level) {
         };
     }
     if level == tracing::Level::ERROR {
-        line!(error);
+        audit_line!(error);
     } else {
-        line!(info);
+        audit_line!(info);
     }
 }
 
@@ -185,4 +260,16 @@ fn log_platform_event(
         details = %serde_json::Value::Object(details.clone()),
         "audit event"
     );
+}
+
+/// `error` and its causes, `: `-separated (a storage error's own text is generic).
+fn chain(error: &StorageError) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -289,13 +289,16 @@ impl VaultService {
             SecretWrite::Keep
         };
         if self.repo.update(&credential, write).await? {
-            self.audit(
-                context,
-                AuditAction::ServiceKeyUpdated,
-                &credential,
-                details,
-            )
-            .await;
+            // An empty change (no field, no secret) records nothing.
+            if details.len() > 1 || write == SecretWrite::Replace {
+                self.audit(
+                    context,
+                    AuditAction::ServiceKeyUpdated,
+                    &credential,
+                    details,
+                )
+                .await;
+            }
             Ok(credential)
         } else {
             Err(VaultError::NotFound)
@@ -462,10 +465,12 @@ impl VaultService {
 
     /// Decrypts the owner's active credential for `provider` — for the platform, the most
     /// recently updated active one — and records the use. Audited as
-    /// `service_key.revealed`.
+    /// `service_key.revealed` before the secret is returned: when the event cannot be
+    /// stored, the secret is not returned.
     ///
     /// # Errors
-    /// `NotFound` (none, or only disabled ones), `Undecryptable`, `Storage`.
+    /// `NotFound` (none, or only disabled ones), `Undecryptable`, `Storage` (also when
+    /// the reveal could not be audited).
     pub async fn reveal(
         &self,
         context: &RequestContext,
@@ -484,17 +489,20 @@ impl VaultService {
                 credential: credential.id(),
                 source,
             })?;
+        let mut details = AuditDetails::new();
+        details.insert("provider".into(), credential.provider().as_str().into());
+        self.audit
+            .record_before_reveal(
+                context,
+                credential.owner().customer(),
+                credential.id().as_uuid(),
+                details,
+            )
+            .await?;
         let now = self.clock.now();
         self.repo.record_last_used(credential.id(), now).await?;
         let parts = credential.parts_mut();
         parts.last_used_at = parts.last_used_at.max(Some(now));
-        self.audit(
-            context,
-            AuditAction::ServiceKeyRevealed,
-            &credential,
-            AuditDetails::new(),
-        )
-        .await;
         Ok(RevealedSecret { credential, secret })
     }
 }

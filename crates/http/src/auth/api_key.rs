@@ -17,7 +17,8 @@ use futures::future::LocalBoxFuture;
 use keyward_domain::Scope;
 use keyward_domain::services::{VerifiedKey, VerifyError};
 
-use crate::budget::{FailedVerifications, client_ip, retry_after_seconds};
+use crate::budget::{FailedVerifications, retry_after_seconds};
+use crate::client_ip::client_ip;
 use crate::error::{API_KEY_REQUIRED, ApiError};
 use crate::metrics::VerificationResult;
 use crate::state::AppState;

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::auth::jwt::{ActiveContext, TokenRejected};
 use crate::auth::permissions::Permission;
 use crate::boundary;
-use crate::budget::client_ip;
+use crate::client_ip::client_ip;
 use crate::error::ApiError;
 use crate::state::AppState;
 

@@ -1,9 +1,8 @@
 //! The public singer API (SPEC §8): no authentication; a venue is named by its URL name.
 //! Every route is metered per client IP (429 with `Retry-After` past the budget).
 //!
-//! The client IP is the TCP peer: forwarding headers are not trusted, since anyone can
-//! send them. Behind a reverse proxy every singer shares the proxy's budget; raise
-//! the limits accordingly.
+//! The client IP is the TCP peer, or behind a proxy named in `server.trusted_proxies`
+//! the address that proxy forwarded ([`crate::client_ip`]).
 
 mod limits;
 
@@ -13,7 +12,7 @@ use utoipa::OpenApi;
 
 pub use limits::{PublicLimiter, PublicLimits};
 
-use crate::budget::client_ip;
+use crate::client_ip::client_ip;
 use crate::error::{ApiError, Problem};
 use crate::extract::JsonBody;
 use crate::state::AppState;

@@ -62,13 +62,13 @@ impl InternalCaller {
             .ok_or(ApiError::unauthenticated(SERVICE_KEY_REQUIRED))?;
         if configured.matches(presented) {
             Ok(Self {
-                ip: crate::budget::client_ip(req),
+                ip: crate::client_ip::client_ip(req),
             })
         } else {
             tracing::warn!(
                 target: keyward_domain::services::AUDIT_TARGET,
                 action = "internal_authentication_failed",
-                client_ip = %crate::budget::client_ip(req),
+                client_ip = %crate::client_ip::client_ip(req),
                 "wrong X-Service-Key presented"
             );
             Err(ApiError::unauthenticated(INVALID_SERVICE_KEY))

@@ -161,7 +161,6 @@ pub async fn create_api_key(
         .api_keys
         .create(&context, principal.customer, request)
         .await?;
-    tracing::info!(key_id = %issued.key.id(), customer_id = %principal.customer, "api key created");
     Ok(HttpResponse::Created().json(IssuedApiKeyResponse::from(&issued)))
 }
 
@@ -221,7 +220,6 @@ pub async fn revoke_api_key(
         .api_keys
         .revoke(&principal.context(), principal.customer, id)
         .await?;
-    tracing::info!(key_id = %id, customer_id = %principal.customer, "api key revoked");
     Ok(web::Json(MessageResponse {
         message: "API key revoked successfully",
     }))
@@ -263,12 +261,6 @@ pub async fn rotate_api_key(
         .api_keys
         .rotate(&principal.context(), principal.customer, id, grace)
         .await?;
-    tracing::info!(
-        key_id = %id,
-        customer_id = %principal.customer,
-        grace_seconds = grace.duration().whole_seconds(),
-        "api key rotated"
-    );
     Ok(web::Json(IssuedApiKeyResponse::from(&issued)))
 }
 
@@ -296,6 +288,5 @@ pub async fn delete_api_key(
         .api_keys
         .delete(&principal.context(), principal.customer, id)
         .await?;
-    tracing::info!(key_id = %id, customer_id = %principal.customer, "api key deleted");
     Ok(HttpResponse::NoContent().finish())
 }
