@@ -37,7 +37,9 @@ pub trait AuditLog: Send + Sync {
     /// Deletes every event made before `cutoff` (any customer); returns how many.
     ///
     /// # Errors
-    /// `Unavailable`/`Other` on backend failure.
+    /// `Unavailable`/`Other` on backend failure. A store may delete in batches, each
+    /// committed on its own, so some of the events may be deleted already then (the
+    /// rest go on a later call).
     async fn delete_audit_events_before(&self, cutoff: OffsetDateTime)
     -> Result<u64, StorageError>;
 }

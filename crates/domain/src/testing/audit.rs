@@ -1,7 +1,8 @@
 //! Contract scenarios for [`AuditLog`]: every field of an event comes back as recorded, a
 //! customer's events list newest first (id descending within one instant) with an exact
 //! total and the action/target filters, a batch is stored whole or not at all, events
-//! outlive the key they are about, and only retention removes them.
+//! outlive the key they are about, and only retention removes them (a backlog of
+//! thousands in one call).
 //!
 //! The scenarios create and delete keys through [`ApiKeyRepository`], so the fixture holds
 //! both ports of one store ([`AuditFixture`]). Each scenario needs a store of its own:
@@ -40,6 +41,7 @@ macro_rules! audit_log_contract {
             list_filters_by_action_and_target_together,
             customers_see_only_their_own_events,
             delete_before_removes_only_earlier_events_of_every_customer,
+            delete_before_removes_a_backlog_of_several_batches,
             events_outlive_the_key_they_are_about,
             recording_an_empty_batch_is_ok_and_stores_nothing,
             a_batch_repeating_an_id_is_a_conflict_and_stores_nothing,
@@ -590,6 +592,44 @@ pub async fn delete_before_removes_only_earlier_events_of_every_customer(fixture
         4
     );
     assert_eq!(total(fixture, mine).await + total(fixture, theirs).await, 0);
+}
+
+/// How many expired events [`delete_before_removes_a_backlog_of_several_batches`]
+/// records: more than two of the SQL stores' deletion batches
+/// (`keyward_store_diesel`'s `AUDIT_DELETE_BATCH`, 5,000 events; its tests check this),
+/// and no multiple of one.
+pub const EXPIRED_BACKLOG: u32 = 12_000;
+
+/// A backlog of expired events, as a flood or a lowered `audit.retention_days` leaves (the
+/// SQL stores delete it a batch at a time), goes in one call: every event before the
+/// cutoff, of every customer, counted exactly; none from the cutoff on.
+pub async fn delete_before_removes_a_backlog_of_several_batches(fixture: &AuditFixture) {
+    let (mine, theirs) = (CustomerId::generate(), CustomerId::generate());
+    let cutoff = AT;
+    // Ten events an instant, the newest a microsecond before the cutoff, alternating
+    // between the customers.
+    let expired = (0..EXPIRED_BACKLOG).map(|index| {
+        let customer = if index % 2 == 0 { mine } else { theirs };
+        let at = cutoff - Duration::microseconds(i64::from(index / 10 + 1));
+        event(customer, AuditAction::ApiKeyDeleted, Uuid::new_v4(), at)
+    });
+    let kept = [
+        cutoff,
+        cutoff + Duration::microseconds(1),
+        cutoff + Duration::days(1),
+    ]
+    .map(|at| event(mine, AuditAction::ApiKeyCreated, Uuid::new_v4(), at));
+    // The kept events first, so that insertion order is not the order of `at`.
+    let batch: Vec<AuditEvent> = kept.iter().cloned().chain(expired).collect();
+    record(fixture, &batch).await;
+
+    let deleted = delete_before(fixture, cutoff).await;
+
+    assert_eq!(deleted, u64::from(EXPIRED_BACKLOG));
+    assert_eq!(all(fixture, mine).await, newest_first(&kept));
+    assert_eq!(total(fixture, theirs).await, 0);
+    assert_eq!(delete_before(fixture, cutoff).await, 0);
+    assert_eq!(delete_before(fixture, END_OF_TIME).await, 3);
 }
 
 pub async fn events_outlive_the_key_they_are_about(fixture: &AuditFixture) {

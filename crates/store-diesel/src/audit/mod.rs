@@ -2,11 +2,19 @@
 //! whatever its size ([`insert`], the one place the SQL differs per backend), run in a
 //! write transaction (`BEGIN IMMEDIATE` on SQLite): stored all or none, a clashing id (the
 //! primary key) failing it as a `Conflict`. Nothing else is locked: events reference no
-//! other table. The list and the retention delete are written once through the macros of
-//! [`crate::conn`].
+//! other table. The list is written once through the macros of [`crate::conn`].
+//!
+//! Retention deletes in batches of [`AUDIT_DELETE_BATCH`] events, oldest first, each batch
+//! one statement in a write transaction of its own ([`delete`]), until a batch comes up
+//! short. However many events are due, no statement outlasts PostgreSQL's statement
+//! timeout, and SQLite's write lock is released between batches, for long enough that
+//! other writes get in ([`SQLITE_DELETE_PAUSE`]).
 
+mod delete;
 mod insert;
 mod row;
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
@@ -16,13 +24,31 @@ use keyward_domain::audit::{AuditAction, AuditEvent, AuditFilter};
 use keyward_domain::ports::{AuditLog, Page, PageRequest, StorageError};
 use time::OffsetDateTime;
 
+use self::delete::DeleteAuditEventsBatch;
 use self::insert::InsertAuditEvents;
 use self::row::{AuditEventRow, EventValues};
-use crate::DieselStore;
 use crate::conn::{TxError, with_connection, write_transaction};
 use crate::error::storage_error;
 use crate::schema::audit_events;
 use crate::types::{DbInstant, DbUuid};
+use crate::{Backend, DieselStore};
+
+/// Most events one statement of `delete_audit_events_before` deletes. Small enough that a
+/// batch takes milliseconds (well inside PostgreSQL's statement timeout, and a short hold
+/// of SQLite's write lock), large enough that a flood of millions is cleared in hundreds
+/// of statements.
+pub const AUDIT_DELETE_BATCH: usize = 5_000;
+
+/// How long retention leaves SQLite's write lock free between two batches. A writer
+/// that found the lock taken is retried by SQLite's busy handler, which polls instead of
+/// queueing: at most 25 ms apart for its first ~130 ms of waiting, then up to 100 ms
+/// apart. Batches back to back leave it a gap of well under a millisecond, so a write
+/// could wait seconds for a long deletion (up to 2 s while a million events went, in a
+/// debug build); this pause lets in every writer that started waiting during the batch
+/// before it (a batch takes tens of milliseconds; the worst wait fell below 0.1 s), for a
+/// deletion about a third slower. PostgreSQL needs none: its writers wait for no lock
+/// the deletion holds.
+const SQLITE_DELETE_PAUSE: Duration = Duration::from_millis(25);
 
 fn transaction_error(err: TxError<std::convert::Infallible>) -> StorageError {
     match err {
@@ -100,12 +126,38 @@ impl AuditLog for DieselStore {
         &self,
         cutoff: OffsetDateTime,
     ) -> Result<u64, StorageError> {
-        let deleted = with_connection!(self.pools, |conn| {
-            diesel::delete(audit_events::table.filter(audit_events::at.lt(DbInstant(cutoff))))
-                .execute(conn)
-                .await
-        })
-        .map_err(storage_error)?;
-        Ok(deleted as u64)
+        let cutoff = DbInstant(cutoff);
+        let mut total: u64 = 0;
+        loop {
+            // A transaction, and a connection, per batch: PostgreSQL's timeout bounds each
+            // batch alone, and SQLite's write lock is free between batches.
+            let deleted = write_transaction!(self.pools, |conn| {
+                Ok::<_, TxError<std::convert::Infallible>>(
+                    conn.delete_audit_events_batch(cutoff).await?,
+                )
+            })
+            .map_err(transaction_error)?;
+            total += deleted as u64;
+            if deleted < AUDIT_DELETE_BATCH {
+                return Ok(total);
+            }
+            if self.pools.backend() == Backend::Sqlite {
+                tokio::time::sleep(SQLITE_DELETE_PAUSE).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use keyward_domain::testing::audit::EXPIRED_BACKLOG;
+
+    use super::AUDIT_DELETE_BATCH;
+
+    #[test]
+    fn the_contract_backlog_spans_several_delete_batches_and_a_partial_one() {
+        let backlog = usize::try_from(EXPIRED_BACKLOG).unwrap_or(usize::MAX);
+        assert!(backlog > 2 * AUDIT_DELETE_BATCH, "{backlog}");
+        assert_ne!(backlog % AUDIT_DELETE_BATCH, 0, "{backlog}");
     }
 }
