@@ -1,24 +1,32 @@
 //! Writes the buffered usage of API keys to storage: their last-used times (SPEC §7),
-//! their verification counts per UTC day and the `revoked_key_used` alerts of keys
-//! presented after they were retired (SPEC §12). Verification only notes a use in memory;
-//! this task writes the batch on an interval and once more on shutdown. A failed write
-//! puts its part of the batch back so the next flush retries it. The same task deletes
+//! their verification counts per UTC day, and the alerts of SPEC §12 that the batch
+//! raises: `revoked_key_used` (keys presented after they were retired), `dormant_key_used`
+//! (a use after 30 days without one, judged on the last-used times the write moved) and
+//! `usage_spike` (judged by a [`SpikeDetector`] this task owns, from the batch's
+//! per-minute counts). Verification only notes a use in memory; this task writes the batch
+//! on an interval and once more on shutdown. A failed write puts its part of the batch
+//! back so the next flush retries it; alerts that could not be stored are kept (at most
+//! [`MAX_PENDING_ALERTS`]) and offered again with the next flush. The same task deletes
 //! counts and alerts older than `usage.retention_days`, and audit events older than
 //! `audit.retention_days`, once at start and then hourly.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use keyward_domain::alerts::revoked_key_alerts;
+use keyward_domain::alerts::{KeyAlert, SpikeDetector, dormant_key_alerts, revoked_key_alerts};
 use keyward_domain::ports::{
     AlertRepository, ApiKeyRepository, Clock, StorageError, UsageRepository,
 };
 use keyward_domain::services::AuditTrail;
-use keyward_domain::usage::UsageBuffer;
+use keyward_domain::usage::{MinuteUses, UsageBuffer};
 use tokio::sync::watch;
 
 /// How often counts past their retention are deleted.
 pub const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Most alerts kept for the next flush after storing them failed; past it the oldest
+/// are dropped (and counted in a WARN line).
+pub const MAX_PENDING_ALERTS: usize = 10_000;
 
 /// What one flush wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,6 +51,12 @@ pub struct UsageFlusher {
     retention_days: u16,
     /// The audit trail and the days its events are kept (`audit.retention_days`).
     audit: Option<(AuditTrail, u16)>,
+    /// The `usage_spike` detector's per-key minutes, shared by the clones of this
+    /// flusher (the interval task and the shutdown flush).
+    spikes: Arc<Mutex<SpikeDetector>>,
+    /// Dormancy and spike alerts a failed store left, oldest first. (Refusals go back into
+    /// the buffer instead: their alert is rebuilt from them.)
+    pending_alerts: Arc<Mutex<Vec<KeyAlert>>>,
 }
 
 impl std::fmt::Debug for UsageFlusher {
@@ -66,6 +80,7 @@ impl UsageFlusher {
         clock: Arc<dyn Clock>,
         retention_days: u16,
     ) -> Self {
+        let spikes = SpikeDetector::new(clock.now());
         Self {
             buffer,
             keys,
@@ -74,6 +89,8 @@ impl UsageFlusher {
             clock,
             retention_days,
             audit: None,
+            spikes: Arc::new(Mutex::new(spikes)),
+            pending_alerts: Arc::default(),
         }
     }
 
@@ -101,7 +118,8 @@ impl UsageFlusher {
     }
 
     /// Writes everything buffered so far: the last-used times and the counts, each in
-    /// one transaction of its own.
+    /// one transaction of its own, then the alerts they raised (with those a failed
+    /// flush left), logging each newly stored one at WARN.
     ///
     /// # Errors
     /// The first repository error; whatever part of the batch failed is back in the
@@ -112,9 +130,14 @@ impl UsageFlusher {
         let batch = self.buffer.drain();
         let mut flushed = Flushed::default();
         let mut failure = None;
+        // Alerts other than revoked_key_used: kept for the next flush if storing fails.
+        let mut raised = self.take_pending_alerts();
         if !batch.last_used.is_empty() {
             match self.keys.record_last_used(&batch.last_used).await {
-                Ok(changed) => flushed.last_used = changed,
+                Ok(moved) => {
+                    flushed.last_used = moved.len() as u64;
+                    raised.extend(dormant_key_alerts(&moved));
+                }
                 Err(err) => {
                     self.buffer.restore_last_used(batch.last_used);
                     failure = Some(err);
@@ -130,8 +153,11 @@ impl UsageFlusher {
                 }
             }
         }
-        if !batch.refusals.is_empty() {
-            let alerts = revoked_key_alerts(&batch.refusals);
+        raised.extend(self.observe_minutes(&batch.minutes));
+        if !batch.refusals.is_empty() || !raised.is_empty() {
+            let mut alerts = revoked_key_alerts(&batch.refusals);
+            let revoked = alerts.len();
+            alerts.extend(raised);
             match self.alerts.record_alerts(&alerts).await {
                 Ok(stored) => {
                     flushed.alerts = stored.len() as u64;
@@ -147,11 +173,65 @@ impl UsageFlusher {
                 }
                 Err(err) => {
                     self.buffer.restore_refusals(batch.refusals);
+                    self.keep_pending_alerts(alerts.split_off(revoked));
                     failure.get_or_insert(err);
                 }
             }
         }
         failure.map_or(Ok(flushed), Err)
+    }
+
+    /// Hands the batch's minutes to the spike detector; returns the spikes it saw.
+    fn observe_minutes(&self, minutes: &[MinuteUses]) -> Vec<KeyAlert> {
+        if minutes.is_empty() {
+            return Vec::new();
+        }
+        let mut spikes = self.spikes.lock().unwrap_or_else(PoisonError::into_inner);
+        let alerts = spikes.observe(minutes, self.clock.now());
+        let unwatched = spikes.unwatched();
+        if unwatched > 0 {
+            tracing::warn!(
+                unwatched_uses = unwatched,
+                watched_keys = spikes.watched(),
+                "too many keys in use to watch them all for usage spikes; some were not"
+            );
+        }
+        alerts
+    }
+
+    fn take_pending_alerts(&self) -> Vec<KeyAlert> {
+        std::mem::take(
+            &mut *self
+                .pending_alerts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
+    /// Keeps alerts that could not be stored for the next flush, the newest
+    /// [`MAX_PENDING_ALERTS`] of them.
+    fn keep_pending_alerts(&self, alerts: Vec<KeyAlert>) {
+        let mut pending = self
+            .pending_alerts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        pending.extend(alerts);
+        if pending.len() > MAX_PENDING_ALERTS {
+            let dropped = pending.len() - MAX_PENDING_ALERTS;
+            pending.drain(..dropped);
+            tracing::warn!(
+                dropped,
+                "could not store alerts for too long; dropped the oldest"
+            );
+        }
+    }
+
+    /// Alerts waiting for a flush to store them.
+    pub fn pending_alerts(&self) -> usize {
+        self.pending_alerts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// Flushes and logs the outcome (the one place a flush failure is logged).
@@ -167,6 +247,7 @@ impl UsageFlusher {
             Err(err) => tracing::warn!(
                 error = %err,
                 pending_keys = self.buffer.pending(),
+                pending_alerts = self.pending_alerts(),
                 "could not record key usage; will retry"
             ),
         }
@@ -185,6 +266,7 @@ impl UsageFlusher {
             Err(err) => tracing::error!(
                 error = %err,
                 lost_keys = self.buffer.pending(),
+                lost_alerts = self.pending_alerts(),
                 "could not record the last key usage before stopping; it is lost"
             ),
         }
@@ -260,10 +342,41 @@ mod tests {
     use keyward_domain::KeyId;
     use keyward_domain::alerts::AlertKind;
     use keyward_domain::ports::{
-        MockAlertRepository, MockApiKeyRepository, MockClock, MockUsageRepository, UsageRecorder,
+        LastUseMoved, MockAlertRepository, MockApiKeyRepository, MockClock, MockUsageRepository,
+        UsageRecorder,
     };
     use keyward_domain::usage::{RefusalReason, UseOutcome};
+    use time::OffsetDateTime;
     use time::macros::{date, datetime};
+
+    /// What `record_last_used` returns for keys last used a minute before.
+    fn moved(uses: &[(KeyId, OffsetDateTime)]) -> Vec<LastUseMoved> {
+        uses.iter()
+            .map(|&(key, at)| LastUseMoved {
+                key,
+                at,
+                previous: Some(at - time::Duration::minutes(1)),
+                created_at: datetime!(2025-01-01 00:00 UTC),
+            })
+            .collect()
+    }
+
+    /// A clock the test moves.
+    fn settable_clock(start: OffsetDateTime) -> (Arc<MockClock>, Arc<Mutex<OffsetDateTime>>) {
+        let now = Arc::new(Mutex::new(start));
+        let mut clock = MockClock::new();
+        let read = Arc::clone(&now);
+        clock.expect_now().returning(move || *read.lock().unwrap());
+        (Arc::new(clock), now)
+    }
+
+    fn accepting_usage() -> MockUsageRepository {
+        let mut usage = MockUsageRepository::new();
+        usage
+            .expect_add_usage()
+            .returning(|counts| Ok(counts.len() as u64));
+        usage
+    }
 
     fn clock() -> Arc<MockClock> {
         let mut clock = MockClock::new();
@@ -317,7 +430,7 @@ mod tests {
             .returning(|_| Err(StorageError::unavailable("down")));
         keys.expect_record_last_used()
             .times(1)
-            .returning(|uses| Ok(uses.len() as u64));
+            .returning(|uses| Ok(moved(uses)));
         let mut usage = MockUsageRepository::new();
         usage
             .expect_add_usage()
@@ -356,7 +469,7 @@ mod tests {
         let mut keys = MockApiKeyRepository::new();
         keys.expect_record_last_used()
             .times(1)
-            .returning(|uses| Ok(uses.len() as u64));
+            .returning(|uses| Ok(moved(uses)));
         let mut usage = MockUsageRepository::new();
         usage
             .expect_add_usage()
@@ -457,5 +570,109 @@ mod tests {
         assert!(flusher.flush().await.is_err());
         assert_eq!(flusher.flush().await.unwrap().alerts, 1);
         assert!(buffer.drain().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_use_after_thirty_days_unused_raises_dormant_key_used() {
+        let buffer = Arc::new(UsageBuffer::new());
+        let (dormant, busy) = (KeyId::generate(), KeyId::generate());
+        let at = datetime!(2026-03-01 00:29 UTC);
+        buffer.record(dormant, at, UseOutcome::Verified);
+        buffer.record(busy, at, UseOutcome::Verified);
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_record_last_used()
+            .times(1)
+            .returning(move |uses| {
+                let mut moved = moved(uses);
+                for use_ in &mut moved {
+                    if use_.key == dormant {
+                        use_.previous = Some(datetime!(2026-01-15 09:00 UTC));
+                    }
+                }
+                Ok(moved)
+            });
+        let mut alerts = MockAlertRepository::new();
+        alerts
+            .expect_record_alerts()
+            .withf(move |alerts| {
+                alerts.len() == 1
+                    && alerts[0].key == dormant
+                    && alerts[0].kind == AlertKind::DormantKeyUsed
+                    && alerts[0].at == at
+                    && alerts[0].detail
+                        == "The key was used after 44 days unused (last used 2026-01-15)."
+            })
+            .times(1)
+            .returning(|alerts| Ok(alerts.iter().map(|alert| alert.id).collect()));
+        let flusher = flusher_with(&buffer, keys, accepting_usage(), alerts);
+
+        let flushed = flusher.flush().await.unwrap();
+        assert_eq!((flushed.last_used, flushed.alerts), (2, 1));
+    }
+
+    #[tokio::test]
+    async fn a_usage_spike_is_raised_after_an_hour_watched_and_kept_until_stored() {
+        let start = datetime!(2026-03-01 00:30 UTC);
+        let (clock, now) = settable_clock(start);
+        let buffer = Arc::new(UsageBuffer::new());
+        let key = KeyId::generate();
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_record_last_used()
+            .returning(|uses| Ok(moved(uses)));
+        let mut alerts = MockAlertRepository::new();
+        let spike = move |alerts: &[KeyAlert]| {
+            alerts.len() == 1
+                && alerts[0].key == key
+                && alerts[0].kind == AlertKind::UsageSpike
+                && alerts[0].at == datetime!(2026-03-01 01:30 UTC)
+        };
+        alerts
+            .expect_record_alerts()
+            .withf(spike)
+            .times(1)
+            .returning(|_| Err(StorageError::unavailable("down")));
+        alerts
+            .expect_record_alerts()
+            .withf(spike)
+            .times(1)
+            .returning(|alerts| Ok(alerts.iter().map(|alert| alert.id).collect()));
+        let flusher = UsageFlusher::new(
+            buffer.clone(),
+            Arc::new(keys),
+            Arc::new(accepting_usage()),
+            Arc::new(alerts),
+            clock,
+            400,
+        );
+
+        // An hour at 5 a minute, flushed each minute: no alert (the mock would fail).
+        for minute in 0..60 {
+            let at = start + time::Duration::minutes(minute);
+            *now.lock().unwrap() = at;
+            for _ in 0..5 {
+                buffer.record(key, at, UseOutcome::Verified);
+            }
+            assert_eq!(flusher.flush().await.unwrap().alerts, 0);
+        }
+        // 01:30: 51 uses then 100 more (over 10 × 5 and at least 100) in two flushes.
+        let at = start + time::Duration::hours(1);
+        *now.lock().unwrap() = at;
+        for _ in 0..51 {
+            buffer.record(key, at, UseOutcome::Verified);
+        }
+        assert_eq!(flusher.flush().await.unwrap().alerts, 0);
+        for _ in 0..100 {
+            buffer.record(key, at, UseOutcome::Verified);
+        }
+        assert!(flusher.flush().await.is_err());
+        assert_eq!(flusher.pending_alerts(), 1);
+        // Kept, and stored by the next flush though nothing new was used.
+        assert_eq!(flusher.flush().await.unwrap().alerts, 1);
+        assert_eq!(flusher.pending_alerts(), 0);
+        // More uses in the same hour raise nothing again.
+        for _ in 0..1_000 {
+            buffer.record(key, at, UseOutcome::Verified);
+        }
+        assert_eq!(flusher.flush().await.unwrap().alerts, 0);
     }
 }

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use keyward_domain::keys::{ApiKey, KeyHash, KeyVersion};
 use keyward_domain::ports::{
-    ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError, Page, PageRequest, StorageError,
+    ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError, LastUseMoved, Page, PageRequest,
+    StorageError,
 };
 use keyward_domain::{CustomerId, KeyId};
 use moka::ops::compute::Op;
@@ -306,7 +307,7 @@ impl ApiKeyRepository for CachedKeys {
     async fn record_last_used(
         &self,
         uses: &[(KeyId, OffsetDateTime)],
-    ) -> Result<u64, StorageError> {
+    ) -> Result<Vec<LastUseMoved>, StorageError> {
         self.store.record_last_used(uses).await
     }
 }

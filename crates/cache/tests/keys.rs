@@ -11,7 +11,7 @@ use keyward_cache::{CacheOptions, CachedKeys, Caches};
 use keyward_domain::keys::{ApiKey, ApiKeyParts, KeyHash, RetiredSecret};
 use keyward_domain::ports::{
     ActiveKeyCap, ApiKeyRepository, Change, ChangeFeed, ChangeSink, ChangeSubscription, KeyFilter,
-    KeyWriteError, Page, PageRequest, StorageError,
+    KeyWriteError, LastUseMoved, Page, PageRequest, StorageError,
 };
 use keyward_domain::testing::NOW;
 use keyward_domain::testing::api_keys::sample_key;
@@ -84,7 +84,7 @@ impl ApiKeyRepository for Counting {
     async fn record_last_used(
         &self,
         uses: &[(KeyId, OffsetDateTime)],
-    ) -> Result<u64, StorageError> {
+    ) -> Result<Vec<LastUseMoved>, StorageError> {
         self.store.record_last_used(uses).await
     }
 }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use keyward_domain::keys::{ApiKey, ApiKeyParts, KeyHash};
 use keyward_domain::ports::{
-    ActiveKeyCap, ApiKeyRepository, Change, KeyFilter, KeyWriteError, Page, PageRequest,
-    StorageError,
+    ActiveKeyCap, ApiKeyRepository, Change, KeyFilter, KeyWriteError, LastUseMoved, Page,
+    PageRequest, StorageError, truncate_to_micros,
 };
 use keyward_domain::{CustomerId, KeyId};
 use time::OffsetDateTime;
@@ -194,19 +194,32 @@ impl ApiKeyRepository for MemoryStore {
     async fn record_last_used(
         &self,
         uses: &[(KeyId, OffsetDateTime)],
-    ) -> Result<u64, StorageError> {
-        let mut state = self.state();
-        let mut changed = 0;
+    ) -> Result<Vec<LastUseMoved>, StorageError> {
+        let mut latest: HashMap<KeyId, OffsetDateTime> = HashMap::new();
         for (id, at) in uses {
-            if let Some(key) = state.api_keys.rows.get_mut(id)
-                && key.last_used_at().is_none_or(|seen| seen < *at)
+            let at = truncate_to_micros(*at);
+            latest
+                .entry(*id)
+                .and_modify(|seen| *seen = (*seen).max(at))
+                .or_insert(at);
+        }
+        let mut state = self.state();
+        let mut moved = Vec::new();
+        for (id, at) in latest {
+            if let Some(key) = state.api_keys.rows.get_mut(&id)
+                && key.last_used_at().is_none_or(|seen| seen < at)
             {
+                moved.push(LastUseMoved {
+                    key: id,
+                    at,
+                    previous: key.last_used_at(),
+                    created_at: key.created_at(),
+                });
                 let mut parts = key.clone().into_parts();
-                parts.last_used_at = Some(*at);
+                parts.last_used_at = Some(at);
                 *key = ApiKey::from_parts(parts);
-                changed += 1;
             }
         }
-        Ok(changed)
+        Ok(moved)
     }
 }

@@ -21,6 +21,26 @@ pub struct ActiveKeyCap {
     pub now: OffsetDateTime,
 }
 
+/// A key whose `last_used_at` [`ApiKeyRepository::record_last_used`] moved forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastUseMoved {
+    pub key: KeyId,
+    /// The new `last_used_at` (microseconds, as stored).
+    pub at: OffsetDateTime,
+    /// `last_used_at` before the move; `None` when the key had never been used.
+    pub previous: Option<OffsetDateTime>,
+    /// When the key was created.
+    pub created_at: OffsetDateTime,
+}
+
+impl LastUseMoved {
+    /// The last sign of life before this use: the previous use, or the key's creation
+    /// when it had never been used.
+    pub fn idle_since(&self) -> OffsetDateTime {
+        self.previous.unwrap_or(self.created_at)
+    }
+}
+
 /// Why a write was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyWriteError {
@@ -122,11 +142,17 @@ pub trait ApiKeyRepository: Send + Sync {
     ) -> Result<Vec<(CustomerId, KeyId)>, StorageError>;
 
     /// Moves `last_used_at` forward for each `(id, at)`, never backward, in one statement
-    /// or transaction. Unknown ids are ignored. Returns how many keys changed. The keys'
-    /// versions are left alone: usage bookkeeping never makes a change to a key stale.
+    /// or transaction; a key named twice takes the later time. Unknown ids are ignored.
+    /// Returns each key that changed, once, in no particular order, with the
+    /// `last_used_at` it had before (read in the same transaction, so of two concurrent
+    /// flushes only one sees a key's old value): what the `dormant_key_used` alert is
+    /// judged on (SPEC §12). The keys' versions are left alone: usage bookkeeping never
+    /// makes a change to a key stale.
     ///
     /// # Errors
     /// `Unavailable`/`Other` on backend failure; nothing is written then.
-    async fn record_last_used(&self, uses: &[(KeyId, OffsetDateTime)])
-    -> Result<u64, StorageError>;
+    async fn record_last_used(
+        &self,
+        uses: &[(KeyId, OffsetDateTime)],
+    ) -> Result<Vec<LastUseMoved>, StorageError>;
 }

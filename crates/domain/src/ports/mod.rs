@@ -16,7 +16,7 @@ pub mod usage;
 pub mod venues;
 
 pub use alerts::AlertRepository;
-pub use api_keys::{ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError};
+pub use api_keys::{ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError, LastUseMoved};
 pub use audit::AuditLog;
 pub use changes::{Change, ChangeFeed, ChangeSink, ChangeSubscription};
 pub use cipher::{AssociatedData, Cipher, CipherError};

@@ -8,7 +8,8 @@ use crate::keys::{
     ApiKey, ApiKeyParts, Description, KeyName, KeyPrefix, KeyVersion, PlainKey, RetiredSecret,
 };
 use crate::ports::{
-    ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError, PageRequest, StorageError,
+    ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError, LastUseMoved, PageRequest,
+    StorageError,
 };
 use crate::scope::{Scope, ScopeSet};
 
@@ -34,6 +35,7 @@ macro_rules! api_key_repository_contract {
             delete_expired_before_removes_only_keys_expired_before_cutoff,
             last_used_moves_forward_only,
             last_used_batch_ignores_unknown_ids_and_empty_batches,
+            last_used_batch_takes_each_keys_latest_time_and_returns_its_previous_use,
             insert_stores_the_first_version,
             update_bumps_the_version_by_one,
             update_with_a_stale_version_is_refused_and_changes_nothing,
@@ -461,17 +463,40 @@ pub async fn last_used_moves_forward_only(repo: &dyn ApiKeyRepository) {
     let t1 = NOW + Duration::minutes(1);
     let t2 = NOW + Duration::minutes(2);
 
-    assert_eq!(
+    // Neither had been used: each comes back with no previous use and its creation.
+    let first = sorted_moves(
         repo.record_last_used(&[(a.id(), t2), (b.id(), t1)])
             .await
             .unwrap(),
-        2
     );
+    assert_eq!(
+        first,
+        sorted_moves(vec![
+            LastUseMoved {
+                key: a.id(),
+                at: t2,
+                previous: None,
+                created_at: NOW,
+            },
+            LastUseMoved {
+                key: b.id(),
+                at: t1,
+                previous: None,
+                created_at: NOW,
+            },
+        ])
+    );
+    // a does not move back to t1; b moves on from t1, which it returns.
     assert_eq!(
         repo.record_last_used(&[(a.id(), t1), (b.id(), t2)])
             .await
             .unwrap(),
-        1
+        vec![LastUseMoved {
+            key: b.id(),
+            at: t2,
+            previous: Some(t1),
+            created_at: NOW,
+        }]
     );
 
     let last_used = |key: &ApiKey| {
@@ -489,17 +514,52 @@ pub async fn last_used_moves_forward_only(repo: &dyn ApiKeyRepository) {
     assert_eq!(last_used(&b).await, Some(t2));
 }
 
+/// A key named twice in one batch moves once, to the later time, and comes back once with
+/// the use before the batch; times are returned as stored (microseconds).
+pub async fn last_used_batch_takes_each_keys_latest_time_and_returns_its_previous_use(
+    repo: &dyn ApiKeyRepository,
+) {
+    let key = sample_key(CustomerId::generate(), NOW);
+    insert(repo, &key).await;
+    let earlier = NOW + Duration::days(1);
+    repo.record_last_used(&[(key.id(), earlier)]).await.unwrap();
+    let later = NOW + Duration::days(40) + Duration::nanoseconds(1_234_567);
+    let moved = repo
+        .record_last_used(&[
+            (key.id(), NOW + Duration::days(2)),
+            (key.id(), later),
+            (key.id(), NOW + Duration::days(3)),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        moved,
+        vec![LastUseMoved {
+            key: key.id(),
+            at: NOW + Duration::days(40) + Duration::microseconds(1_234),
+            previous: Some(earlier),
+            created_at: NOW,
+        }]
+    );
+    assert_eq!(moved[0].idle_since(), earlier);
+}
+
+fn sorted_moves(mut moved: Vec<LastUseMoved>) -> Vec<LastUseMoved> {
+    moved.sort_by_key(|use_| use_.key);
+    moved
+}
+
 pub async fn last_used_batch_ignores_unknown_ids_and_empty_batches(repo: &dyn ApiKeyRepository) {
     let key = sample_key(CustomerId::generate(), NOW);
     insert(repo, &key).await;
-    assert_eq!(repo.record_last_used(&[]).await.unwrap(), 0);
+    assert_eq!(repo.record_last_used(&[]).await.unwrap(), vec![]);
     let t = NOW + Duration::minutes(3);
-    assert_eq!(
-        repo.record_last_used(&[(KeyId::generate(), t), (key.id(), t)])
-            .await
-            .unwrap(),
-        1
-    );
+    let moved = repo
+        .record_last_used(&[(KeyId::generate(), t), (key.id(), t)])
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert_eq!(moved[0].key, key.id());
     assert_eq!(
         repo.get(key.customer_id(), key.id())
             .await
@@ -590,7 +650,8 @@ pub async fn last_used_leaves_the_version_alone(repo: &dyn ApiKeyRepository) {
     assert_eq!(
         repo.record_last_used(&[(key.id(), NOW + Duration::minutes(1))])
             .await
-            .unwrap(),
+            .unwrap()
+            .len(),
         1
     );
     let stored = stored_copy(repo, &key).await;

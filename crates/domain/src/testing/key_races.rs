@@ -25,8 +25,8 @@ use crate::audit::RequestContext;
 use crate::ids::{CustomerId, KeyId};
 use crate::keys::{ApiKey, KeyHash, KeyName, KeyVersion, PlainKey};
 use crate::ports::{
-    ActiveKeyCap, ApiKeyRepository, Clock, KeyFilter, KeyWriteError, OsSecretGenerator, Page,
-    PageRequest, StorageError, UsageRecorder,
+    ActiveKeyCap, ApiKeyRepository, Clock, KeyFilter, KeyWriteError, LastUseMoved,
+    OsSecretGenerator, Page, PageRequest, StorageError, UsageRecorder,
 };
 use crate::scope::{Scope, ScopeSet};
 use crate::services::{
@@ -139,7 +139,7 @@ impl ApiKeyRepository for Interleaving {
     async fn record_last_used(
         &self,
         uses: &[(KeyId, OffsetDateTime)],
-    ) -> Result<u64, StorageError> {
+    ) -> Result<Vec<LastUseMoved>, StorageError> {
         self.0.record_last_used(uses).await
     }
 }

@@ -5,7 +5,7 @@
 mod buffer;
 mod range;
 
-pub use buffer::{Refusals, UsageBatch, UsageBuffer};
+pub use buffer::{MinuteUses, Refusals, UsageBatch, UsageBuffer, minute_of};
 pub use range::{DayRange, DayRangeError, FIRST_DAY, MAX_RANGE_DAYS};
 
 use time::Date;

@@ -9,14 +9,21 @@
 //!
 //! Both group the batch by key and keep the latest time, and write only where it moves
 //! `last_used_at` forward (`IS NULL OR <`), so an old batch can never undo a newer one.
+//! Both return the keys that moved with the `last_used_at` they had, read under the same
+//! lock as the write: PostgreSQL from the locking CTE (`FOR UPDATE` reads the latest
+//! committed row), SQLite by a `SELECT` inside the `BEGIN IMMEDIATE` transaction (no
+//! other writer can come between).
 
+use std::collections::HashMap;
+
+use diesel::QueryableByName;
 use diesel::query_builder::SqlQuery;
-use diesel::sql_types::{Array, Timestamptz, Uuid as PgUuid};
+use diesel::sql_types::{Array, Nullable, Timestamptz, Uuid as PgUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
 
 use keyward_domain::KeyId;
-use keyward_domain::ports::truncate_to_micros;
+use keyward_domain::ports::{LastUseMoved, truncate_to_micros};
 
 use crate::blocking::{begin_immediate, finish_transaction};
 use crate::conn::SqliteConnection;
@@ -28,63 +35,147 @@ const SQLITE_CHUNK: usize = 500;
 
 // Rows are locked in id order before they are updated: two flushes (two instances, or a
 // flush overlapping a shutdown flush) touching the same keys would otherwise lock them in
-// whatever order their joins produce and could deadlock each other.
+// whatever order their joins produce and could deadlock each other. `locked` also keeps
+// each row's `last_used_at` before the update, for RETURNING.
 const POSTGRES_SQL: &str = "\
 WITH v AS (
     SELECT u.id, max(u.at) AS at
     FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at)
     GROUP BY u.id
 ), locked AS (
-    SELECT k.id FROM api_keys AS k
+    SELECT k.id, k.last_used_at AS previous, k.created_at FROM api_keys AS k
     WHERE k.id IN (SELECT id FROM v)
     ORDER BY k.id
     FOR UPDATE
 )
 UPDATE api_keys AS k SET last_used_at = v.at
-FROM v
+FROM v JOIN locked ON locked.id = v.id
 WHERE k.id = v.id
-  AND k.id IN (SELECT id FROM locked)
-  AND (k.last_used_at IS NULL OR k.last_used_at < v.at)";
+  AND (k.last_used_at IS NULL OR k.last_used_at < v.at)
+RETURNING k.id, k.last_used_at AS at, locked.previous, locked.created_at";
+
+/// A key whose `last_used_at` moved, as the PostgreSQL statement returns it.
+#[derive(QueryableByName)]
+struct MovedRow {
+    #[diesel(sql_type = PortableUuid)]
+    id: DbUuid,
+    #[diesel(sql_type = PortableInstant)]
+    at: DbInstant,
+    #[diesel(sql_type = Nullable<PortableInstant>)]
+    previous: Option<DbInstant>,
+    #[diesel(sql_type = PortableInstant)]
+    created_at: DbInstant,
+}
+
+/// A key's state before the SQLite update.
+#[derive(QueryableByName)]
+struct StoredRow {
+    #[diesel(sql_type = PortableUuid)]
+    id: DbUuid,
+    #[diesel(sql_type = Nullable<PortableInstant>)]
+    previous: Option<DbInstant>,
+    #[diesel(sql_type = PortableInstant)]
+    created_at: DbInstant,
+}
 
 pub(super) async fn postgres(
     conn: &mut AsyncPgConnection,
     uses: &[(KeyId, OffsetDateTime)],
-) -> diesel::QueryResult<u64> {
+) -> diesel::QueryResult<Vec<LastUseMoved>> {
     let (ids, times): (Vec<uuid::Uuid>, Vec<OffsetDateTime>) = uses
         .iter()
         .map(|(id, at)| (id.as_uuid(), truncate_to_micros(*at)))
         .unzip();
-    let changed = diesel::sql_query(POSTGRES_SQL)
+    let moved: Vec<MovedRow> = diesel::sql_query(POSTGRES_SQL)
         .bind::<Array<PgUuid>, _>(ids)
         .bind::<Array<Timestamptz>, _>(times)
-        .execute(conn)
+        .load(conn)
         .await?;
-    Ok(changed as u64)
+    Ok(moved
+        .into_iter()
+        .map(|row| LastUseMoved {
+            key: KeyId::from_uuid(row.id.0),
+            at: row.at.0,
+            previous: row.previous.map(|previous| previous.0),
+            created_at: row.created_at.0,
+        })
+        .collect())
 }
 
 pub(super) async fn sqlite(
     conn: &mut SqliteConnection,
     uses: &[(KeyId, OffsetDateTime)],
-) -> diesel::QueryResult<u64> {
+) -> diesel::QueryResult<Vec<LastUseMoved>> {
+    let mut latest: HashMap<KeyId, OffsetDateTime> = HashMap::with_capacity(uses.len());
+    for (id, at) in uses {
+        let at = truncate_to_micros(*at);
+        latest
+            .entry(*id)
+            .and_modify(|seen| *seen = (*seen).max(at))
+            .or_insert(at);
+    }
+    let latest: Vec<(KeyId, OffsetDateTime)> = latest.into_iter().collect();
     begin_immediate(conn).await?;
     let result = async {
-        let mut changed = 0u64;
-        for chunk in uses.chunks(SQLITE_CHUNK) {
-            changed += sqlite_statement(chunk).execute(&mut *conn).await? as u64;
+        let mut moved = Vec::new();
+        for chunk in latest.chunks(SQLITE_CHUNK) {
+            let stored: Vec<StoredRow> = sqlite_select(chunk).load(&mut *conn).await?;
+            let stored: HashMap<KeyId, StoredRow> = stored
+                .into_iter()
+                .map(|row| (KeyId::from_uuid(row.id.0), row))
+                .collect();
+            let forward: Vec<(KeyId, OffsetDateTime)> = chunk
+                .iter()
+                .filter(|(id, at)| {
+                    stored
+                        .get(id)
+                        .is_some_and(|row| row.previous.is_none_or(|previous| previous.0 < *at))
+                })
+                .copied()
+                .collect();
+            if forward.is_empty() {
+                continue;
+            }
+            sqlite_update(&forward).execute(&mut *conn).await?;
+            moved.extend(forward.into_iter().filter_map(|(id, at)| {
+                stored.get(&id).map(|row| LastUseMoved {
+                    key: id,
+                    at,
+                    previous: row.previous.map(|previous| previous.0),
+                    created_at: row.created_at.0,
+                })
+            }));
         }
-        Ok(changed)
+        Ok(moved)
     }
     .await;
     finish_transaction(conn, result).await
 }
 
-fn sqlite_statement(
+/// The stored `last_used_at` and `created_at` of a chunk's keys.
+fn sqlite_select(
+    chunk: &[(KeyId, OffsetDateTime)],
+) -> diesel::query_builder::BoxedSqlQuery<'static, diesel::sqlite::Sqlite, SqlQuery> {
+    let ids = vec!["?"; chunk.len()].join(", ");
+    let sql = format!(
+        "SELECT id, last_used_at AS previous, created_at FROM api_keys WHERE id IN ({ids})"
+    );
+    chunk
+        .iter()
+        .fold(diesel::sql_query(sql).into_boxed(), |query, (id, _)| {
+            query.bind::<PortableUuid, _>(DbUuid(id.as_uuid()))
+        })
+}
+
+/// Sets the chunk's times, each key once (the forward-only condition stays, though the
+/// caller already checked it under the same lock).
+fn sqlite_update(
     chunk: &[(KeyId, OffsetDateTime)],
 ) -> diesel::query_builder::BoxedSqlQuery<'static, diesel::sqlite::Sqlite, SqlQuery> {
     let values = vec!["(?, ?)"; chunk.len()].join(", ");
     let sql = format!(
         "UPDATE api_keys SET last_used_at = v.at \
-         FROM (SELECT column1 AS id, max(column2) AS at FROM (VALUES {values}) GROUP BY column1) AS v \
+         FROM (SELECT column1 AS id, column2 AS at FROM (VALUES {values})) AS v \
          WHERE api_keys.id = v.id \
          AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < v.at)"
     );

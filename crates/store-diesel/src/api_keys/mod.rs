@@ -14,8 +14,8 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use keyward_domain::keys::{ApiKey, KeyHash};
 use keyward_domain::ports::{
-    ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError, Page, PageRequest, StorageError,
-    truncate_to_micros,
+    ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError, LastUseMoved, Page, PageRequest,
+    StorageError, truncate_to_micros,
 };
 use keyward_domain::{CustomerId, KeyId};
 use time::OffsetDateTime;
@@ -305,9 +305,9 @@ impl ApiKeyRepository for DieselStore {
     async fn record_last_used(
         &self,
         uses: &[(KeyId, OffsetDateTime)],
-    ) -> Result<u64, StorageError> {
+    ) -> Result<Vec<LastUseMoved>, StorageError> {
         if uses.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         match self.pools.get().await? {
             PooledConnection::Postgres(mut pooled) => {

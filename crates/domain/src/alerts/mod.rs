@@ -1,14 +1,26 @@
 //! Suspicious-activity alerts about a key (SPEC §12): what was noticed, about which key,
 //! when. Each is stored once per key, kind and hour.
+//!
+//! The detectors run where the usage buffer is flushed, never on the request path:
+//! [`revoked_key_alerts`] from the refusals a flush drains, [`dormant_key_alerts`] from the
+//! last-used times it moved, and [`SpikeDetector`] from its per-minute counts.
+
+mod spike;
+
+pub use spike::{MAX_WATCHED_KEYS, SPIKE_FACTOR, SPIKE_MINIMUM, SpikeDetector, TRAILING_MINUTES};
 
 use std::fmt;
 use std::str::FromStr;
 
-use time::{OffsetDateTime, Time, UtcOffset};
+use time::{Duration, OffsetDateTime, Time, UtcOffset};
 
 use crate::ids::{AlertId, KeyId};
-use crate::ports::truncate_to_micros;
+use crate::ports::{LastUseMoved, truncate_to_micros};
 use crate::usage::Refusals;
+
+/// How long a key must have gone unused for its next use to raise `dormant_key_used`
+/// (SPEC §12: "first use after 30 days unused").
+pub const DORMANT_AFTER: Duration = Duration::days(30);
 
 /// What an alert is about (SPEC §12, the names are the wire's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -113,6 +125,33 @@ pub fn revoked_key_alerts(refusals: &[Refusals]) -> Vec<KeyAlert> {
         .collect()
 }
 
+/// One `dormant_key_used` alert per key whose use a flush recorded after at least
+/// [`DORMANT_AFTER`] without one (counted from its creation when it had never been used),
+/// dated at that use.
+pub fn dormant_key_alerts(moved: &[LastUseMoved]) -> Vec<KeyAlert> {
+    moved
+        .iter()
+        .filter(|use_| use_.at - use_.idle_since() >= DORMANT_AFTER)
+        .map(|use_| {
+            let idle = (use_.at - use_.idle_since()).whole_days();
+            let since = match use_.previous {
+                Some(previous) => format!("last used {}", previous.date()),
+                None => format!(
+                    "never used since it was created on {}",
+                    use_.created_at.date()
+                ),
+            };
+            KeyAlert {
+                id: AlertId::generate(),
+                at: truncate_to_micros(use_.at.to_offset(UtcOffset::UTC)),
+                key: use_.key,
+                kind: AlertKind::DormantKeyUsed,
+                detail: format!("The key was used after {idle} days unused ({since})."),
+            }
+        })
+        .collect()
+}
+
 /// `at` truncated to the whole hour, in UTC.
 pub fn hour_of(at: OffsetDateTime) -> OffsetDateTime {
     let utc = at.to_offset(UtcOffset::UTC);
@@ -168,6 +207,62 @@ mod tests {
             "The key was presented once after it was rotated out; an integration still sends it."
         );
         assert_ne!(alerts[0].id, alerts[1].id);
+    }
+
+    #[test]
+    fn a_use_after_thirty_days_or_more_unused_is_dormant() {
+        let (old, fresh, never, young) = (
+            KeyId::generate(),
+            KeyId::generate(),
+            KeyId::generate(),
+            KeyId::generate(),
+        );
+        let at = datetime!(2026-03-31 12:00 UTC);
+        let created_at = datetime!(2025-01-01 00:00 UTC);
+        let alerts = dormant_key_alerts(&[
+            LastUseMoved {
+                key: old,
+                at,
+                previous: Some(datetime!(2026-03-01 12:00 UTC)),
+                created_at,
+            },
+            LastUseMoved {
+                key: fresh,
+                at,
+                previous: Some(datetime!(2026-03-01 12:00:00.000001 UTC)),
+                created_at,
+            },
+            LastUseMoved {
+                key: never,
+                at,
+                previous: None,
+                created_at: datetime!(2026-01-15 08:00 UTC),
+            },
+            LastUseMoved {
+                key: young,
+                at,
+                previous: None,
+                created_at: datetime!(2026-03-30 08:00 UTC),
+            },
+        ]);
+
+        let keys: Vec<KeyId> = alerts.iter().map(|alert| alert.key).collect();
+        assert_eq!(keys, vec![old, never]);
+        assert!(
+            alerts
+                .iter()
+                .all(|alert| alert.kind == AlertKind::DormantKeyUsed)
+        );
+        assert!(alerts.iter().all(|alert| alert.at == at));
+        assert_eq!(
+            alerts[0].detail,
+            "The key was used after 30 days unused (last used 2026-03-01)."
+        );
+        assert_eq!(
+            alerts[1].detail,
+            "The key was used after 75 days unused (never used since it was created on \
+             2026-01-15)."
+        );
     }
 
     #[test]

@@ -1,0 +1,374 @@
+//! The `usage_spike` detector (SPEC §12): a key's verifications in one minute exceed
+//! [`SPIKE_FACTOR`] times its per-minute average over the [`TRAILING_MINUTES`] before, and
+//! at least [`SPIKE_MINIMUM`].
+//!
+//! It reads the per-minute counts the usage buffer hands out at each flush
+//! ([`MinuteUses`]), so the request path does nothing more than count. It keeps, per key
+//! used in the last hour, the counts of the last 61 minutes in a ring (a few hundred
+//! bytes), for at most [`MAX_WATCHED_KEYS`] keys; a key unused for an hour is forgotten
+//! (its trailing average is zero either way).
+//!
+//! Each instance judges the verifications it served: behind a load balancer spreading
+//! traffic over N instances, each sees about 1/N of a key's minute and of its average.
+//! An instance knows a key's average only once it has watched a whole trailing hour, so
+//! nothing is raised in its first hour.
+
+use std::collections::HashMap;
+
+use time::{Duration, OffsetDateTime};
+
+use super::{AlertKind, KeyAlert};
+use crate::ids::{AlertId, KeyId};
+use crate::usage::{MinuteUses, minute_of};
+
+/// How many times its trailing average a minute must exceed.
+pub const SPIKE_FACTOR: u64 = 10;
+
+/// The fewest verifications in a minute that can be a spike.
+pub const SPIKE_MINIMUM: u64 = 100;
+
+/// The minutes the average is taken over: the hour before the minute judged.
+pub const TRAILING_MINUTES: i64 = 60;
+
+/// Most keys watched at once; a key first used while this many are watched is not
+/// watched until others have been idle for an hour. About 30 MB at the limit.
+pub const MAX_WATCHED_KEYS: usize = 100_000;
+
+/// The ring's length: the minute judged and the trailing hour.
+const RING: usize = TRAILING_MINUTES as usize + 1;
+
+/// One key's recent minutes.
+#[derive(Debug, Clone)]
+struct Window {
+    /// Verifications per minute, at `minute.rem_euclid(RING)`, for the minutes from
+    /// `newest - TRAILING_MINUTES` to `newest`.
+    counts: [u64; RING],
+    /// The latest minute seen.
+    newest: i64,
+    /// The hour (in minutes since the epoch) this key was last alerted in.
+    alerted_hour: Option<i64>,
+}
+
+impl Window {
+    fn new(minute: i64) -> Self {
+        Self {
+            counts: [0; RING],
+            newest: minute,
+            alerted_hour: None,
+        }
+    }
+
+    fn slot(minute: i64) -> usize {
+        // `rem_euclid` of a positive modulus is in 0..RING.
+        usize::try_from(minute.rem_euclid(RING as i64)).unwrap_or(0)
+    }
+
+    /// Adds `uses` to `minute`, moving the ring forward when it is newer; returns
+    /// `false` (adding nothing) for a minute that already left the ring.
+    fn add(&mut self, minute: i64, uses: u64) -> bool {
+        if minute > self.newest {
+            let gap = minute - self.newest;
+            if gap >= RING as i64 {
+                self.counts = [0; RING];
+            } else {
+                for passed in self.newest + 1..=minute {
+                    self.counts[Self::slot(passed)] = 0;
+                }
+            }
+            self.newest = minute;
+        } else if minute < self.newest - TRAILING_MINUTES {
+            return false;
+        }
+        let slot = &mut self.counts[Self::slot(minute)];
+        *slot = slot.saturating_add(uses);
+        true
+    }
+
+    /// The minute's count and the sum of the trailing minutes still in the ring.
+    fn judge(&self, minute: i64) -> (u64, u64) {
+        let oldest = (minute - TRAILING_MINUTES).max(self.newest - TRAILING_MINUTES);
+        let trailing = (oldest..minute)
+            .map(|earlier| self.counts[Self::slot(earlier)])
+            .fold(0u64, u64::saturating_add);
+        (self.counts[Self::slot(minute)], trailing)
+    }
+}
+
+/// Watches the keys' verifications per minute; see the module docs.
+#[derive(Debug)]
+pub struct SpikeDetector {
+    windows: HashMap<KeyId, Window, foldhash::fast::RandomState>,
+    /// The first minute watched: a minute is judged only once the hour before it was.
+    since: i64,
+    max_keys: usize,
+    /// Uses of keys that found the watch list full, since the last [`Self::unwatched`].
+    unwatched: u64,
+}
+
+impl SpikeDetector {
+    /// A detector that starts watching at `now` (so judges from an hour later), for at
+    /// most [`MAX_WATCHED_KEYS`] keys.
+    pub fn new(now: OffsetDateTime) -> Self {
+        Self::with_capacity(now, MAX_WATCHED_KEYS)
+    }
+
+    /// As [`Self::new`], watching at most `max_keys` keys.
+    pub fn with_capacity(now: OffsetDateTime, max_keys: usize) -> Self {
+        Self {
+            windows: HashMap::default(),
+            since: minute_of(now),
+            max_keys,
+            unwatched: 0,
+        }
+    }
+
+    /// Adds a flush's minutes and returns a `usage_spike` alert for each key whose
+    /// minute became a spike, at most one per key and hour (dated at the start of the
+    /// minute). Keys unused since an hour before `now` are forgotten first.
+    pub fn observe(&mut self, minutes: &[MinuteUses], now: OffsetDateTime) -> Vec<KeyAlert> {
+        let horizon = minute_of(now) - TRAILING_MINUTES;
+        self.windows.retain(|_, window| window.newest >= horizon);
+        let mut ordered: Vec<&MinuteUses> = minutes.iter().collect();
+        ordered.sort_unstable_by_key(|uses| uses.minute);
+        let mut alerts = Vec::new();
+        for uses in ordered {
+            if let Some(alert) = self.add(uses) {
+                alerts.push(alert);
+            }
+        }
+        alerts
+    }
+
+    /// How many uses were not watched because [`MAX_WATCHED_KEYS`] keys already were,
+    /// since the last call (which resets it).
+    pub fn unwatched(&mut self) -> u64 {
+        std::mem::take(&mut self.unwatched)
+    }
+
+    /// Keys watched now.
+    pub fn watched(&self) -> usize {
+        self.windows.len()
+    }
+
+    fn add(&mut self, uses: &MinuteUses) -> Option<KeyAlert> {
+        let full = self.windows.len() >= self.max_keys;
+        let window = match self.windows.get_mut(&uses.key) {
+            Some(window) => window,
+            None if full => {
+                self.unwatched = self.unwatched.saturating_add(uses.uses);
+                return None;
+            }
+            None => self
+                .windows
+                .entry(uses.key)
+                .or_insert_with(|| Window::new(uses.minute)),
+        };
+        if !window.add(uses.minute, uses.uses) || uses.minute - TRAILING_MINUTES < self.since {
+            return None;
+        }
+        let (count, trailing) = window.judge(uses.minute);
+        // count > FACTOR × trailing / MINUTES, in integers.
+        let spike = count >= SPIKE_MINIMUM
+            && u128::from(count) * TRAILING_MINUTES as u128
+                > u128::from(SPIKE_FACTOR) * u128::from(trailing);
+        let hour = uses.minute.div_euclid(60);
+        if !spike || window.alerted_hour == Some(hour) {
+            return None;
+        }
+        window.alerted_hour = Some(hour);
+        Some(spike_alert(uses.key, uses.minute, count, trailing))
+    }
+}
+
+fn spike_alert(key: KeyId, minute: i64, count: u64, trailing: u64) -> KeyAlert {
+    let at = OffsetDateTime::UNIX_EPOCH + Duration::minutes(minute);
+    // The average to one decimal, in tenths.
+    let tenths = trailing.saturating_mul(10) / TRAILING_MINUTES as u64;
+    KeyAlert {
+        id: AlertId::generate(),
+        at,
+        key,
+        kind: AlertKind::UsageSpike,
+        detail: format!(
+            "The key was verified {count} times in the minute from {:02}:{:02} UTC; \
+             the hour before averaged {}.{} a minute.",
+            at.hour(),
+            at.minute(),
+            tenths / 10,
+            tenths % 10
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const START: OffsetDateTime = datetime!(2026-03-01 10:00 UTC);
+
+    fn uses(key: KeyId, at: OffsetDateTime, uses: u64) -> MinuteUses {
+        MinuteUses {
+            key,
+            minute: minute_of(at),
+            uses,
+        }
+    }
+
+    /// A detector that has watched `key` for the hour from START at `per_minute` a
+    /// minute, now at 11:00.
+    fn warmed(key: KeyId, per_minute: u64) -> SpikeDetector {
+        let mut detector = SpikeDetector::new(START);
+        for minute in 0..60 {
+            let at = START + Duration::minutes(minute);
+            let alerts = detector.observe(&[uses(key, at, per_minute)], at);
+            assert!(alerts.is_empty(), "{alerts:?}");
+        }
+        detector
+    }
+
+    const ELEVEN: OffsetDateTime = datetime!(2026-03-01 11:00 UTC);
+
+    #[test]
+    fn a_minute_over_ten_times_the_trailing_average_is_a_spike() {
+        let key = KeyId::generate();
+        let mut detector = warmed(key, 20);
+        // Average 20 a minute: 200 is not over ten times it, 201 is.
+        assert!(
+            detector
+                .observe(&[uses(key, ELEVEN, 200)], ELEVEN)
+                .is_empty()
+        );
+        let alerts = detector.observe(&[uses(key, ELEVEN, 1)], ELEVEN);
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].key, key);
+        assert_eq!(alerts[0].kind, AlertKind::UsageSpike);
+        assert_eq!(alerts[0].at, ELEVEN);
+        assert_eq!(
+            alerts[0].detail,
+            "The key was verified 201 times in the minute from 11:00 UTC; the hour before \
+             averaged 20.0 a minute."
+        );
+    }
+
+    #[test]
+    fn fewer_than_a_hundred_is_never_a_spike() {
+        let key = KeyId::generate();
+        let mut detector = warmed(key, 0);
+        assert!(
+            detector
+                .observe(&[uses(key, ELEVEN, 99)], ELEVEN)
+                .is_empty()
+        );
+        assert_eq!(detector.observe(&[uses(key, ELEVEN, 1)], ELEVEN).len(), 1);
+    }
+
+    #[test]
+    fn one_alert_per_key_and_hour() {
+        let key = KeyId::generate();
+        let mut detector = warmed(key, 1);
+        assert_eq!(detector.observe(&[uses(key, ELEVEN, 500)], ELEVEN).len(), 1);
+        let later = ELEVEN + Duration::minutes(30);
+        assert!(
+            detector
+                .observe(&[uses(key, later, 5_000)], later)
+                .is_empty()
+        );
+        let next_hour = ELEVEN + Duration::hours(1);
+        // The hour before 12:00 averaged (500 + 5,000) / 60 ≈ 91.7: 10,000 is a spike.
+        let alerts = detector.observe(&[uses(key, next_hour, 10_000)], next_hour);
+        assert_eq!(alerts.len(), 1);
+        assert!(
+            alerts[0].detail.contains("averaged 91.6 a minute"),
+            "{}",
+            alerts[0].detail
+        );
+    }
+
+    #[test]
+    fn nothing_is_judged_before_a_whole_hour_was_watched() {
+        let key = KeyId::generate();
+        let mut detector = SpikeDetector::new(START);
+        let almost = START + Duration::minutes(59);
+        assert!(
+            detector
+                .observe(&[uses(key, almost, 10_000)], almost)
+                .is_empty()
+        );
+        // At 11:00 the hour before is known: 10,000 in one minute of it averages 166.6.
+        assert!(
+            detector
+                .observe(&[uses(key, ELEVEN, 1_666)], ELEVEN)
+                .is_empty()
+        );
+        assert_eq!(detector.observe(&[uses(key, ELEVEN, 1)], ELEVEN).len(), 1);
+    }
+
+    #[test]
+    fn a_new_key_after_the_first_hour_has_an_average_of_zero() {
+        let mut detector = SpikeDetector::new(START);
+        let key = KeyId::generate();
+        let alerts = detector.observe(&[uses(key, ELEVEN, 100)], ELEVEN);
+        assert_eq!(alerts.len(), 1);
+        assert!(
+            alerts[0].detail.ends_with("averaged 0.0 a minute."),
+            "{}",
+            alerts[0].detail
+        );
+    }
+
+    #[test]
+    fn minutes_arrive_in_any_order_and_older_ones_count_in_the_average() {
+        let key = KeyId::generate();
+        let mut detector = SpikeDetector::new(START);
+        let spike = ELEVEN + Duration::minutes(5);
+        // 10:10 (600 uses) falls in the hour before 11:05: the average is 10, and 100 is
+        // not over ten times it.
+        let alerts = detector.observe(
+            &[
+                uses(key, spike, 100),
+                uses(key, START + Duration::minutes(10), 600),
+            ],
+            spike,
+        );
+        assert!(alerts.is_empty(), "{alerts:?}");
+        assert_eq!(detector.observe(&[uses(key, spike, 0)], spike).len(), 0);
+        let alerts = detector.observe(&[uses(key, spike, 1)], spike);
+        assert_eq!(alerts.len(), 1, "102 > 10 × 10 a minute");
+    }
+
+    #[test]
+    fn a_minute_older_than_the_ring_is_ignored() {
+        let key = KeyId::generate();
+        let mut detector = warmed(key, 0);
+        let late = detector.observe(&[uses(key, ELEVEN, 1)], ELEVEN);
+        assert!(late.is_empty());
+        let stale = START - Duration::minutes(1);
+        assert!(
+            detector
+                .observe(&[uses(key, stale, 1_000)], ELEVEN)
+                .is_empty()
+        );
+        let (count, trailing) = detector.windows[&key].judge(minute_of(ELEVEN));
+        assert_eq!((count, trailing), (1, 0));
+    }
+
+    #[test]
+    fn keys_idle_for_an_hour_are_forgotten_and_the_watch_list_is_bounded() {
+        let mut detector = SpikeDetector::with_capacity(START, 2);
+        let (a, b, c) = (KeyId::generate(), KeyId::generate(), KeyId::generate());
+        let next = START + Duration::minutes(1);
+        detector.observe(
+            &[uses(c, next, 7), uses(a, START, 1), uses(b, START, 1)],
+            next,
+        );
+        assert_eq!(detector.watched(), 2);
+        assert_eq!(detector.unwatched(), 7);
+        assert_eq!(detector.unwatched(), 0);
+        // An hour and a minute later, a and b are forgotten; c can be watched.
+        let later = START + Duration::minutes(61);
+        detector.observe(&[uses(c, later, 1)], later);
+        assert_eq!(detector.watched(), 1);
+        assert!(detector.windows.contains_key(&c));
+    }
+}
