@@ -606,8 +606,8 @@ mod tests {
             .returning(|alerts| Ok(alerts.iter().map(|alert| alert.id).collect()));
         let flusher = flusher_with(&buffer, keys, accepting_usage(), alerts);
 
-        let flushed = flusher.flush().await.unwrap();
-        assert_eq!((flushed.last_used, flushed.alerts), (2, 1));
+        let wrote = flusher.flush().await.unwrap();
+        assert_eq!((wrote.last_used, wrote.alerts), (2, 1));
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
 //! Suspicious-activity alerts (SPEC §12): a key presented after it was retired raises
-//! `revoked_key_used`, stored once per key, kind and hour, and listed by
-//! `GET /v1/customer/alerts`.
+//! `revoked_key_used`, a use after 30 days without one `dormant_key_used`, a minute of at
+//! least 100 verifications over ten times the hour before's average `usage_spike`; each
+//! stored once per key, kind and hour, and listed by `GET /v1/customer/alerts`.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -13,6 +14,8 @@ on_every_backend!(
     each_kind_of_retired_key_is_named_and_the_filter_and_tenancy_hold,
     bad_queries_are_400_naming_the_parameter,
     a_deleted_keys_alerts_go_with_it,
+    a_key_used_after_thirty_days_unused_is_alerted_as_dormant,
+    a_minute_far_busier_than_the_hour_before_is_a_usage_spike,
 );
 
 async fn alerts(app: &TestApp, customer: &Customer, query: &str) -> Value {
@@ -238,4 +241,143 @@ async fn a_deleted_keys_alerts_go_with_it(backend: Backend) {
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
 
     assert_eq!(alerts(&app, &customer, "").await["data"], json!([]));
+}
+
+/// The `(keyId, kind, detail)` of every alert of `customer`'s, newest first.
+async fn listed(app: &TestApp, customer: &Customer, query: &str) -> Vec<(String, String, String)> {
+    let page = alerts(app, customer, query).await;
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|alert| {
+            let text = |field: &str| alert[field].as_str().unwrap().to_owned();
+            (text("keyId"), text("kind"), text("detail"))
+        })
+        .collect()
+}
+
+async fn a_key_used_after_thirty_days_unused_is_alerted_as_dormant(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let customer = Customer::new();
+    let used = app
+        .create_key_with_scopes(&customer, &["venues:read"])
+        .await;
+    let never_used = app
+        .create_key_with_scopes(&customer, &["venues:read"])
+        .await;
+    let created_on = app.clock_now().date();
+    assert_eq!(
+        app.validate(used["key"].as_str().unwrap()).await.status(),
+        StatusCode::OK
+    );
+    app.flush_usage().await;
+
+    // 29 days and 23 hours later: not yet dormant.
+    app.clock.advance(Duration::days(30) - Duration::hours(1));
+    assert_eq!(
+        app.validate(used["key"].as_str().unwrap()).await.status(),
+        StatusCode::OK
+    );
+    app.flush_usage().await;
+    let last_used_on = app.clock_now().date();
+    assert_eq!(listed(&app, &customer, "").await, vec![]);
+
+    // 30 days after that use, and 60 after the other key was created.
+    app.clock.advance(Duration::days(30));
+    for key in [&used, &never_used] {
+        assert_eq!(
+            app.validate(key["key"].as_str().unwrap()).await.status(),
+            StatusCode::OK
+        );
+    }
+    app.flush_usage().await;
+    // A second use right after is no longer after a dormant spell.
+    assert_eq!(
+        app.validate(used["key"].as_str().unwrap()).await.status(),
+        StatusCode::OK
+    );
+    app.flush_usage().await;
+
+    let mut dormant = listed(&app, &customer, "?kind=dormant_key_used").await;
+    dormant.sort();
+    let mut expected = vec![
+        (
+            used["id"].as_str().unwrap().to_owned(),
+            "dormant_key_used".to_owned(),
+            format!("The key was used after 30 days unused (last used {last_used_on})."),
+        ),
+        (
+            never_used["id"].as_str().unwrap().to_owned(),
+            "dormant_key_used".to_owned(),
+            format!(
+                "The key was used after 59 days unused (never used since it was created on \
+                 {created_on})."
+            ),
+        ),
+    ];
+    expected.sort();
+    assert_eq!(dormant, expected);
+    assert_eq!(listed(&app, &customer, "").await.len(), 2);
+}
+
+async fn a_minute_far_busier_than_the_hour_before_is_a_usage_spike(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let customer = Customer::new();
+    let created = app
+        .create_key_with_scopes(&customer, &["venues:read"])
+        .await;
+    let (id, key) = (
+        created["id"].as_str().unwrap(),
+        created["key"].as_str().unwrap(),
+    );
+    // The service has watched the whole hour before (during which the key was idle), and
+    // the test's clock stands still inside one minute.
+    app.clock.advance(Duration::hours(1));
+    let minute = app.clock_now();
+    for _ in 0..99 {
+        assert_eq!(app.validate(key).await.status(), StatusCode::OK);
+    }
+    app.flush_usage().await;
+    assert_eq!(listed(&app, &customer, "").await, vec![], "99 is below 100");
+    // Denied verifications count too.
+    assert_eq!(
+        app.validate_scope(key, "songdb:read").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    app.flush_usage().await;
+
+    let spikes = alerts(&app, &customer, "?kind=usage_spike").await;
+    let data = spikes["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1, "{spikes}");
+    assert_eq!(data[0]["keyId"], id);
+    assert_eq!(
+        data[0]["detail"],
+        format!(
+            "The key was verified 100 times in the minute from {:02}:{:02} UTC; the hour \
+             before averaged 0.0 a minute.",
+            minute.hour(),
+            minute.minute()
+        )
+    );
+    let at: String = data[0]["at"].as_str().unwrap().to_owned();
+    assert!(
+        at.starts_with(&format!(
+            "{}T{:02}:{:02}:00",
+            minute.date(),
+            minute.hour(),
+            minute.minute()
+        )),
+        "dated at the start of the minute: {at}"
+    );
+    // More in the same hour: still one.
+    for _ in 0..200 {
+        assert_eq!(app.validate(key).await.status(), StatusCode::OK);
+    }
+    app.flush_usage().await;
+    assert_eq!(listed(&app, &customer, "").await.len(), 1);
 }

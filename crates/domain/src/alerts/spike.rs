@@ -34,8 +34,11 @@ pub const TRAILING_MINUTES: i64 = 60;
 /// watched until others have been idle for an hour. About 30 MB at the limit.
 pub const MAX_WATCHED_KEYS: usize = 100_000;
 
-/// The ring's length: the minute judged and the trailing hour.
-const RING: usize = TRAILING_MINUTES as usize + 1;
+/// The minutes a key's ring holds: the minute judged and the trailing hour.
+const RING_MINUTES: i64 = TRAILING_MINUTES + 1;
+
+/// [`RING_MINUTES`] as the ring's array length (a test checks they agree).
+const RING: usize = 61;
 
 /// One key's recent minutes.
 #[derive(Debug, Clone)]
@@ -60,7 +63,7 @@ impl Window {
 
     fn slot(minute: i64) -> usize {
         // `rem_euclid` of a positive modulus is in 0..RING.
-        usize::try_from(minute.rem_euclid(RING as i64)).unwrap_or(0)
+        usize::try_from(minute.rem_euclid(RING_MINUTES)).unwrap_or(0)
     }
 
     /// Adds `uses` to `minute`, moving the ring forward when it is newer; returns
@@ -68,7 +71,7 @@ impl Window {
     fn add(&mut self, minute: i64, uses: u64) -> bool {
         if minute > self.newest {
             let gap = minute - self.newest;
-            if gap >= RING as i64 {
+            if gap >= RING_MINUTES {
                 self.counts = [0; RING];
             } else {
                 for passed in self.newest + 1..=minute {
@@ -228,6 +231,11 @@ mod tests {
     }
 
     const ELEVEN: OffsetDateTime = datetime!(2026-03-01 11:00 UTC);
+
+    #[test]
+    fn the_ring_holds_the_trailing_hour_and_the_minute_judged() {
+        assert_eq!(i64::try_from(RING), Ok(RING_MINUTES));
+    }
 
     #[test]
     fn a_minute_over_ten_times_the_trailing_average_is_a_spike() {
