@@ -31,7 +31,8 @@ pub const SPIKE_MINIMUM: u64 = 100;
 pub const TRAILING_MINUTES: i64 = 60;
 
 /// Most keys watched at once; a key first used while this many are watched is not
-/// watched until others have been idle for an hour. About 30 MB at the limit.
+/// watched until others have been idle for an hour. About 30 MB at the limit (a
+/// [`Window`] is 272 bytes, its key and the map's overhead some 20 more).
 pub const MAX_WATCHED_KEYS: usize = 100_000;
 
 /// The minutes a key's ring holds: the minute judged and the trailing hour.
@@ -44,8 +45,9 @@ const RING: usize = 61;
 #[derive(Debug, Clone)]
 struct Window {
     /// Verifications per minute, at `minute.rem_euclid(RING)`, for the minutes from
-    /// `newest - TRAILING_MINUTES` to `newest`.
-    counts: [u64; RING],
+    /// `newest - TRAILING_MINUTES` to `newest` (saturating: 4 billion a minute is more
+    /// than any server verifies).
+    counts: [u32; RING],
     /// The latest minute seen.
     newest: i64,
     /// The hour (in minutes since the epoch) this key was last alerted in.
@@ -83,7 +85,7 @@ impl Window {
             return false;
         }
         let slot = &mut self.counts[Self::slot(minute)];
-        *slot = slot.saturating_add(uses);
+        *slot = slot.saturating_add(u32::try_from(uses).unwrap_or(u32::MAX));
         true
     }
 
@@ -91,9 +93,9 @@ impl Window {
     fn judge(&self, minute: i64) -> (u64, u64) {
         let oldest = (minute - TRAILING_MINUTES).max(self.newest - TRAILING_MINUTES);
         let trailing = (oldest..minute)
-            .map(|earlier| self.counts[Self::slot(earlier)])
-            .fold(0u64, u64::saturating_add);
-        (self.counts[Self::slot(minute)], trailing)
+            .map(|earlier| u64::from(self.counts[Self::slot(earlier)]))
+            .sum();
+        (u64::from(self.counts[Self::slot(minute)]), trailing)
     }
 }
 
@@ -235,6 +237,7 @@ mod tests {
     #[test]
     fn the_ring_holds_the_trailing_hour_and_the_minute_judged() {
         assert_eq!(i64::try_from(RING), Ok(RING_MINUTES));
+        assert_eq!(std::mem::size_of::<Window>(), 272);
     }
 
     #[test]
