@@ -67,6 +67,7 @@ pub fn wiring(store: DieselStore) -> Wiring {
         keys: Arc::new(store.clone()),
         usage: Arc::new(store.clone()),
         alerts: Arc::new(store.clone()),
+        client_addresses: Arc::new(store.clone()),
         audit: Arc::new(store.clone()),
         openkj: Arc::new(store.clone()),
         credentials: Arc::new(store.clone()),

@@ -25,6 +25,7 @@ mod api_keys;
 mod audit;
 mod blocking;
 mod changes;
+mod client_addresses;
 mod conn;
 mod credentials;
 mod customer_state;

@@ -78,6 +78,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::Text;
+    use crate::types::{PortableInstant, PortableUuid};
+
+    /// The client addresses each key was used from, one row per `(key_id, address)`.
+    /// `address` is a `ClientAddress` as written (`Display`/`FromStr`); `first_seen_at <=
+    /// last_seen_at`. A key's addresses are deleted with it (`ON DELETE CASCADE`).
+    key_client_addresses (key_id, address) {
+        key_id -> PortableUuid,
+        address -> Text,
+        first_seen_at -> PortableInstant,
+        last_seen_at -> PortableInstant,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::{Nullable, Text};
     use crate::types::{PortableInstant, PortableJson, PortableUuid};
 
@@ -179,6 +194,7 @@ diesel::table! {
 diesel::joinable!(api_keys -> customers (customer_id));
 diesel::joinable!(api_key_usage -> api_keys (key_id));
 diesel::joinable!(api_key_alerts -> api_keys (key_id));
+diesel::joinable!(key_client_addresses -> api_keys (key_id));
 diesel::joinable!(service_credentials -> customers (owner_customer_id));
 diesel::joinable!(venues -> customers (customer_id));
 diesel::joinable!(songs -> customers (customer_id));
@@ -188,6 +204,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     api_key_usage,
     api_key_alerts,
+    key_client_addresses,
     audit_events,
     service_credentials,
     venues,

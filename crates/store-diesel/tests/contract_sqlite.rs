@@ -74,6 +74,28 @@ mod alerts {
     keyward_domain::alert_repository_contract!(setup);
 }
 
+/// Client addresses, with keys created and deleted through the same store.
+mod client_addresses {
+    use std::sync::Arc;
+
+    use keyward_domain::testing::client_addresses::ClientAddressFixture;
+    use keyward_store_diesel::testing::TestDatabase;
+
+    async fn setup() -> Option<(Arc<ClientAddressFixture>, TestDatabase)> {
+        let db = TestDatabase::sqlite();
+        let store = Arc::new(db.migrated_store().await);
+        Some((
+            Arc::new(ClientAddressFixture {
+                keys: store.clone(),
+                addresses: store,
+            }),
+            db,
+        ))
+    }
+
+    keyward_domain::client_address_contract!(setup);
+}
+
 /// Audit events, with keys created and deleted through the same store.
 mod audit {
     use std::sync::Arc;

@@ -161,6 +161,7 @@ impl ApiKeyRepository for MemoryStore {
             rows.remove(&id);
             state.usage.remove_key(id);
             state.alerts.remove_key(id);
+            state.client_addresses.remove_key(id);
             state.changes.push(Change::Key { id, version: None });
             return Ok(true);
         }
@@ -183,6 +184,7 @@ impl ApiKeyRepository for MemoryStore {
             state.api_keys.rows.remove(id);
             state.usage.remove_key(*id);
             state.alerts.remove_key(*id);
+            state.client_addresses.remove_key(*id);
             state.changes.push(Change::Key {
                 id: *id,
                 version: None,

@@ -7,6 +7,7 @@
 mod alerts;
 mod api_keys;
 mod audit;
+mod client_addresses;
 mod credentials;
 mod customers;
 mod requests;
@@ -53,6 +54,8 @@ struct State {
     usage: usage::Table,
     /// Alerts about keys; a key's go when the key is deleted.
     alerts: alerts::Table,
+    /// The addresses each key was used from; a key's go when the key is deleted.
+    client_addresses: client_addresses::Table,
     /// Audit events; they outlive the keys, venues and credentials they are about.
     audit: audit::Table,
     /// Changes made under the current lock, announced when it is released.

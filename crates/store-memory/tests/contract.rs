@@ -77,6 +77,28 @@ mod alerts {
     keyward_domain::alert_repository_contract!(setup);
 }
 
+/// Client addresses, with keys created and deleted through the same store.
+mod client_addresses {
+    use std::sync::Arc;
+
+    use keyward_domain::testing::client_addresses::ClientAddressFixture;
+    use keyward_store_memory::MemoryStore;
+
+    #[allow(clippy::unused_async)]
+    async fn setup() -> Option<(Arc<ClientAddressFixture>, ())> {
+        let store = Arc::new(MemoryStore::new());
+        Some((
+            Arc::new(ClientAddressFixture {
+                keys: store.clone(),
+                addresses: store,
+            }),
+            (),
+        ))
+    }
+
+    keyward_domain::client_address_contract!(setup);
+}
+
 /// Audit events, with keys created and deleted through the same store.
 mod audit {
     use std::sync::Arc;

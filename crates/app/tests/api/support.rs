@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use keyward::{Application, Settings, Wiring};
 use keyward_domain::ports::{
-    AlertRepository, ApiKeyRepository, AuditLog, ChangeFeed, Clock, CredentialRepository,
-    OpenKjStore, UsageRepository, truncate_to_micros,
+    AlertRepository, ApiKeyRepository, AuditLog, ChangeFeed, ClientAddressRepository, Clock,
+    CredentialRepository, OpenKjStore, UsageRepository, truncate_to_micros,
 };
 use keyward_http::auth::{ActiveContext, Claims, JwtSecret, JwtSettings, JwtSigner};
 use keyward_http::metrics::MetricsSource;
@@ -111,6 +111,7 @@ struct Stores {
     keys: Arc<dyn ApiKeyRepository>,
     usage: Arc<dyn UsageRepository>,
     alerts: Arc<dyn AlertRepository>,
+    client_addresses: Arc<dyn ClientAddressRepository>,
     audit: Arc<dyn AuditLog>,
     credentials: Arc<dyn CredentialRepository>,
     openkj: Arc<dyn OpenKjStore>,
@@ -126,6 +127,7 @@ impl Stores {
             keys: memory.clone(),
             usage: memory.clone(),
             alerts: memory.clone(),
+            client_addresses: memory.clone(),
             audit: memory.clone(),
             credentials: memory.clone(),
             openkj: memory.clone(),
@@ -142,6 +144,7 @@ impl Stores {
             keys: wiring.keys,
             usage: wiring.usage,
             alerts: wiring.alerts,
+            client_addresses: wiring.client_addresses,
             audit: wiring.audit,
             credentials: wiring.credentials,
             openkj: wiring.openkj,
@@ -198,6 +201,7 @@ fn start(
         keys,
         usage,
         alerts,
+        client_addresses,
         audit,
         credentials,
         openkj,
@@ -217,6 +221,7 @@ fn start(
         keys: keys.clone(),
         usage: usage.clone(),
         alerts,
+        client_addresses,
         audit,
         credentials: credentials.clone(),
         openkj,

@@ -15,6 +15,8 @@
 //! keyward_domain::usage_repository_contract!(setup);
 //! // and, with `setup` returning `Arc<alerts::AlertFixture>` (both ports of one store):
 //! keyward_domain::alert_repository_contract!(setup);
+//! // and, with `setup` returning `Arc<client_addresses::ClientAddressFixture>`:
+//! keyward_domain::client_address_contract!(setup);
 //! // and, with `setup` returning `Arc<audit::AuditFixture>` (both ports of one store):
 //! keyward_domain::audit_log_contract!(setup);
 //! ```
@@ -28,6 +30,7 @@ pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod changes;
+pub mod client_addresses;
 pub mod credentials;
 pub mod fixtures;
 pub mod key_races;
