@@ -14,8 +14,9 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::web;
 use keyward_cache::{CachedKeys, CachedOpenKj, Caches};
 use keyward_domain::ports::{
-    AlertRepository, ApiKeyRepository, AuditLog, ChangeFeed, ChangeSubscription, Clock,
-    CredentialRepository, OpenKjStore, OsSecretGenerator, UsageRepository,
+    AlertRepository, ApiKeyRepository, AuditLog, ChangeFeed, ChangeSubscription,
+    ClientAddressRepository, Clock, CredentialRepository, OpenKjStore, OsSecretGenerator,
+    UsageRepository,
 };
 use keyward_domain::services::{
     ApiKeyService, AuditTrail, KaraokeServices, UsageService, VaultService,
@@ -44,6 +45,8 @@ pub struct Wiring {
     pub alerts: Arc<dyn AlertRepository>,
     /// Audit events (the same store as `keys`).
     pub audit: Arc<dyn AuditLog>,
+    /// The client addresses each key was used from (the same store as `keys`).
+    pub client_addresses: Arc<dyn ClientAddressRepository>,
     /// Venues, song books, requests and the serial (the same store as `keys`).
     pub openkj: Arc<dyn OpenKjStore>,
     pub credentials: Arc<dyn CredentialRepository>,
@@ -178,6 +181,7 @@ impl Application {
                 wiring.keys,
                 wiring.usage,
                 wiring.alerts,
+                wiring.client_addresses,
                 wiring.clock,
                 settings.usage.retention_days,
             )

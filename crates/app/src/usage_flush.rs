@@ -1,24 +1,30 @@
 //! Writes the buffered usage of API keys to storage: their last-used times (SPEC §7),
 //! their verification counts per UTC day, and the alerts of SPEC §12 that the batch
 //! raises: `revoked_key_used` (keys presented after they were retired), `dormant_key_used`
-//! (a use after 30 days without one, judged on the last-used times the write moved) and
-//! `usage_spike` (judged by a [`SpikeDetector`] this task owns, from the batch's
+//! (a use after 30 days without one, judged on the last-used times the write moved),
+//! `new_client_ip` (judged on the client addresses the batch stored for the first time)
+//! and `usage_spike` (judged by a [`SpikeDetector`] this task owns, from the batch's
 //! per-minute counts). Verification only notes a use in memory; this task writes the batch
 //! on an interval and once more on shutdown. A failed write puts its part of the batch
 //! back so the next flush retries it; alerts that could not be stored are kept (at most
 //! [`MAX_PENDING_ALERTS`]) and offered again with the next flush. The same task deletes
-//! counts and alerts older than `usage.retention_days`, and audit events older than
+//! counts, alerts and client addresses older than `usage.retention_days`, and audit events
+//! older than
 //! `audit.retention_days`, once at start and then hourly.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use keyward_domain::alerts::{KeyAlert, SpikeDetector, dormant_key_alerts, revoked_key_alerts};
+use keyward_domain::alerts::{
+    KeyAlert, SpikeDetector, dormant_key_alerts, new_client_alerts, revoked_key_alerts,
+};
 use keyward_domain::ports::{
-    AlertRepository, ApiKeyRepository, Clock, StorageError, UsageRepository,
+    AlertRepository, ApiKeyRepository, ClientAddressRepository, Clock, StorageError,
+    UsageRepository,
 };
 use keyward_domain::services::AuditTrail;
 use keyward_domain::usage::{MinuteUses, UsageBuffer};
+use time::OffsetDateTime;
 use tokio::sync::watch;
 
 /// How often counts past their retention are deleted.
@@ -46,8 +52,9 @@ pub struct UsageFlusher {
     keys: Arc<dyn ApiKeyRepository>,
     usage: Arc<dyn UsageRepository>,
     alerts: Arc<dyn AlertRepository>,
+    client_addresses: Arc<dyn ClientAddressRepository>,
     clock: Arc<dyn Clock>,
-    /// Days of counts and alerts kept (`usage.retention_days`).
+    /// Days of counts, alerts and client addresses kept (`usage.retention_days`).
     retention_days: u16,
     /// The audit trail and the days its events are kept (`audit.retention_days`).
     audit: Option<(AuditTrail, u16)>,
@@ -70,13 +77,14 @@ impl std::fmt::Debug for UsageFlusher {
 
 impl UsageFlusher {
     /// `retention_days` of counts are kept: a day's counts are deleted once the current
-    /// UTC day is more than that many days after it; alerts once they are older than that
-    /// many days.
+    /// UTC day is more than that many days after it; alerts and client addresses once they
+    /// are (were last seen) older than that many days.
     pub fn new(
         buffer: Arc<UsageBuffer>,
         keys: Arc<dyn ApiKeyRepository>,
         usage: Arc<dyn UsageRepository>,
         alerts: Arc<dyn AlertRepository>,
+        client_addresses: Arc<dyn ClientAddressRepository>,
         clock: Arc<dyn Clock>,
         retention_days: u16,
     ) -> Self {
@@ -86,6 +94,7 @@ impl UsageFlusher {
             keys,
             usage,
             alerts,
+            client_addresses,
             clock,
             retention_days,
             audit: None,
@@ -128,6 +137,7 @@ impl UsageFlusher {
     /// its counts added twice (ADR 0002).
     pub async fn flush(&self) -> Result<Flushed, StorageError> {
         let batch = self.buffer.drain();
+        let drained_at = self.clock.now();
         let mut flushed = Flushed::default();
         let mut failure = None;
         // Alerts other than revoked_key_used: kept for the next flush if storing fails.
@@ -153,7 +163,20 @@ impl UsageFlusher {
                 }
             }
         }
-        raised.extend(self.observe_minutes(&batch.minutes));
+        if !batch.clients.is_empty() {
+            match self
+                .client_addresses
+                .record_client_addresses(&batch.clients)
+                .await
+            {
+                Ok(new) => raised.extend(new_client_alerts(&new)),
+                Err(err) => {
+                    self.buffer.restore_clients(batch.clients);
+                    failure.get_or_insert(err);
+                }
+            }
+        }
+        raised.extend(self.observe_minutes(&batch.minutes, drained_at));
         if !batch.refusals.is_empty() || !raised.is_empty() {
             let mut alerts = revoked_key_alerts(&batch.refusals);
             let revoked = alerts.len();
@@ -182,18 +205,18 @@ impl UsageFlusher {
     }
 
     /// Hands the batch's minutes to the spike detector; returns the spikes it saw.
-    fn observe_minutes(&self, minutes: &[MinuteUses]) -> Vec<KeyAlert> {
+    fn observe_minutes(&self, minutes: &[MinuteUses], drained_at: OffsetDateTime) -> Vec<KeyAlert> {
         if minutes.is_empty() {
             return Vec::new();
         }
         let mut spikes = self.spikes.lock().unwrap_or_else(PoisonError::into_inner);
-        let alerts = spikes.observe(minutes, self.clock.now());
-        let unwatched = spikes.unwatched();
-        if unwatched > 0 {
+        let alerts = spikes.observe(minutes, drained_at);
+        if let Some(unwatched) = spikes.unwatched_report(drained_at) {
             tracing::warn!(
                 unwatched_uses = unwatched,
                 watched_keys = spikes.watched(),
-                "too many keys in use to watch them all for usage spikes; some were not"
+                "too many keys in use to watch them all for usage spikes; some were not \
+                 (reported at most hourly)"
             );
         }
         alerts
@@ -272,7 +295,8 @@ impl UsageFlusher {
         }
     }
 
-    /// Deletes counts and alerts older than the retention; returns how many rows went.
+    /// Deletes counts, alerts and client addresses older than the retention; returns how
+    /// many rows went.
     ///
     /// # Errors
     /// The repository's error.
@@ -282,13 +306,15 @@ impl UsageFlusher {
         else {
             return Ok(0);
         };
-        // Both are tried, whichever fails.
+        // Each is tried, whichever fails.
         let counts = self.usage.delete_usage_before(cutoff).await;
-        let alerts = self
-            .alerts
-            .delete_alerts_before(cutoff.midnight().assume_utc())
+        let midnight = cutoff.midnight().assume_utc();
+        let alerts = self.alerts.delete_alerts_before(midnight).await;
+        let addresses = self
+            .client_addresses
+            .delete_client_addresses_before(midnight)
             .await;
-        Ok(counts? + alerts?)
+        Ok(counts? + alerts? + addresses?)
     }
 
     async fn delete_expired_and_log(&self) {
@@ -305,11 +331,12 @@ impl UsageFlusher {
             Ok(deleted) => tracing::info!(
                 deleted,
                 retention_days = self.retention_days,
-                "deleted key usage counts and alerts past their retention"
+                "deleted key usage counts, alerts and client addresses past their retention"
             ),
             Err(err) => tracing::warn!(
                 error = %err,
-                "could not delete key usage counts or alerts past their retention; will retry"
+                "could not delete key usage counts, alerts or client addresses past their \
+                 retention; will retry"
             ),
         }
     }
@@ -342,11 +369,10 @@ mod tests {
     use keyward_domain::KeyId;
     use keyward_domain::alerts::AlertKind;
     use keyward_domain::ports::{
-        LastUseMoved, MockAlertRepository, MockApiKeyRepository, MockClock, MockUsageRepository,
-        UsageRecorder,
+        LastUseMoved, MockAlertRepository, MockApiKeyRepository, MockClientAddressRepository,
+        MockClock, MockUsageRepository, NewClientAddress, UsageRecorder,
     };
-    use keyward_domain::usage::{RefusalReason, UseOutcome};
-    use time::OffsetDateTime;
+    use keyward_domain::usage::{ClientAddress, RefusalReason, UseOutcome};
     use time::macros::{date, datetime};
 
     /// What `record_last_used` returns for keys last used a minute before.
@@ -400,14 +426,33 @@ mod tests {
         usage: MockUsageRepository,
         alerts: MockAlertRepository,
     ) -> UsageFlusher {
+        flusher_of(buffer, keys, usage, alerts, no_addresses(), clock())
+    }
+
+    fn flusher_of(
+        buffer: &Arc<UsageBuffer>,
+        keys: MockApiKeyRepository,
+        usage: MockUsageRepository,
+        alerts: MockAlertRepository,
+        addresses: MockClientAddressRepository,
+        clock: Arc<MockClock>,
+    ) -> UsageFlusher {
         UsageFlusher::new(
             buffer.clone(),
             Arc::new(keys),
             Arc::new(usage),
             Arc::new(alerts),
-            clock(),
+            Arc::new(addresses),
+            clock,
             400,
         )
+    }
+
+    /// An address store that is never called: the tests' uses have no client address.
+    fn no_addresses() -> MockClientAddressRepository {
+        let mut addresses = MockClientAddressRepository::new();
+        addresses.expect_record_client_addresses().never();
+        addresses
     }
 
     /// An alert store that stores every alert it is given.
@@ -423,7 +468,12 @@ mod tests {
     async fn failed_flush_keeps_the_batch_for_the_next_one() {
         let buffer = Arc::new(UsageBuffer::new());
         let key = KeyId::generate();
-        buffer.record(key, datetime!(2026-01-01 10:00 UTC), UseOutcome::Verified);
+        buffer.record(
+            key,
+            datetime!(2026-01-01 10:00 UTC),
+            UseOutcome::Verified,
+            None,
+        );
         let mut keys = MockApiKeyRepository::new();
         keys.expect_record_last_used()
             .times(1)
@@ -460,11 +510,17 @@ mod tests {
     async fn a_part_written_before_the_other_failed_is_not_written_twice() {
         let buffer = Arc::new(UsageBuffer::new());
         let key = KeyId::generate();
-        buffer.record(key, datetime!(2026-01-01 10:00 UTC), UseOutcome::Verified);
+        buffer.record(
+            key,
+            datetime!(2026-01-01 10:00 UTC),
+            UseOutcome::Verified,
+            None,
+        );
         buffer.record(
             key,
             datetime!(2026-01-01 10:01 UTC),
             UseOutcome::Refused(RefusalReason::Revoked),
+            None,
         );
         let mut keys = MockApiKeyRepository::new();
         keys.expect_record_last_used()
@@ -523,14 +579,76 @@ mod tests {
             .withf(|cutoff| *cutoff == datetime!(2025-01-25 00:00 UTC))
             .times(1)
             .returning(|_| Ok(2));
-        let flusher = flusher_with(
+        let mut addresses = MockClientAddressRepository::new();
+        addresses
+            .expect_delete_client_addresses_before()
+            .withf(|cutoff| *cutoff == datetime!(2025-01-25 00:00 UTC))
+            .times(1)
+            .returning(|_| Ok(7));
+        let flusher = flusher_of(
             &Arc::new(UsageBuffer::new()),
             MockApiKeyRepository::new(),
             usage,
             alerts,
+            addresses,
+            clock(),
         );
 
-        assert_eq!(flusher.delete_expired_counts().await.unwrap(), 5);
+        assert_eq!(flusher.delete_expired_counts().await.unwrap(), 12);
+    }
+
+    #[tokio::test]
+    async fn a_new_address_raises_new_client_ip_and_a_failed_store_keeps_the_sightings() {
+        let buffer = Arc::new(UsageBuffer::new());
+        let key = KeyId::generate();
+        let at = datetime!(2026-03-01 00:29 UTC);
+        let address: ClientAddress = "192.0.2.7".parse().unwrap();
+        buffer.record(key, at, UseOutcome::Verified, Some(address));
+        let mut keys = MockApiKeyRepository::new();
+        keys.expect_record_last_used()
+            .returning(|uses| Ok(moved(uses)));
+        let mut addresses = MockClientAddressRepository::new();
+        addresses
+            .expect_record_client_addresses()
+            .times(1)
+            .returning(|_| Err(StorageError::unavailable("down")));
+        addresses
+            .expect_record_client_addresses()
+            .withf(move |seen| {
+                seen.len() == 1
+                    && seen[0].key == key
+                    && seen[0].address == address
+                    && seen[0].first_at == at
+                    && seen[0].last_at == at
+            })
+            .times(1)
+            .returning(move |seen| {
+                Ok(vec![NewClientAddress {
+                    key,
+                    address: seen[0].address,
+                    at: seen[0].first_at,
+                    key_created_at: datetime!(2026-01-01 00:00 UTC),
+                    known_before: 2,
+                }])
+            });
+        let mut alerts = MockAlertRepository::new();
+        alerts
+            .expect_record_alerts()
+            .withf(move |alerts| {
+                alerts.len() == 1
+                    && alerts[0].key == key
+                    && alerts[0].kind == AlertKind::NewClientIp
+                    && alerts[0].at == at
+                    && alerts[0]
+                        .detail
+                        .starts_with("The key was used from 192.0.2.7,")
+            })
+            .times(1)
+            .returning(|alerts| Ok(alerts.iter().map(|alert| alert.id).collect()));
+        let flusher = flusher_of(&buffer, keys, accepting_usage(), alerts, addresses, clock());
+
+        assert!(flusher.flush().await.is_err());
+        assert_eq!(flusher.flush().await.unwrap().alerts, 1);
     }
 
     #[tokio::test]
@@ -542,6 +660,7 @@ mod tests {
                 key,
                 datetime!(2026-01-01 10:00 UTC),
                 UseOutcome::Refused(RefusalReason::Revoked),
+                None,
             );
         }
         let mut usage = MockUsageRepository::new();
@@ -577,8 +696,8 @@ mod tests {
         let buffer = Arc::new(UsageBuffer::new());
         let (dormant, busy) = (KeyId::generate(), KeyId::generate());
         let at = datetime!(2026-03-01 00:29 UTC);
-        buffer.record(dormant, at, UseOutcome::Verified);
-        buffer.record(busy, at, UseOutcome::Verified);
+        buffer.record(dormant, at, UseOutcome::Verified, None);
+        buffer.record(busy, at, UseOutcome::Verified, None);
         let mut keys = MockApiKeyRepository::new();
         keys.expect_record_last_used()
             .times(1)
@@ -636,13 +755,13 @@ mod tests {
             .withf(spike)
             .times(1)
             .returning(|alerts| Ok(alerts.iter().map(|alert| alert.id).collect()));
-        let flusher = UsageFlusher::new(
-            buffer.clone(),
-            Arc::new(keys),
-            Arc::new(accepting_usage()),
-            Arc::new(alerts),
+        let flusher = flusher_of(
+            &buffer,
+            keys,
+            accepting_usage(),
+            alerts,
+            no_addresses(),
             clock,
-            400,
         );
 
         // An hour at 5 a minute, flushed each minute: no alert (the mock would fail).
@@ -650,7 +769,7 @@ mod tests {
             let at = start + time::Duration::minutes(minute);
             *now.lock().unwrap() = at;
             for _ in 0..5 {
-                buffer.record(key, at, UseOutcome::Verified);
+                buffer.record(key, at, UseOutcome::Verified, None);
             }
             assert_eq!(flusher.flush().await.unwrap().alerts, 0);
         }
@@ -658,11 +777,11 @@ mod tests {
         let at = start + time::Duration::hours(1);
         *now.lock().unwrap() = at;
         for _ in 0..51 {
-            buffer.record(key, at, UseOutcome::Verified);
+            buffer.record(key, at, UseOutcome::Verified, None);
         }
         assert_eq!(flusher.flush().await.unwrap().alerts, 0);
         for _ in 0..100 {
-            buffer.record(key, at, UseOutcome::Verified);
+            buffer.record(key, at, UseOutcome::Verified, None);
         }
         assert!(flusher.flush().await.is_err());
         assert_eq!(flusher.pending_alerts(), 1);
@@ -671,7 +790,7 @@ mod tests {
         assert_eq!(flusher.pending_alerts(), 0);
         // More uses in the same hour raise nothing again.
         for _ in 0..1_000 {
-            buffer.record(key, at, UseOutcome::Verified);
+            buffer.record(key, at, UseOutcome::Verified, None);
         }
         assert_eq!(flusher.flush().await.unwrap().alerts, 0);
     }

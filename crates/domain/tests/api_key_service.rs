@@ -378,7 +378,7 @@ async fn valid_key_is_verified_and_its_use_recorded_without_a_write() {
     let mut usage = MockUsageRecorder::new();
     usage
         .expect_record()
-        .with(eq(key.id()), eq(NOW), eq(UseOutcome::Verified))
+        .with(eq(key.id()), eq(NOW), eq(UseOutcome::Verified), eq(None))
         .times(1)
         .return_const(());
     let svc = service(repo, PinnedClock::at(NOW), random_bytes(1), usage);
@@ -391,6 +391,40 @@ async fn valid_key_is_verified_and_its_use_recorded_without_a_write() {
     assert_eq!(verified.expires_at, key.expires_at());
 }
 
+#[tokio::test]
+async fn a_verification_from_a_client_records_its_address() {
+    let (key, secret) = stored_key_with_secret(22, |_| {});
+    let mut usage = MockUsageRecorder::new();
+    let client: std::net::IpAddr = "2001:db8:7:8:1:2:3:4".parse().unwrap();
+    usage
+        .expect_record()
+        .with(
+            eq(key.id()),
+            eq(NOW),
+            eq(UseOutcome::Verified),
+            eq(Some(
+                "2001:db8:7:8::/64"
+                    .parse::<keyward_domain::usage::ClientAddress>()
+                    .unwrap(),
+            )),
+        )
+        .times(1)
+        .return_const(());
+    let svc = service(
+        repo_finding(&key),
+        PinnedClock::at(NOW),
+        random_bytes(1),
+        usage,
+    );
+
+    let verified = svc
+        .verify_from(secret.expose(), [], Some(client))
+        .await
+        .unwrap();
+
+    assert_eq!(verified.key_id, key.id());
+}
+
 /// The uses a recorder saw, in order.
 type SeenUses = Arc<Mutex<Vec<(KeyId, UseOutcome)>>>;
 
@@ -399,7 +433,7 @@ fn recording_usage() -> (MockUsageRecorder, SeenUses) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let mut usage = MockUsageRecorder::new();
     let sink = Arc::clone(&seen);
-    usage.expect_record().returning(move |key, _, outcome| {
+    usage.expect_record().returning(move |key, _, outcome, _| {
         sink.lock().unwrap().push((key, outcome));
     });
     (usage, seen)

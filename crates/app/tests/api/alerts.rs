@@ -1,13 +1,16 @@
 //! Suspicious-activity alerts (SPEC §12): a key presented after it was retired raises
 //! `revoked_key_used`, a use after 30 days without one `dormant_key_used`, a minute of at
-//! least 100 verifications over ten times the hour before's average `usage_spike`; each
-//! stored once per key, kind and hour, and listed by `GET /v1/customer/alerts`.
+//! least 100 verifications over ten times the hour before's average `usage_spike`, a use
+//! from an address the key was not used from before `new_client_ip`; each stored once per
+//! key, kind and hour, and listed by `GET /v1/customer/alerts`.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::Duration;
 
-use crate::support::{Backend, Customer, TestApp, on_every_backend, problem, spawn_app};
+use crate::support::{
+    Backend, Customer, TestApp, on_every_backend, problem, spawn_app, spawn_app_with,
+};
 
 on_every_backend!(
     a_revoked_key_presented_is_alerted_once_per_hour,
@@ -16,6 +19,7 @@ on_every_backend!(
     a_deleted_keys_alerts_go_with_it,
     a_key_used_after_thirty_days_unused_is_alerted_as_dormant,
     a_minute_far_busier_than_the_hour_before_is_a_usage_spike,
+    a_key_used_from_a_new_address_is_alerted_once_it_is_a_day_old,
 );
 
 async fn alerts(app: &TestApp, customer: &Customer, query: &str) -> Value {
@@ -358,7 +362,7 @@ async fn a_minute_far_busier_than_the_hour_before_is_a_usage_spike(backend: Back
     assert_eq!(
         data[0]["detail"],
         format!(
-            "The key was verified 100 times in the minute from {:02}:{:02} UTC; the hour \
+            "The key had 100 verifications in the minute from {:02}:{:02} UTC; the hour \
              before averaged 0.0 a minute.",
             minute.hour(),
             minute.minute()
@@ -380,4 +384,81 @@ async fn a_minute_far_busier_than_the_hour_before_is_a_usage_spike(backend: Back
     }
     app.flush_usage().await;
     assert_eq!(listed(&app, &customer, "").await.len(), 1);
+}
+
+/// Verifies `key` as a request forwarded for `client` by the trusted proxy (the test
+/// client's own address).
+async fn validate_from(app: &TestApp, key: &str, client: &str) {
+    let response = app
+        .client
+        .get(app.url("/v1/validate"))
+        .header("X-API-Key", key)
+        .header("X-Forwarded-For", client)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "from {client}");
+}
+
+async fn a_key_used_from_a_new_address_is_alerted_once_it_is_a_day_old(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |settings| {
+        "127.0.0.1, ::1".clone_into(&mut settings.server.trusted_proxies);
+    })
+    .await
+    else {
+        return;
+    };
+    let customer = Customer::new();
+    let created = app
+        .create_key_with_scopes(&customer, &["venues:read"])
+        .await;
+    let (id, key) = (
+        created["id"].as_str().unwrap(),
+        created["key"].as_str().unwrap(),
+    );
+    // A key's first day: its integration is being set up, two addresses raise nothing.
+    validate_from(&app, key, "192.0.2.1").await;
+    app.flush_usage().await;
+    validate_from(&app, key, "192.0.2.2").await;
+    app.flush_usage().await;
+    assert_eq!(
+        listed(&app, &customer, "").await,
+        vec![],
+        "a key younger than a day"
+    );
+
+    // Two days on: known addresses raise nothing, a new one does.
+    app.clock.advance(Duration::days(2));
+    validate_from(&app, key, "192.0.2.1").await;
+    validate_from(&app, key, "192.0.2.2").await;
+    app.flush_usage().await;
+    assert_eq!(listed(&app, &customer, "").await, vec![], "known addresses");
+    validate_from(&app, key, "198.51.100.9").await;
+    app.flush_usage().await;
+    // An hour later, two addresses of one IPv6 /64 are one new address.
+    app.clock.advance(Duration::hours(1));
+    validate_from(&app, key, "2001:db8:1:2::5").await;
+    validate_from(&app, key, "2001:db8:1:2:aaaa::6").await;
+    app.flush_usage().await;
+    // And a known one again, later still.
+    app.clock.advance(Duration::hours(1));
+    validate_from(&app, key, "198.51.100.9").await;
+    app.flush_usage().await;
+
+    let new_ip = listed(&app, &customer, "?kind=new_client_ip").await;
+    let text = |detail: &str| (id.to_owned(), "new_client_ip".to_owned(), detail.to_owned());
+    assert_eq!(
+        new_ip,
+        vec![
+            text(
+                "The key was used from 2001:db8:1:2::/64, an address it was not used from \
+                 before (it was used from 3 other addresses)."
+            ),
+            text(
+                "The key was used from 198.51.100.9, an address it was not used from before \
+                 (it was used from 2 other addresses)."
+            ),
+        ]
+    );
+    assert_eq!(listed(&app, &Customer::new(), "").await, vec![]);
 }

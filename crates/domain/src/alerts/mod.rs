@@ -3,7 +3,8 @@
 //!
 //! The detectors run where the usage buffer is flushed, never on the request path:
 //! [`revoked_key_alerts`] from the refusals a flush drains, [`dormant_key_alerts`] from the
-//! last-used times it moved, and [`SpikeDetector`] from its per-minute counts.
+//! last-used times it moved, [`new_client_alerts`] from the client addresses it stored
+//! for the first time, and [`SpikeDetector`] from its per-minute counts.
 
 mod spike;
 
@@ -15,7 +16,7 @@ use std::str::FromStr;
 use time::{Duration, OffsetDateTime, Time, UtcOffset};
 
 use crate::ids::{AlertId, KeyId};
-use crate::ports::{LastUseMoved, truncate_to_micros};
+use crate::ports::{LastUseMoved, NewClientAddress, truncate_to_micros};
 use crate::usage::Refusals;
 
 /// How long a key must have gone unused for its next use to raise `dormant_key_used`
@@ -152,6 +153,41 @@ pub fn dormant_key_alerts(moved: &[LastUseMoved]) -> Vec<KeyAlert> {
         .collect()
 }
 
+/// How old a key must be for a use from a new address to raise `new_client_ip` (SPEC
+/// §12: "a key older than a day"): a key's first hours are when its integration is set up.
+pub const NEW_CLIENT_MIN_KEY_AGE: Duration = Duration::days(1);
+
+/// One `new_client_ip` alert per address a key older than [`NEW_CLIENT_MIN_KEY_AGE`]
+/// was used from for the first time, dated at that use — when the key had been used
+/// from other addresses before. A key whose earlier addresses are unknown (never used,
+/// or used before keyward kept addresses) has nothing to compare with, so its first
+/// address is learned without an alert.
+pub fn new_client_alerts(new: &[NewClientAddress]) -> Vec<KeyAlert> {
+    new.iter()
+        .filter(|seen| {
+            seen.known_before > 0 && seen.at - seen.key_created_at >= NEW_CLIENT_MIN_KEY_AGE
+        })
+        .map(|seen| {
+            let others = if seen.known_before == 1 {
+                "one other address".to_owned()
+            } else {
+                format!("{} other addresses", seen.known_before)
+            };
+            KeyAlert {
+                id: AlertId::generate(),
+                at: truncate_to_micros(seen.at.to_offset(UtcOffset::UTC)),
+                key: seen.key,
+                kind: AlertKind::NewClientIp,
+                detail: format!(
+                    "The key was used from {}, an address it was not used from before \
+                     (it was used from {others}).",
+                    seen.address
+                ),
+            }
+        })
+        .collect()
+}
+
 /// `at` truncated to the whole hour, in UTC.
 pub fn hour_of(at: OffsetDateTime) -> OffsetDateTime {
     let utc = at.to_offset(UtcOffset::UTC);
@@ -262,6 +298,50 @@ mod tests {
             alerts[1].detail,
             "The key was used after 75 days unused (never used since it was created on \
              2026-01-15)."
+        );
+    }
+
+    #[test]
+    fn a_new_address_of_a_key_older_than_a_day_with_known_addresses_is_alerted() {
+        let at = datetime!(2026-03-31 12:00 UTC);
+        let seen = |known_before: u64, age: Duration, address: &str| NewClientAddress {
+            key: KeyId::generate(),
+            address: address.parse().unwrap(),
+            at,
+            key_created_at: at - age,
+            known_before,
+        };
+        let new = [
+            seen(1, Duration::days(1), "192.0.2.7"),
+            seen(3, Duration::days(40), "2001:db8:1:2::/64"),
+            // Younger than a day.
+            seen(
+                5,
+                Duration::days(1) - Duration::microseconds(1),
+                "192.0.2.8",
+            ),
+            // Nothing known to compare with.
+            seen(0, Duration::days(40), "192.0.2.9"),
+        ];
+
+        let alerts = new_client_alerts(&new);
+
+        let keys: Vec<KeyId> = alerts.iter().map(|alert| alert.key).collect();
+        assert_eq!(keys, vec![new[0].key, new[1].key]);
+        assert!(
+            alerts
+                .iter()
+                .all(|alert| alert.kind == AlertKind::NewClientIp && alert.at == at)
+        );
+        assert_eq!(
+            alerts[0].detail,
+            "The key was used from 192.0.2.7, an address it was not used from before (it was \
+             used from one other address)."
+        );
+        assert_eq!(
+            alerts[1].detail,
+            "The key was used from 2001:db8:1:2::/64, an address it was not used from before \
+             (it was used from 3 other addresses)."
         );
     }
 

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod changes;
 pub mod cipher;
+pub mod client_addresses;
 pub mod credentials;
 pub mod requests;
 pub mod serial;
@@ -20,6 +21,7 @@ pub use api_keys::{ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError, Las
 pub use audit::AuditLog;
 pub use changes::{Change, ChangeFeed, ChangeSink, ChangeSubscription};
 pub use cipher::{AssociatedData, Cipher, CipherError};
+pub use client_addresses::{ClientAddressRepository, ClientSighting, NewClientAddress};
 pub use credentials::{CredentialFilter, CredentialRepository, SecretWrite};
 pub use requests::{AddRequestError, RequestFilter, RequestRepository};
 pub use serial::{OpenKjStore, SerialRepository};
@@ -42,6 +44,8 @@ pub use api_keys::MockApiKeyRepository;
 pub use audit::MockAuditLog;
 #[cfg(feature = "mocks")]
 pub use cipher::MockCipher;
+#[cfg(feature = "mocks")]
+pub use client_addresses::MockClientAddressRepository;
 #[cfg(feature = "mocks")]
 pub use credentials::MockCredentialRepository;
 #[cfg(feature = "mocks")]

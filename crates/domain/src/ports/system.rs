@@ -3,7 +3,7 @@
 use time::OffsetDateTime;
 
 use crate::ids::KeyId;
-use crate::usage::UseOutcome;
+use crate::usage::{ClientAddress, UseOutcome};
 
 /// The current time. Services never read the system clock themselves, so tests can pin it.
 #[cfg_attr(feature = "mocks", mockall::automock)]
@@ -62,11 +62,20 @@ impl SecretGenerator for OsSecretGenerator {
 }
 
 /// Takes note that a key keyward knows was presented, and how its verification ended
-/// (SPEC §12: usage counts; SPEC §7: `lastUsedAt`). Must not block or write
+/// (SPEC §12: usage counts and alerts; SPEC §7: `lastUsedAt`). Must not block or write
 /// synchronously: verification is on every request's path.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 pub trait UsageRecorder: Send + Sync {
-    fn record(&self, key: KeyId, at: OffsetDateTime, outcome: UseOutcome);
+    /// One use of `key` at `at`, from `client` when the caller knows it (an HTTP
+    /// request's client address; `None` for uses with no client, such as a service's own
+    /// calls).
+    fn record(
+        &self,
+        key: KeyId,
+        at: OffsetDateTime,
+        outcome: UseOutcome,
+        client: Option<ClientAddress>,
+    );
 }
 
 /// A task that must finish once started.

@@ -1,6 +1,7 @@
 //! `ApiKeyService`: every rule of the API key lifecycle (SPEC §2, §6, §7) in one place —
 //! caps, scope validation, expiry, rotation with grace periods, verification.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use time::format_description::well_known::Rfc3339;
@@ -18,7 +19,7 @@ use crate::ports::{
 };
 use crate::scope::{Scope, ScopeSet};
 use crate::services::audit::AuditTrail;
-use crate::usage::{RefusalReason, UseOutcome};
+use crate::usage::{ClientAddress, RefusalReason, UseOutcome};
 
 /// Longest grace period a rotation may grant (SPEC §6: 604 800 s, one week).
 pub const MAX_GRACE: Duration = Duration::seconds(604_800);
@@ -617,6 +618,22 @@ impl ApiKeyService {
         presented: &str,
         required: impl IntoIterator<Item = Scope> + Send,
     ) -> Result<VerifiedKey, VerifyError> {
+        self.verify_from(presented, required, None).await
+    }
+
+    /// As [`Self::verify_with_scopes`], for a request from `client` (its address as the
+    /// HTTP layer determined it): the use is recorded with the address, for the
+    /// `new_client_ip` alert (SPEC §12).
+    ///
+    /// # Errors
+    /// As [`Self::verify_with_scopes`].
+    pub async fn verify_from(
+        &self,
+        presented: &str,
+        required: impl IntoIterator<Item = Scope> + Send,
+        client: Option<IpAddr>,
+    ) -> Result<VerifiedKey, VerifyError> {
+        let client = client.map(ClientAddress::of);
         let hash = PlainKey::hash_presented(presented, &self.policy.prefix)
             .map_err(VerifyError::Malformed)?;
         let Some(key) = self.repo.find_by_hash(hash).await? else {
@@ -638,7 +655,7 @@ impl ApiKeyService {
                     RefusalReason::RotatedOut
                 };
                 self.usage
-                    .record(key.id(), now, UseOutcome::Refused(reason));
+                    .record(key.id(), now, UseOutcome::Refused(reason), client);
             }
             return Err(VerifyError::Invalid);
         }
@@ -650,11 +667,13 @@ impl ApiKeyService {
         };
         for scope in required {
             if let Err(denied) = verified.require(scope) {
-                self.usage.record(key.id(), now, UseOutcome::ScopeDenied);
+                self.usage
+                    .record(key.id(), now, UseOutcome::ScopeDenied, client);
                 return Err(denied);
             }
         }
-        self.usage.record(key.id(), now, UseOutcome::Verified);
+        self.usage
+            .record(key.id(), now, UseOutcome::Verified, client);
         Ok(verified)
     }
 

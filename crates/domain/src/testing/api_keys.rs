@@ -1,6 +1,6 @@
 //! Contract scenarios for [`ApiKeyRepository`].
 
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use super::NOW;
 use crate::ids::{CustomerId, KeyId};
@@ -36,6 +36,8 @@ macro_rules! api_key_repository_contract {
             last_used_moves_forward_only,
             last_used_batch_ignores_unknown_ids_and_empty_batches,
             last_used_batch_takes_each_keys_latest_time_and_returns_its_previous_use,
+            concurrent_last_used_writes_see_a_keys_old_value_once,
+            a_last_used_batch_of_over_a_thousand_keys_moves_each_once,
             insert_stores_the_first_version,
             update_bumps_the_version_by_one,
             update_with_a_stale_version_is_refused_and_changes_nothing,
@@ -51,7 +53,7 @@ fn cap(max: u32) -> ActiveKeyCap {
 }
 
 /// A key for `customer` with a fresh random secret, created at `created_at`.
-pub fn sample_key(customer: CustomerId, created_at: time::OffsetDateTime) -> ApiKey {
+pub fn sample_key(customer: CustomerId, created_at: OffsetDateTime) -> ApiKey {
     let mut random = [0u8; 32];
     random[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
     random[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
@@ -542,6 +544,76 @@ pub async fn last_used_batch_takes_each_keys_latest_time_and_returns_its_previou
         }]
     );
     assert_eq!(moved[0].idle_since(), earlier);
+}
+
+/// Flushes racing on one never-used key (instances, or a flush overlapping the shutdown
+/// flush): exactly one of them is told the key had never been used, so one
+/// `dormant_key_used` judgement is made on the old value, not several.
+pub async fn concurrent_last_used_writes_see_a_keys_old_value_once(repo: &dyn ApiKeyRepository) {
+    const FLUSHES: i64 = 8;
+    let key = sample_key(CustomerId::generate(), NOW);
+    insert(repo, &key).await;
+    let results = futures::future::join_all((1..=FLUSHES).map(|minute| {
+        let uses = [(key.id(), NOW + Duration::minutes(minute))];
+        async move { repo.record_last_used(&uses).await.unwrap() }
+    }))
+    .await;
+
+    let moved: Vec<LastUseMoved> = results.into_iter().flatten().collect();
+    let never_used = moved.iter().filter(|use_| use_.previous.is_none()).count();
+    assert_eq!(never_used, 1, "{moved:?}");
+    // Each move starts from a time another one set, or from nothing.
+    for use_ in &moved {
+        if let Some(previous) = use_.previous {
+            assert!(previous < use_.at, "{use_:?}");
+            assert!(
+                moved.iter().any(|other| other.at == previous),
+                "{use_:?} moved from a time no write set: {moved:?}"
+            );
+        }
+    }
+    assert_eq!(
+        stored_copy(repo, &key).await.last_used_at(),
+        Some(NOW + Duration::minutes(FLUSHES))
+    );
+}
+
+/// A batch larger than the SQL stores' statements take at once (SQLite's 500 pairs),
+/// one key named twice: every key moves once, to its latest time.
+pub async fn a_last_used_batch_of_over_a_thousand_keys_moves_each_once(
+    repo: &dyn ApiKeyRepository,
+) {
+    const KEYS: usize = 1_001;
+    let mut keys = Vec::with_capacity(KEYS);
+    for _ in 0..KEYS {
+        // A customer each: one customer's active keys are capped.
+        let key = sample_key(CustomerId::generate(), NOW);
+        insert(repo, &key).await;
+        keys.push(key.id());
+    }
+    let mut uses: Vec<(KeyId, OffsetDateTime)> = keys
+        .iter()
+        .map(|id| (*id, NOW + Duration::minutes(1)))
+        .collect();
+    // The last key again, later, in the first chunk.
+    uses.insert(0, (keys[KEYS - 1], NOW + Duration::minutes(2)));
+
+    let moved = repo.record_last_used(&uses).await.unwrap();
+
+    assert_eq!(moved.len(), KEYS);
+    let mut ids: Vec<KeyId> = moved.iter().map(|use_| use_.key).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), KEYS, "each key once");
+    for use_ in &moved {
+        let expected = if use_.key == keys[KEYS - 1] { 2 } else { 1 };
+        assert_eq!(use_.at, NOW + Duration::minutes(expected), "{use_:?}");
+        assert_eq!(use_.previous, None);
+    }
+    assert!(
+        repo.record_last_used(&uses).await.unwrap().is_empty(),
+        "nothing moves again"
+    );
 }
 
 fn sorted_moves(mut moved: Vec<LastUseMoved>) -> Vec<LastUseMoved> {

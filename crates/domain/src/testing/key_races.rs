@@ -84,7 +84,14 @@ impl Clock for FixedClock {
 struct NoUsage;
 
 impl UsageRecorder for NoUsage {
-    fn record(&self, _key: KeyId, _at: OffsetDateTime, _outcome: crate::usage::UseOutcome) {}
+    fn record(
+        &self,
+        _key: KeyId,
+        _at: OffsetDateTime,
+        _outcome: crate::usage::UseOutcome,
+        _client: Option<crate::usage::ClientAddress>,
+    ) {
+    }
 }
 
 /// A repository that yields to the scheduler after each read and before each write, so

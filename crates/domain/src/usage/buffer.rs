@@ -8,7 +8,9 @@
 //! on that path, each thread records into its own map; a drain collects them all.
 //!
 //! Uses are tallied per key and UTC minute (the day is the minute's): a drain hands the
-//! minutes to the `usage_spike` detector as well as the days to storage.
+//! minutes to the `usage_spike` detector as well as the days to storage. Each tally also
+//! notes up to [`CLIENTS_PER_TALLY`] client addresses the key was used from in its minute
+//! (for `new_client_ip`), in place: recording never allocates beyond the tally itself.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -17,9 +19,14 @@ use std::sync::{Mutex, PoisonError};
 use thread_local::ThreadLocal;
 use time::{Date, OffsetDateTime};
 
-use super::{DailyUsage, RefusalReason, UsageCounts, UseOutcome};
+use super::{ClientAddress, DailyUsage, RefusalReason, UsageCounts, UseOutcome};
 use crate::ids::KeyId;
-use crate::ports::UsageRecorder;
+use crate::ports::{ClientSighting, UsageRecorder};
+
+/// Client addresses one tally (a key's minute, on one thread) notes; more distinct ones
+/// in the same minute are not noted (the next minute's tally notes them if they are still
+/// in use). Most keys are used from one address.
+pub const CLIENTS_PER_TALLY: usize = 4;
 
 /// What one key did in one UTC minute since the last drain.
 #[derive(Debug, Clone, Copy, Default)]
@@ -36,6 +43,43 @@ struct Tally {
     refused: u64,
     /// The latest of those, and why it was refused.
     last_refused: Option<(OffsetDateTime, RefusalReason)>,
+    /// Addresses the key was used from in the minute, each with its earliest and latest
+    /// use, filled from the front.
+    clients: [Option<ClientUse>; CLIENTS_PER_TALLY],
+}
+
+/// An address's uses within one tally: its earliest and latest, as microseconds into
+/// the tally's minute (the minute is the tally's slot), so four fit in a few cache lines.
+#[derive(Debug, Clone, Copy)]
+struct ClientUse {
+    address: ClientAddress,
+    first: u32,
+    last: u32,
+}
+
+impl Tally {
+    /// Notes uses from `address` between `first` and `last` (microseconds into the
+    /// minute), if the address is noted already or a place is free.
+    fn note_client(&mut self, address: ClientAddress, first: u32, last: u32) {
+        for place in &mut self.clients {
+            match place {
+                Some(noted) if noted.address == address => {
+                    noted.first = noted.first.min(first);
+                    noted.last = noted.last.max(last);
+                    return;
+                }
+                Some(_) => {}
+                None => {
+                    *place = Some(ClientUse {
+                        address,
+                        first,
+                        last,
+                    });
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// A key presented after it was retired, since the last drain (SPEC §12's
@@ -78,6 +122,9 @@ pub struct UsageBatch {
     /// Verifications recorded per key and minute since the last drain, one entry per
     /// pair, none of them zero (counts put back after a failed flush are not among them).
     pub minutes: Vec<MinuteUses>,
+    /// The client addresses each key was used from, one entry per key and address, with
+    /// the earliest and latest use noted.
+    pub clients: Vec<ClientSighting>,
 }
 
 impl UsageBatch {
@@ -86,6 +133,7 @@ impl UsageBatch {
             && self.counts.is_empty()
             && self.refusals.is_empty()
             && self.minutes.is_empty()
+            && self.clients.is_empty()
     }
 }
 
@@ -110,7 +158,7 @@ impl UsageBuffer {
         for shard in &self.shards {
             let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
             for (slot, tally) in shard.drain() {
-                merge(merged.entry(slot).or_default(), tally);
+                merge(merged.entry(slot).or_default(), &tally);
             }
         }
         let mut latest: HashMap<KeyId, OffsetDateTime, foldhash::fast::RandomState> =
@@ -120,7 +168,30 @@ impl UsageBuffer {
         let mut days: HashMap<(KeyId, Date), UsageCounts, foldhash::fast::RandomState> =
             HashMap::default();
         let mut minutes = Vec::with_capacity(merged.len());
+        let mut clients: HashMap<
+            (KeyId, ClientAddress),
+            ClientSighting,
+            foldhash::fast::RandomState,
+        > = HashMap::default();
         for ((key, minute), tally) in merged {
+            for noted in tally.clients.iter().flatten() {
+                let (first_at, last_at) = (
+                    instant_in(minute, noted.first),
+                    instant_in(minute, noted.last),
+                );
+                clients
+                    .entry((key, noted.address))
+                    .and_modify(|seen| {
+                        seen.first_at = seen.first_at.min(first_at);
+                        seen.last_at = seen.last_at.max(last_at);
+                    })
+                    .or_insert(ClientSighting {
+                        key,
+                        address: noted.address,
+                        first_at,
+                        last_at,
+                    });
+            }
             if let Some(at) = tally.last_used {
                 keep_latest(latest.entry(key), at);
             }
@@ -156,6 +227,7 @@ impl UsageBuffer {
                 .collect(),
             refusals: refusals.into_values().collect(),
             minutes,
+            clients: clients.into_values().collect(),
         }
     }
 
@@ -169,7 +241,7 @@ impl UsageBuffer {
                 .or_default();
             merge(
                 slot,
-                Tally {
+                &Tally {
                     refused: refused.count,
                     last_refused: Some((refused.last_at, refused.reason)),
                     ..Tally::default()
@@ -185,11 +257,27 @@ impl UsageBuffer {
             let slot = shard.entry((key, minute_of(at))).or_default();
             merge(
                 slot,
-                Tally {
+                &Tally {
                     last_used: Some(at),
                     ..Tally::default()
                 },
             );
+        }
+    }
+
+    /// Puts client sightings back after they could not be stored (into the tallies of
+    /// their first and last minutes, where a place is free).
+    pub fn restore_clients(&self, clients: Vec<ClientSighting>) {
+        let mut shard = self.shard();
+        for seen in clients {
+            for at in [seen.first_at, seen.last_at] {
+                let (minute, micros) = minute_and_micros(at);
+                shard.entry((seen.key, minute)).or_default().note_client(
+                    seen.address,
+                    micros,
+                    micros,
+                );
+            }
         }
     }
 
@@ -223,11 +311,25 @@ impl UsageBuffer {
 }
 
 impl UsageRecorder for UsageBuffer {
-    fn record(&self, key: KeyId, at: OffsetDateTime, outcome: UseOutcome) {
+    fn record(
+        &self,
+        key: KeyId,
+        at: OffsetDateTime,
+        outcome: UseOutcome,
+        client: Option<ClientAddress>,
+    ) {
         let mut shard = self.shard();
-        let tally = shard.entry((key, minute_of(at))).or_default();
+        let (minute, micros) = minute_and_micros(at);
+        let tally = shard.entry((key, minute)).or_default();
         tally.counts.add(outcome.counts());
         tally.recorded = tally.recorded.saturating_add(1);
+        // Only a use that authenticated teaches the key an address: a refused key's
+        // presenter is `revoked_key_used`'s business.
+        if let Some(address) = client
+            && outcome.authenticated()
+        {
+            tally.note_client(address, micros, micros);
+        }
         if outcome.authenticated() && tally.last_used.is_none_or(|seen| at > seen) {
             tally.last_used = Some(at);
         }
@@ -261,9 +363,28 @@ fn first_minute_of(date: Date) -> i64 {
     minute_of(date.midnight().assume_utc())
 }
 
-fn merge(into: &mut Tally, from: Tally) {
+/// `at`'s minute ([`minute_of`]) and how many microseconds into it `at` is
+/// (0 to 59,999,999; finer parts are dropped, as storage drops them).
+fn minute_and_micros(at: OffsetDateTime) -> (i64, u32) {
+    let micros = at.unix_timestamp_nanos().div_euclid(1_000);
+    let minute = i64::try_from(micros.div_euclid(60_000_000)).unwrap_or(i64::MAX);
+    let into = u32::try_from(micros.rem_euclid(60_000_000)).unwrap_or(0);
+    (minute, into)
+}
+
+/// The instant `micros` microseconds into `minute`, in UTC.
+fn instant_in(minute: i64, micros: u32) -> OffsetDateTime {
+    OffsetDateTime::UNIX_EPOCH
+        + time::Duration::minutes(minute)
+        + time::Duration::microseconds(i64::from(micros))
+}
+
+fn merge(into: &mut Tally, from: &Tally) {
     into.counts.add(from.counts);
     into.recorded = into.recorded.saturating_add(from.recorded);
+    for noted in from.clients.iter().flatten() {
+        into.note_client(noted.address, noted.first, noted.last);
+    }
     if let Some(at) = from.last_used
         && into.last_used.is_none_or(|seen| at > seen)
     {
@@ -327,8 +448,18 @@ mod tests {
     fn keeps_only_the_latest_use_per_key() {
         let buffer = UsageBuffer::new();
         let key = KeyId::generate();
-        buffer.record(key, datetime!(2026-01-01 10:00 UTC), UseOutcome::Verified);
-        buffer.record(key, datetime!(2026-01-01 09:00 UTC), UseOutcome::Verified);
+        buffer.record(
+            key,
+            datetime!(2026-01-01 10:00 UTC),
+            UseOutcome::Verified,
+            None,
+        );
+        buffer.record(
+            key,
+            datetime!(2026-01-01 09:00 UTC),
+            UseOutcome::Verified,
+            None,
+        );
         let batch = buffer.drain();
         assert_eq!(
             batch.last_used,
@@ -354,27 +485,32 @@ mod tests {
             key,
             datetime!(2026-01-01 23:59:59 UTC),
             UseOutcome::Verified,
+            None,
         );
         buffer.record(
             key,
             datetime!(2026-01-01 23:00 UTC),
             UseOutcome::ScopeDenied,
+            None,
         );
         // 01:30 on the 2nd at UTC+02:00 is 23:30 on the 1st in UTC: it counts for the 1st.
         buffer.record(
             key,
             datetime!(2026-01-02 01:30 +02:00),
             UseOutcome::Refused(RefusalReason::Revoked),
+            None,
         );
         buffer.record(
             key,
             datetime!(2026-01-02 00:00 UTC),
             UseOutcome::Refused(RefusalReason::Revoked),
+            None,
         );
         buffer.record(
             key,
             datetime!(2026-01-02 00:01 UTC),
             UseOutcome::ScopeDenied,
+            None,
         );
         let batch = buffer.drain();
         assert_eq!(
@@ -407,16 +543,19 @@ mod tests {
             key,
             datetime!(2026-01-01 23:59 UTC),
             UseOutcome::Refused(RefusalReason::Expired),
+            None,
         );
         buffer.record(
             key,
             datetime!(2026-01-02 00:01 UTC),
             UseOutcome::Refused(RefusalReason::Revoked),
+            None,
         );
         buffer.record(
             key,
             datetime!(2026-01-02 00:02 UTC),
             UseOutcome::ScopeDenied,
+            None,
         );
         let batch = buffer.drain();
         assert_eq!(
@@ -433,6 +572,7 @@ mod tests {
             key,
             datetime!(2026-01-02 00:03 UTC),
             UseOutcome::Refused(RefusalReason::Deactivated),
+            None,
         );
         let again = buffer.drain();
         assert_eq!(again.refusals[0].count, 3);
@@ -445,23 +585,26 @@ mod tests {
         let (busy, quiet) = (KeyId::generate(), KeyId::generate());
         for second in [0, 15, 59] {
             let at = datetime!(2026-01-01 10:00 UTC) + time::Duration::seconds(second);
-            buffer.record(busy, at, UseOutcome::Verified);
+            buffer.record(busy, at, UseOutcome::Verified, None);
         }
         // 11:01 at UTC+01:00 is 10:01 UTC.
         buffer.record(
             busy,
             datetime!(2026-01-01 11:01 +01:00),
             UseOutcome::ScopeDenied,
+            None,
         );
         buffer.record(
             busy,
             datetime!(2026-01-01 10:01:30 UTC),
             UseOutcome::Refused(RefusalReason::Revoked),
+            None,
         );
         buffer.record(
             quiet,
             datetime!(2026-01-01 23:59:59 UTC),
             UseOutcome::Verified,
+            None,
         );
         let batch = buffer.drain();
         let mut minutes = batch.minutes.clone();
@@ -506,6 +649,145 @@ mod tests {
     }
 
     #[test]
+    fn client_addresses_of_authenticated_uses_are_handed_out_per_key_with_first_and_last_use() {
+        let buffer = UsageBuffer::new();
+        let (key, other) = (KeyId::generate(), KeyId::generate());
+        let office: ClientAddress = "192.0.2.7".parse().unwrap();
+        let home: ClientAddress = "2001:db8:1:2::/64".parse().unwrap();
+        let thief: ClientAddress = "198.51.100.1".parse().unwrap();
+        buffer.record(
+            key,
+            datetime!(2026-01-01 10:00:30 UTC),
+            UseOutcome::Verified,
+            Some(office),
+        );
+        buffer.record(
+            key,
+            datetime!(2026-01-01 10:00:10 UTC),
+            UseOutcome::ScopeDenied,
+            Some(office),
+        );
+        buffer.record(
+            key,
+            datetime!(2026-01-01 10:07 UTC),
+            UseOutcome::Verified,
+            Some(office),
+        );
+        buffer.record(
+            key,
+            datetime!(2026-01-01 10:01 UTC),
+            UseOutcome::Verified,
+            Some(home),
+        );
+        buffer.record(
+            key,
+            datetime!(2026-01-01 10:02 UTC),
+            UseOutcome::Verified,
+            None,
+        );
+        buffer.record(
+            key,
+            datetime!(2026-01-01 10:03 UTC),
+            UseOutcome::Refused(RefusalReason::Revoked),
+            Some(thief),
+        );
+        buffer.record(
+            other,
+            datetime!(2026-01-01 10:04 UTC),
+            UseOutcome::Verified,
+            Some(office),
+        );
+
+        let mut clients = buffer.drain().clients;
+        clients.sort_by_key(|seen| (seen.key != key, seen.address != office));
+        assert_eq!(
+            clients,
+            vec![
+                ClientSighting {
+                    key,
+                    address: office,
+                    first_at: datetime!(2026-01-01 10:00:10 UTC),
+                    last_at: datetime!(2026-01-01 10:07 UTC),
+                },
+                ClientSighting {
+                    key,
+                    address: home,
+                    first_at: datetime!(2026-01-01 10:01 UTC),
+                    last_at: datetime!(2026-01-01 10:01 UTC),
+                },
+                ClientSighting {
+                    key: other,
+                    address: office,
+                    first_at: datetime!(2026-01-01 10:04 UTC),
+                    last_at: datetime!(2026-01-01 10:04 UTC),
+                },
+            ],
+            "a refused use teaches no address"
+        );
+
+        // Put back after a failed store, they come out again, with what came since.
+        buffer.restore_clients(clients);
+        buffer.record(
+            key,
+            datetime!(2026-01-01 10:09 UTC),
+            UseOutcome::Verified,
+            Some(home),
+        );
+        let again = buffer.drain();
+        assert_eq!(again.clients.len(), 3);
+        let home_again = again
+            .clients
+            .iter()
+            .find(|seen| seen.key == key && seen.address == home)
+            .unwrap();
+        assert_eq!(
+            (home_again.first_at, home_again.last_at),
+            (
+                datetime!(2026-01-01 10:01 UTC),
+                datetime!(2026-01-01 10:09 UTC)
+            )
+        );
+        assert!(
+            again
+                .minutes
+                .iter()
+                .all(|uses| uses.minute == minute_of(datetime!(2026-01-01 10:09 UTC)))
+        );
+    }
+
+    #[test]
+    fn a_minute_notes_a_bounded_number_of_addresses() {
+        let buffer = UsageBuffer::new();
+        let key = KeyId::generate();
+        let at = datetime!(2026-01-01 10:00 UTC);
+        for last in 1..=10u8 {
+            let address = ClientAddress::of(std::net::IpAddr::from([192, 0, 2, last]));
+            buffer.record(key, at, UseOutcome::Verified, Some(address));
+        }
+        let batch = buffer.drain();
+        assert_eq!(batch.clients.len(), CLIENTS_PER_TALLY);
+        assert_eq!(batch.counts[0].counts, counts(10, 0));
+    }
+
+    #[test]
+    fn a_tally_stays_small_and_instants_survive_the_minute_split() {
+        assert!(
+            std::mem::size_of::<Tally>() <= 192,
+            "{}",
+            std::mem::size_of::<Tally>()
+        );
+        for at in [
+            datetime!(2026-01-01 10:00:59.999999 UTC),
+            datetime!(1969-12-31 23:59:59.5 UTC),
+            datetime!(2026-01-01 10:00 +05:30),
+        ] {
+            let (minute, micros) = minute_and_micros(at);
+            assert_eq!(minute, minute_of(at));
+            assert_eq!(instant_in(minute, micros), at);
+        }
+    }
+
+    #[test]
     fn minutes_and_days_are_utc_and_floored_before_the_epoch() {
         assert_eq!(minute_of(datetime!(1970-01-01 00:00:59 UTC)), 0);
         assert_eq!(minute_of(datetime!(1969-12-31 23:59:59 UTC)), -1);
@@ -522,6 +804,7 @@ mod tests {
             key,
             datetime!(2026-01-01 10:00 UTC),
             UseOutcome::Refused(RefusalReason::Revoked),
+            None,
         );
         let batch = buffer.drain();
         assert!(batch.last_used.is_empty());
@@ -541,8 +824,14 @@ mod tests {
                     shared,
                     datetime!(2026-01-01 12:00 UTC),
                     UseOutcome::Verified,
+                    None,
                 );
-                buffer.record(own, datetime!(2026-01-01 08:00 UTC), UseOutcome::Verified);
+                buffer.record(
+                    own,
+                    datetime!(2026-01-01 08:00 UTC),
+                    UseOutcome::Verified,
+                    None,
+                );
             })
         };
         other.join().unwrap();
@@ -550,6 +839,7 @@ mod tests {
             shared,
             datetime!(2026-01-01 11:00 UTC),
             UseOutcome::Refused(RefusalReason::Revoked),
+            None,
         );
 
         assert_eq!(buffer.pending(), 2);
@@ -576,9 +866,19 @@ mod tests {
     fn restore_does_not_move_a_newer_use_backward_and_adds_counts() {
         let buffer = UsageBuffer::new();
         let key = KeyId::generate();
-        buffer.record(key, datetime!(2026-01-01 10:00 UTC), UseOutcome::Verified);
+        buffer.record(
+            key,
+            datetime!(2026-01-01 10:00 UTC),
+            UseOutcome::Verified,
+            None,
+        );
         let batch = buffer.drain();
-        buffer.record(key, datetime!(2026-01-01 11:00 UTC), UseOutcome::Verified);
+        buffer.record(
+            key,
+            datetime!(2026-01-01 11:00 UTC),
+            UseOutcome::Verified,
+            None,
+        );
         buffer.restore_last_used(batch.last_used);
         buffer.restore_counts(batch.counts);
         let again = buffer.drain();

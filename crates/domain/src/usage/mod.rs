@@ -3,9 +3,11 @@
 //! days ([`DayRange`]).
 
 mod buffer;
+mod client;
 mod range;
 
 pub use buffer::{MinuteUses, Refusals, UsageBatch, UsageBuffer, minute_of};
+pub use client::{BadClientAddress, ClientAddress};
 pub use range::{DayRange, DayRangeError, FIRST_DAY, MAX_RANGE_DAYS};
 
 use time::Date;

@@ -80,7 +80,12 @@ pub fn verify_request(
             too_many_failures(failures, wait)
         })?;
         let verified = match presented {
-            Ok(value) => state.api_keys.verify_with_scopes(value.trim(), scope).await,
+            Ok(value) => {
+                state
+                    .api_keys
+                    .verify_from(value.trim(), scope, Some(client))
+                    .await
+            }
             // Not visible ASCII: no key of ours looks like that.
             Err(_) => Err(VerifyError::Invalid),
         };

@@ -161,7 +161,11 @@ async fn authenticate(
     })?;
     let verified = state
         .api_keys
-        .verify_with_scopes(presented, OpenKjService::required_scopes(command))
+        .verify_from(
+            presented,
+            OpenKjService::required_scopes(command),
+            Some(client),
+        )
         .await;
     state.metrics.verification(verification_result(&verified));
     // Only a failed verification keeps the cell it took.
