@@ -13,11 +13,11 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::NOW;
-use super::api_keys::sample_key;
+use super::api_keys::{self, insert_uncapped, sample_key};
 use crate::alerts::{AlertKind, KeyAlert};
 use crate::ids::{AlertId, CustomerId, KeyId};
 use crate::keys::ApiKey;
-use crate::ports::{ActiveKeyCap, AlertRepository, ApiKeyRepository, Page, PageRequest};
+use crate::ports::{AlertRepository, ApiKeyRepository, Page, PageRequest};
 
 /// Stamps out every scenario below for an adapter. `setup` returns an [`AlertFixture`]
 /// over a fresh, empty store (`None` to skip) and a guard kept alive for the scenario.
@@ -81,25 +81,12 @@ async fn new_key(fixture: &AlertFixture, customer: CustomerId) -> ApiKey {
 }
 
 async fn insert_key(fixture: &AlertFixture, key: ApiKey) -> ApiKey {
-    fixture
-        .keys
-        .insert(
-            &key,
-            ActiveKeyCap {
-                max: 1_000,
-                now: NOW,
-            },
-        )
-        .await
-        .unwrap();
-    key
+    insert_uncapped(&*fixture.keys, key).await
 }
 
 /// `key` stored again under the same id, after it was deleted.
 async fn reborn(fixture: &AlertFixture, key: &ApiKey) -> ApiKey {
-    let mut parts = sample_key(key.customer_id(), NOW).into_parts();
-    parts.id = key.id();
-    insert_key(fixture, ApiKey::from_parts(parts)).await
+    api_keys::reborn(&*fixture.keys, key).await
 }
 
 async fn record(fixture: &AlertFixture, batch: &[KeyAlert]) -> Vec<AlertId> {

@@ -53,6 +53,35 @@ fn cap(max: u32) -> ActiveKeyCap {
 }
 
 /// A key for `customer` with a fresh random secret, created at `created_at`.
+/// Stores `key` with a cap no scenario reaches (1,000 active keys), for the contracts of
+/// ports that are about keys (alerts, client addresses); returns it.
+///
+/// # Panics
+/// When the store refuses the key: the scenario cannot go on.
+pub async fn insert_uncapped(keys: &dyn ApiKeyRepository, key: ApiKey) -> ApiKey {
+    keys.insert(
+        &key,
+        ActiveKeyCap {
+            max: 1_000,
+            now: NOW,
+        },
+    )
+    .await
+    .unwrap();
+    key
+}
+
+/// `key` stored again under the same id (a fresh secret, created at `NOW`), after it was
+/// deleted: what a store must not mistake for the key that had the id before.
+///
+/// # Panics
+/// When the store refuses the key.
+pub async fn reborn(keys: &dyn ApiKeyRepository, key: &ApiKey) -> ApiKey {
+    let mut parts = sample_key(key.customer_id(), NOW).into_parts();
+    parts.id = key.id();
+    insert_uncapped(keys, ApiKey::from_parts(parts)).await
+}
+
 pub fn sample_key(customer: CustomerId, created_at: OffsetDateTime) -> ApiKey {
     let mut random = [0u8; 32];
     random[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());

@@ -19,11 +19,11 @@ use time::macros::{datetime, offset};
 use time::{Duration, OffsetDateTime};
 
 use super::NOW;
-use super::api_keys::sample_key;
+use super::api_keys::{self, insert_uncapped, sample_key};
 use crate::ids::{CustomerId, KeyId};
 use crate::keys::ApiKey;
 use crate::ports::NewClientAddress;
-use crate::ports::{ActiveKeyCap, ApiKeyRepository, ClientAddressRepository, ClientSighting};
+use crate::ports::{ApiKeyRepository, ClientAddressRepository, ClientSighting};
 use crate::usage::ClientAddress;
 
 /// Stamps out every scenario below for an adapter. `setup` returns a
@@ -106,25 +106,12 @@ async fn new_key(fixture: &ClientAddressFixture, customer: CustomerId) -> ApiKey
 }
 
 async fn insert_key(fixture: &ClientAddressFixture, key: ApiKey) -> ApiKey {
-    fixture
-        .keys
-        .insert(
-            &key,
-            ActiveKeyCap {
-                max: 1_000,
-                now: NOW,
-            },
-        )
-        .await
-        .unwrap();
-    key
+    insert_uncapped(&*fixture.keys, key).await
 }
 
 /// `key` stored again under the same id, after it was deleted.
 async fn reborn(fixture: &ClientAddressFixture, key: &ApiKey) -> ApiKey {
-    let mut parts = sample_key(key.customer_id(), NOW).into_parts();
-    parts.id = key.id();
-    insert_key(fixture, ApiKey::from_parts(parts)).await
+    api_keys::reborn(&*fixture.keys, key).await
 }
 
 async fn record(fixture: &ClientAddressFixture, batch: &[ClientSighting]) -> Vec<NewClientAddress> {
