@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use keyward_domain::KeyId;
 use keyward_domain::keys::ApiKey;
 use keyward_domain::ports::{
-    ClientAddressRepository, ClientSighting, NewClientAddress, StorageError, truncate_to_micros,
+    ClientAddressRepository, ClientSighting, MAX_ADDRESSES_PER_KEY, NewClientAddress, StorageError,
+    truncate_to_micros,
 };
 use keyward_domain::usage::ClientAddress;
 use time::{OffsetDateTime, UtcOffset};
@@ -91,6 +92,9 @@ impl ClientAddressRepository for MemoryStore {
             };
             if let Some(known) = state.client_addresses.rows.get_mut(&(key, address)) {
                 known.last = known.last.max(seen.last);
+                continue;
+            }
+            if known.get(&key).copied().unwrap_or(0) >= MAX_ADDRESSES_PER_KEY {
                 continue;
             }
             state.client_addresses.rows.insert((key, address), seen);

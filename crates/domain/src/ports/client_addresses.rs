@@ -8,6 +8,12 @@ use crate::ids::KeyId;
 use crate::ports::storage::StorageError;
 use crate::usage::ClientAddress;
 
+/// Most addresses a key learns: a key that had this many stored before a call learns no
+/// new one in it (its known ones still move forward), so someone holding a key cannot grow
+/// the table without bound by sending it from ever new addresses. A key used from that
+/// many addresses within the retention is used from everywhere; a new one says nothing.
+pub const MAX_ADDRESSES_PER_KEY: u64 = 1_000;
+
 /// A key seen used from an address (a flush's worth of such uses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientSighting {
@@ -39,7 +45,8 @@ pub struct NewClientAddress {
 #[async_trait]
 pub trait ClientAddressRepository: Send + Sync {
     /// Records each sighting: a new `(key, address)` is stored with its `first_at` and
-    /// `last_at`; a known one keeps its first time and moves its last time forward (never
+    /// `last_at` (unless the key had [`MAX_ADDRESSES_PER_KEY`] or more stored before this
+    /// call); a known one keeps its first time and moves its last time forward (never
     /// back). Sightings of keys that do not exist are skipped; a pair named twice in one
     /// batch counts as one sighting spanning both. All in one transaction, so of two
     /// instances recording the same new pair at once only one is told it was new.

@@ -21,7 +21,9 @@ pub use api_keys::{ActiveKeyCap, ApiKeyRepository, KeyFilter, KeyWriteError, Las
 pub use audit::AuditLog;
 pub use changes::{Change, ChangeFeed, ChangeSink, ChangeSubscription};
 pub use cipher::{AssociatedData, Cipher, CipherError};
-pub use client_addresses::{ClientAddressRepository, ClientSighting, NewClientAddress};
+pub use client_addresses::{
+    ClientAddressRepository, ClientSighting, MAX_ADDRESSES_PER_KEY, NewClientAddress,
+};
 pub use credentials::{CredentialFilter, CredentialRepository, SecretWrite};
 pub use requests::{AddRequestError, RequestFilter, RequestRepository};
 pub use serial::{OpenKjStore, SerialRepository};

@@ -23,7 +23,9 @@ use super::api_keys::{self, insert_uncapped, sample_key};
 use crate::ids::{CustomerId, KeyId};
 use crate::keys::ApiKey;
 use crate::ports::NewClientAddress;
-use crate::ports::{ApiKeyRepository, ClientAddressRepository, ClientSighting};
+use crate::ports::{
+    ApiKeyRepository, ClientAddressRepository, ClientSighting, MAX_ADDRESSES_PER_KEY,
+};
 use crate::usage::ClientAddress;
 
 /// Stamps out every scenario below for an adapter. `setup` returns a
@@ -44,6 +46,7 @@ macro_rules! client_address_contract {
             ipv6_networks_and_ipv4_addresses_round_trip,
             empty_batch_stores_nothing,
             concurrent_batches_report_each_new_pair_once_and_count_exactly,
+            a_key_at_the_cap_learns_no_new_address_but_its_known_ones_move_forward,
         );
     };
 }
@@ -490,5 +493,62 @@ pub async fn concurrent_batches_report_each_new_pair_once_and_count_exactly(
     assert_eq!(
         delete_before(fixture, END_OF_TIME).await,
         keys.len() as u64 * (INSTANCES + 1)
+    );
+}
+
+/// A key that had [`MAX_ADDRESSES_PER_KEY`] addresses learns no more (nothing reported,
+/// nothing stored) while its known ones still move forward; a key below the cap learns
+/// all of one batch, even past the cap; other keys are unaffected.
+pub async fn a_key_at_the_cap_learns_no_new_address_but_its_known_ones_move_forward(
+    fixture: &ClientAddressFixture,
+) {
+    let cap = usize::try_from(MAX_ADDRESSES_PER_KEY).unwrap();
+    let (full, other) = (
+        new_key(fixture, CustomerId::generate()).await,
+        new_key(fixture, CustomerId::generate()).await,
+    );
+    // 10.0.0.0 onwards: as many distinct IPv4 addresses as the cap, minus one, in one
+    // batch; then two more in the next (below the cap before it: both learned).
+    let ip = |index: usize| {
+        let index = u32::try_from(index).unwrap();
+        std::net::Ipv4Addr::from(0x0a00_0000 + index).to_string()
+    };
+    let first: Vec<ClientSighting> = (0..cap - 1)
+        .map(|i| sighting(&full, &ip(i), AT, AT))
+        .collect();
+    assert_eq!(record(fixture, &first).await.len(), cap - 1);
+    let second = [
+        sighting(&full, &ip(cap - 1), AT, AT),
+        sighting(&full, &ip(cap), AT, AT),
+    ];
+    assert_eq!(
+        record(fixture, &second).await,
+        sorted(vec![
+            new_pair(&full, &ip(cap - 1), AT, MAX_ADDRESSES_PER_KEY - 1),
+            new_pair(&full, &ip(cap), AT, MAX_ADDRESSES_PER_KEY - 1),
+        ])
+    );
+
+    // Now past the cap: a new address is neither reported nor stored; a known one moves.
+    let later = AT + Duration::hours(1);
+    let third = [
+        sighting(&full, "192.0.2.200", later, later),
+        sighting(&full, &ip(0), later, later),
+        sighting(&other, "192.0.2.200", later, later),
+    ];
+    assert_eq!(
+        record(fixture, &third).await,
+        vec![new_pair(&other, "192.0.2.200", later, 0)]
+    );
+    // Last seen at AT: every address of `full` but ip(0), which moved to `later`.
+    assert_eq!(
+        delete_before(fixture, later).await,
+        u64::try_from(cap).unwrap(),
+        "the other {cap} of the full key"
+    );
+    assert_eq!(
+        delete_before(fixture, END_OF_TIME).await,
+        2,
+        "ip(0) of the full key, and the other key's one; 192.0.2.200 was not stored for the full key"
     );
 }

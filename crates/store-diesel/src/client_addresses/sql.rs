@@ -20,9 +20,12 @@
 //!   writes), which under the key lock is what the key had before this call.
 //! * SQLite: `BEGIN IMMEDIATE` holds the database's only write lock, so the steps need no
 //!   more: read the keys and count their addresses, then per chunk of `VALUES` insert the
-//!   new pairs (`ON CONFLICT DO NOTHING RETURNING`: only the rows inserted come back) and
-//!   move the known pairs' `last_seen_at` forward (a second upsert, a no-op for the rows
-//!   just inserted).
+//!   new pairs of keys below the cap (`ON CONFLICT DO NOTHING RETURNING`: only the rows
+//!   inserted come back) and move the known pairs' `last_seen_at` forward (an `UPDATE …
+//!   FROM (VALUES …)`, which inserts nothing).
+//!
+//! Both leave out the new pairs of a key that had `MAX_ADDRESSES_PER_KEY` addresses or
+//! more before the call (PostgreSQL in the upsert's `SELECT`, from the same `known` count).
 //!
 //! Retention: a plain `DELETE` on SQLite. On PostgreSQL the rows are locked in primary
 //! key order first, the order in which the batch upsert locks the rows it updates, so a
@@ -40,12 +43,18 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
 
 use super::Merged;
+use keyward_domain::ports::MAX_ADDRESSES_PER_KEY;
+
 use crate::conn::SqliteConnection;
 use crate::types::{DbInstant, DbUuid, PortableInstant, PortableUuid};
 
 /// Keys per SQLite `IN (…)` and rows per SQLite `VALUES` (four binds each): far below the
 /// 32,766 bind limit.
 const SQLITE_CHUNK: usize = 500;
+
+/// [`MAX_ADDRESSES_PER_KEY`] as the SQL compares it (a small constant).
+#[allow(clippy::cast_possible_wrap)]
+const MAX_KNOWN: i64 = MAX_ADDRESSES_PER_KEY as i64;
 
 /// A row the batch inserted, with what the port reports about it.
 #[derive(Debug, QueryableByName)]
@@ -125,6 +134,12 @@ WITH v AS (
 ), written AS (
     INSERT INTO key_client_addresses AS c (key_id, address, first_seen_at, last_seen_at)
     SELECT v.key_id, v.address, v.first_at, v.last_at FROM v
+    LEFT JOIN known ON known.key_id = v.key_id
+    WHERE coalesce(known.known, 0) < $5
+       OR EXISTS (
+           SELECT 1 FROM key_client_addresses AS stored
+           WHERE stored.key_id = v.key_id AND stored.address = v.address
+       )
     ORDER BY v.key_id, v.address
     ON CONFLICT (key_id, address) DO UPDATE SET last_seen_at = excluded.last_seen_at
         WHERE c.last_seen_at < excluded.last_seen_at
@@ -178,6 +193,7 @@ impl ClientAddressSql for AsyncPgConnection {
             )
             .bind::<Array<Timestamptz>, _>(rows.iter().map(|row| row.first).collect::<Vec<_>>())
             .bind::<Array<Timestamptz>, _>(rows.iter().map(|row| row.last).collect::<Vec<_>>())
+            .bind::<BigInt, _>(MAX_KNOWN)
             .load(self)
             .await
     }
@@ -219,20 +235,24 @@ impl ClientAddressSql for SqliteConnection {
             .collect();
         let mut inserted = Vec::new();
         for chunk in rows.chunks(SQLITE_CHUNK) {
-            let new: Vec<SqliteInserted> = sqlite_rows(
-                "ON CONFLICT (key_id, address) DO NOTHING \
-                 RETURNING key_id, address, first_seen_at",
-                chunk,
-            )
-            .load(&mut *self)
-            .await?;
-            sqlite_rows(
-                "ON CONFLICT (key_id, address) DO UPDATE SET last_seen_at = excluded.last_seen_at \
-                 WHERE key_client_addresses.last_seen_at < excluded.last_seen_at",
-                chunk,
-            )
-            .execute(&mut *self)
-            .await?;
+            // Keys at the cap learn no new address; their known ones still move forward.
+            let learning: Vec<&Merged> = chunk
+                .iter()
+                .copied()
+                .filter(|row| known.get(&row.key.as_uuid()).copied().unwrap_or(0) < MAX_KNOWN)
+                .collect();
+            let new: Vec<SqliteInserted> = if learning.is_empty() {
+                Vec::new()
+            } else {
+                sqlite_rows(
+                    "ON CONFLICT (key_id, address) DO NOTHING \
+                     RETURNING key_id, address, first_seen_at",
+                    &learning,
+                )
+                .load(&mut *self)
+                .await?
+            };
+            sqlite_move_forward(chunk).execute(&mut *self).await?;
             inserted.extend(new.into_iter().filter_map(|row| {
                 let key_created_at = *created.get(&row.key_id.0)?;
                 Some(Inserted {
@@ -258,6 +278,28 @@ impl ClientAddressSql for SqliteConnection {
         .await?;
         Ok(deleted as u64)
     }
+}
+
+/// Moves the stored pairs of `chunk` forward to their `last` (never back); inserts
+/// nothing.
+fn sqlite_move_forward(chunk: &[&Merged]) -> BoxedSqlQuery<'static, Sqlite, SqlQuery> {
+    let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+    let sql = format!(
+        "UPDATE key_client_addresses SET last_seen_at = v.last_at \
+         FROM (SELECT column1 AS key_id, column2 AS address, column3 AS last_at \
+               FROM (VALUES {values})) AS v \
+         WHERE key_client_addresses.key_id = v.key_id \
+         AND key_client_addresses.address = v.address \
+         AND key_client_addresses.last_seen_at < v.last_at"
+    );
+    chunk
+        .iter()
+        .fold(diesel::sql_query(sql).into_boxed(), |query, row| {
+            query
+                .bind::<PortableUuid, _>(DbUuid(row.key.as_uuid()))
+                .bind::<Text, _>(row.address.clone())
+                .bind::<PortableInstant, _>(DbInstant(row.last))
+        })
 }
 
 /// `sql` with `{ids}` replaced by one placeholder per key of `chunk`, the keys bound.
