@@ -18,13 +18,13 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::NOW;
-use super::api_keys::sample_key;
+use super::api_keys::{insert_uncapped, sample_key};
 use crate::audit::{
     Actor, ActorType, AuditAction, AuditDetails, AuditEvent, AuditFilter, MAX_ACTOR_ID_CHARS,
 };
 use crate::ids::{AuditEventId, CustomerId};
 use crate::keys::ApiKey;
-use crate::ports::{ActiveKeyCap, ApiKeyRepository, AuditLog, Page, PageRequest, StorageError};
+use crate::ports::{ApiKeyRepository, AuditLog, Page, PageRequest, StorageError};
 
 /// Stamps out every scenario below for an adapter. `setup` returns an [`AuditFixture`]
 /// over a fresh, empty store (`None` to skip) and a guard kept alive for the scenario.
@@ -179,18 +179,7 @@ async fn delete_before(fixture: &AuditFixture, cutoff: OffsetDateTime) -> u64 {
 }
 
 async fn new_key(fixture: &AuditFixture, key: ApiKey) -> ApiKey {
-    fixture
-        .keys
-        .insert(
-            &key,
-            ActiveKeyCap {
-                max: 1_000,
-                now: NOW,
-            },
-        )
-        .await
-        .unwrap();
-    key
+    insert_uncapped(&*fixture.keys, key).await
 }
 
 fn assert_conflict(result: &Result<(), StorageError>) {

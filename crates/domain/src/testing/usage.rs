@@ -11,10 +11,10 @@ use time::macros::date;
 use time::{Date, Duration};
 
 use super::NOW;
-use super::api_keys::sample_key;
+use super::api_keys::{insert_uncapped, sample_key};
 use crate::ids::{CustomerId, KeyId};
 use crate::keys::{ApiKey, KeyName};
-use crate::ports::{ActiveKeyCap, ApiKeyRepository, UsageRepository};
+use crate::ports::{ApiKeyRepository, UsageRepository};
 use crate::usage::{DailyUsage, DayRange, KeyUsageTotal, UsageCounts};
 
 /// Stamps out every scenario below for an adapter. `setup` returns a [`UsageFixture`]
@@ -93,18 +93,7 @@ async fn stored_key(
     }
     parts.name = KeyName::new(name).unwrap();
     let key = ApiKey::from_parts(parts);
-    fixture
-        .keys
-        .insert(
-            &key,
-            ActiveKeyCap {
-                max: 1_000,
-                now: NOW,
-            },
-        )
-        .await
-        .unwrap();
-    key
+    insert_uncapped(&*fixture.keys, key).await
 }
 
 async fn new_key(fixture: &UsageFixture, customer: CustomerId) -> ApiKey {
@@ -508,17 +497,7 @@ pub async fn expired_key_cleanup_deletes_its_usage(fixture: &UsageFixture) {
     let mut parts = sample_key(customer, NOW - Duration::days(90)).into_parts();
     parts.expires_at = Some(NOW - Duration::days(60));
     let expired = ApiKey::from_parts(parts);
-    fixture
-        .keys
-        .insert(
-            &expired,
-            ActiveKeyCap {
-                max: 1_000,
-                now: NOW,
-            },
-        )
-        .await
-        .unwrap();
+    let expired = insert_uncapped(&*fixture.keys, expired).await;
     let kept = new_key(fixture, customer).await;
     let long_ago = date!(2026 - 03 - 10);
     add(
