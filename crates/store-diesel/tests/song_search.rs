@@ -24,8 +24,13 @@ async fn titles(store: &DieselStore, customer: CustomerId, text: &str) -> Vec<St
 }
 
 /// Songs stored by an older keyward (folded by lower case only, so the decomposed "é"
-/// stays decomposed) are refolded by the next `migrate`.
-async fn migrate_refolds_songs_folded_by_an_older_version(store: &DieselStore) {
+/// stays decomposed) are refolded by the next `migrate`. `index_sql`, when given, puts
+/// the stale folds into the backend's index too (PostgreSQL's `song_search` keeps its own
+/// copy of the folded columns).
+async fn migrate_refolds_songs_folded_by_an_older_version(
+    store: &DieselStore,
+    index_sql: Option<&str>,
+) {
     // Arrange: two songs, then their folded columns as version 1 wrote them.
     let customer = CustomerId::generate();
     let songs = [
@@ -38,6 +43,9 @@ async fn migrate_refolds_songs_folded_by_an_older_version(store: &DieselStore) {
         .execute_sql("UPDATE songs SET artist_folded = lower(artist), title_folded = lower(title)")
         .await
         .unwrap();
+    if let Some(sql) = index_sql {
+        store.execute_sql(sql).await.unwrap();
+    }
     store
         .execute_sql("UPDATE song_search_state SET fold_version = 1")
         .await
@@ -71,7 +79,7 @@ async fn migrate_refolds_songs_folded_by_an_older_version(store: &DieselStore) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_migrate_refolds_songs_folded_by_an_older_version() {
     let db = TestDatabase::sqlite();
-    migrate_refolds_songs_folded_by_an_older_version(&db.migrated_store().await).await;
+    migrate_refolds_songs_folded_by_an_older_version(&db.migrated_store().await, None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,7 +87,14 @@ async fn postgres_migrate_refolds_songs_folded_by_an_older_version() {
     let Some(db) = TestDatabase::postgres().await else {
         return;
     };
-    migrate_refolds_songs_folded_by_an_older_version(&db.migrated_store().await).await;
+    migrate_refolds_songs_folded_by_an_older_version(
+        &db.migrated_store().await,
+        Some(
+            "UPDATE song_search AS x SET artist_folded = s.artist_folded, \
+             title_folded = s.title_folded FROM songs AS s WHERE s.id = x.id",
+        ),
+    )
+    .await;
 }
 
 /// A cleared and re-uploaded song book is found once per song, whether its songs were
@@ -208,4 +223,90 @@ async fn postgres_indexed_and_pending_songs_are_found_together() {
         return;
     };
     indexed_and_pending_songs_are_found_together(&db.migrated_store().await).await;
+}
+
+/// Reverting 001500 on PostgreSQL, as its `down.sql` does.
+const SORT_COLUMNS_DOWN: &str = include_str!(
+    "../../../migrations/postgres/2026-12-07-001500_song_search_sort_columns/down.sql"
+);
+
+/// A database indexed by a keyward before 001500 (one folded column in `song_search`)
+/// keeps finding its songs after the upgrade: the migration queues every song again,
+/// search reads the queue until the index task has refilled `song_search`, and a song
+/// both queued and indexed is listed and counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_upgrade_to_sort_columns_keeps_every_song_findable() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let store = db.migrated_store().await;
+    let customer = CustomerId::generate();
+    let songs: Vec<Song> = (0..30)
+        .map(|i| Song::new(format!("Artist {i:02}"), format!("Gem {i:02}")).unwrap())
+        .collect();
+    store.add_songs(customer, ONE, &songs).await.unwrap();
+    store.index_songs_now().await.unwrap();
+    // Back to the schema before 001500, indexed as it indexed.
+    for statement in SORT_COLUMNS_DOWN
+        .split(';')
+        .filter(|s| !s.trim().is_empty())
+    {
+        store.execute_sql(statement).await.unwrap();
+    }
+    store
+        .execute_sql(
+            "INSERT INTO song_search (id, customer_id, system_id, folded) \
+             SELECT id, customer_id, system_id, artist_folded || E'\\n' || title_folded \
+             FROM songs",
+        )
+        .await
+        .unwrap();
+    store.execute_sql("TRUNCATE songs_unindexed").await.unwrap();
+    store
+        .execute_sql("DELETE FROM __diesel_schema_migrations WHERE version = '20261207001500'")
+        .await
+        .unwrap();
+
+    assert_eq!(store.migrate().await.unwrap(), 1);
+    let queued = store
+        .query_i64("SELECT count(*) AS n FROM songs_unindexed")
+        .await
+        .unwrap();
+    let from_queue = search_page(&store, customer, "gem 1").await;
+    store.index_songs_now().await.unwrap();
+    let from_index = search_page(&store, customer, "gem 1").await;
+    // Queued again while indexed (as the migration does to an indexed song).
+    store
+        .execute_sql("INSERT INTO songs_unindexed (id) SELECT id FROM songs")
+        .await
+        .unwrap();
+    let from_both = search_page(&store, customer, "gem 1").await;
+
+    assert_eq!(queued, 30);
+    // "1" in the artist or the title: 01, 10..19 and 21, in artist order.
+    let expected: Vec<String> = [1, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 21]
+        .map(|i| format!("Gem {i:02}"))
+        .into();
+    assert_eq!(from_queue, (12, expected.clone()));
+    assert_eq!(from_index, (12, expected.clone()));
+    assert_eq!(from_both, (12, expected));
+}
+
+/// The total and the titles of the first page of a search.
+async fn search_page(store: &DieselStore, customer: CustomerId, text: &str) -> (u64, Vec<String>) {
+    let page = store
+        .search_songs(
+            customer,
+            ONE,
+            &keyward_domain::songbook::SongQuery::parse(text),
+            keyward_domain::ports::PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    let titles = page
+        .items
+        .into_iter()
+        .map(|song| song.song.title().to_owned())
+        .collect();
+    (page.total, titles)
 }

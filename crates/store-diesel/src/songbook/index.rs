@@ -13,8 +13,8 @@
 //!     another process added), and search scans the not-yet-indexed tail itself, so
 //!     results never depend on the indexer having caught up.
 //!   - PostgreSQL: uploads queue their song ids in `songs_unindexed`; the task moves them
-//!     in batches of [`INDEX_BATCH`] into `song_search` (the folded text under a GIN
-//!     trigram index; `FOR UPDATE SKIP LOCKED`, so instances sharing the database split
+//!     in batches of [`INDEX_BATCH`] into `song_search` (the folded artist and title, under
+//!     a GIN trigram index; `FOR UPDATE SKIP LOCKED`, so instances sharing the database split
 //!     the work), then vacuums the drained queue and runs `ANALYZE` — without it the planner still believes a fresh
 //!     200,000-song book holds a handful of rows and sorts it whole instead of walking
 //!     its index — and merges the GIN pending list. Search reads the queue too.
@@ -333,10 +333,11 @@ WITH batch AS (
         SELECT id FROM songs_unindexed ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
     RETURNING id
 )
-INSERT INTO song_search (id, customer_id, system_id, folded)
-SELECT s.id, s.customer_id, s.system_id, s.artist_folded || E'\\n' || s.title_folded
+INSERT INTO song_search (id, customer_id, system_id, artist_folded, title_folded)
+SELECT s.id, s.customer_id, s.system_id, s.artist_folded, s.title_folded
 FROM batch JOIN songs AS s ON s.id = batch.id
-ON CONFLICT (id) DO UPDATE SET folded = EXCLUDED.folded";
+ON CONFLICT (id) DO UPDATE
+SET artist_folded = EXCLUDED.artist_folded, title_folded = EXCLUDED.title_folded";
 
 /// One transaction: the next [`INDEX_BATCH`] songs past the watermark into the index, and
 /// the watermark past them. SQLite's single writer means every song with a smaller id

@@ -1,0 +1,2 @@
+-- PostgreSQL only (see migrations/postgres); nothing to revert on SQLite.
+SELECT 1;
