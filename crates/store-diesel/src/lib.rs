@@ -24,7 +24,6 @@ mod alerts;
 mod api_keys;
 mod audit;
 mod blocking;
-mod cached_sql;
 mod changes;
 mod client_addresses;
 mod conn;

@@ -232,8 +232,9 @@ const SORT_COLUMNS_DOWN: &str = include_str!(
 
 /// A database indexed by a keyward before 001500 (one folded column in `song_search`)
 /// keeps finding its songs after the upgrade: the migration queues every song again,
-/// search reads the queue until the index task has refilled `song_search`, and a song
-/// both queued and indexed is listed and counted once.
+/// search reads the queue until the index task has refilled `song_search` (how far it got
+/// depends on timing; `indexed_and_pending_songs_are_found_together` covers a fixed mix),
+/// and a song both queued and indexed is listed and counted once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_upgrade_to_sort_columns_keeps_every_song_findable() {
     let Some(db) = TestDatabase::postgres().await else {
@@ -268,11 +269,16 @@ async fn postgres_upgrade_to_sort_columns_keeps_every_song_findable() {
         .unwrap();
 
     assert_eq!(store.migrate().await.unwrap(), 1);
-    let queued = store
-        .query_i64("SELECT count(*) AS n FROM songs_unindexed")
+    // The index task started by `migrate` may already be moving songs from the queue to
+    // the index (one statement per batch): between the two, every song is there once.
+    let known = store
+        .query_i64(
+            "SELECT count(DISTINCT id) AS n FROM \
+             (SELECT id FROM songs_unindexed UNION ALL SELECT id FROM song_search) AS known",
+        )
         .await
         .unwrap();
-    let from_queue = search_page(&store, customer, "gem 1").await;
+    let after_migrate = search_page(&store, customer, "gem 1").await;
     store.index_songs_now().await.unwrap();
     let from_index = search_page(&store, customer, "gem 1").await;
     // Queued again while indexed (as the migration does to an indexed song).
@@ -282,12 +288,12 @@ async fn postgres_upgrade_to_sort_columns_keeps_every_song_findable() {
         .unwrap();
     let from_both = search_page(&store, customer, "gem 1").await;
 
-    assert_eq!(queued, 30);
+    assert_eq!(known, 30);
     // "1" in the artist or the title: 01, 10..19 and 21, in artist order.
     let expected: Vec<String> = [1, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 21]
         .map(|i| format!("Gem {i:02}"))
         .into();
-    assert_eq!(from_queue, (12, expected.clone()));
+    assert_eq!(after_migrate, (12, expected.clone()));
     assert_eq!(from_index, (12, expected.clone()));
     assert_eq!(from_both, (12, expected));
 }

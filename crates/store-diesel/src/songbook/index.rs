@@ -212,12 +212,14 @@ impl DieselStore {
                     "removing stored songs that no longer fit the song search index \
                      (their folded text is longer than it may hold)"
                 );
-                with_connection!(self.pools, |conn| {
+                write_transaction!(self.pools, |conn| {
+                    conn.forget_songs(&unstorable).await?;
                     diesel::delete(songs::table.filter(songs::id.eq_any(&unstorable)))
                         .execute(conn)
-                        .await
+                        .await?;
+                    Ok::<_, TxError<StorageError>>(())
                 })
-                .map_err(storage_error)?;
+                .map_err(tx_storage_error)?;
             }
             if !stale.is_empty() {
                 changed += write_transaction!(self.pools, |conn| {
@@ -325,8 +327,9 @@ async fn index_pending(pools: &Pools) -> Result<u64, StorageError> {
 
 /// One statement (so one transaction): the next [`INDEX_BATCH`] queued songs out of the
 /// queue and into `song_search`. `SKIP LOCKED` lets another instance's task take the next
-/// batch meanwhile; a song deleted meanwhile leaves at worst an entry search ignores (it
-/// re-reads `songs`).
+/// batch meanwhile. Whoever deletes songs deletes their queue rows first (see
+/// [`ForgetSongBook`]), which waits for this statement's locks on them, and their
+/// `song_search` rows after, so none is left behind.
 const POSTGRES_INDEX_BATCH: &str = "\
 WITH batch AS (
     DELETE FROM songs_unindexed WHERE id IN (
@@ -436,10 +439,18 @@ impl DieselStore {
     }
 }
 
-/// Removes a song book's search index entries that no trigger removes: PostgreSQL's
-/// `song_search` rows and queued ids (SQLite's FTS5 entries go by trigger).
+/// Removes search index entries that no trigger removes: PostgreSQL's `song_search` rows
+/// and queued ids (SQLite's FTS5 entries go by trigger). Run in the transaction that
+/// deletes the songs, before it does: the queue rows go first, which waits for an index
+/// batch holding them, so the `song_search` delete after it sees that batch's rows and no
+/// entry outlives its song (PostgreSQL search counts and pages `song_search` rows before
+/// it reads `songs`).
 pub(crate) trait ForgetSongBook {
+    /// Every entry of one song book.
     async fn forget_song_book(&mut self, customer: DbUuid, system: i32) -> QueryResult<()>;
+
+    /// The entries of the songs `ids`.
+    async fn forget_songs(&mut self, ids: &[i64]) -> QueryResult<()>;
 }
 
 impl ForgetSongBook for diesel_async::AsyncPgConnection {
@@ -459,10 +470,24 @@ impl ForgetSongBook for diesel_async::AsyncPgConnection {
             .await
             .map(drop)
     }
+
+    async fn forget_songs(&mut self, ids: &[i64]) -> QueryResult<()> {
+        for table in ["songs_unindexed", "song_search"] {
+            diesel::sql_query(format!("DELETE FROM {table} WHERE id = ANY($1)"))
+                .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
+                .execute(self)
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 impl ForgetSongBook for crate::conn::SqliteConnection {
     async fn forget_song_book(&mut self, _customer: DbUuid, _system: i32) -> QueryResult<()> {
+        Ok(())
+    }
+
+    async fn forget_songs(&mut self, _ids: &[i64]) -> QueryResult<()> {
         Ok(())
     }
 }

@@ -25,12 +25,12 @@
 use std::fmt::Write as _;
 
 use diesel::QueryResult;
+use diesel::query_builder::BoxedSqlQuery;
 use diesel::sql_types::{BigInt, Integer, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use keyward_domain::songbook::SONG_SEARCH_TOTAL_CAP;
 
 use super::row::contains_pattern;
-use crate::cached_sql::CachedSql;
 use crate::conn::SqliteConnection;
 use crate::types::{DbUuid, PortableUuid};
 
@@ -151,7 +151,7 @@ fn fts_phrase(term: &str) -> String {
 // SQLite
 // --------------------------------------------------------------------------------------
 
-type SqliteQuery = CachedSql<diesel::sqlite::Sqlite>;
+type SqliteQuery = BoxedSqlQuery<'static, diesel::sqlite::Sqlite, diesel::query_builder::SqlQuery>;
 
 fn bind_terms_sqlite(mut query: SqliteQuery, terms: &[String]) -> SqliteQuery {
     for term in terms {
@@ -188,7 +188,7 @@ fn sqlite_candidates_from(terms: &[String]) -> String {
 
 /// Index entries holding `term`, counted up to `limit`.
 async fn fts_candidates(conn: &mut SqliteConnection, term: &str, limit: i64) -> QueryResult<i64> {
-    let count: Count = SqliteQuery::new(
+    let count: Count = diesel::sql_query(
         "SELECT count(*) AS n FROM (SELECT 1 FROM songs_search WHERE songs_search MATCH ? LIMIT ?) AS candidates",
     )
     .bind::<Text, _>(fts_phrase(term))
@@ -245,7 +245,7 @@ impl SearchSongs for SqliteConnection {
             ),
         };
         let start = |sql: String| -> SqliteQuery {
-            let mut query = SqliteQuery::new(sql);
+            let mut query = diesel::sql_query(sql).into_boxed();
             if let Some(phrase) = &phrase {
                 query = query
                     .bind::<Text, _>(phrase.clone())
@@ -291,7 +291,7 @@ impl SearchSongs for SqliteConnection {
 // PostgreSQL
 // --------------------------------------------------------------------------------------
 
-type PgQuery = CachedSql<diesel::pg::Pg>;
+type PgQuery = BoxedSqlQuery<'static, diesel::pg::Pg, diesel::query_builder::SqlQuery>;
 
 /// The text the GIN trigram index of `song_search` covers (the expression of
 /// `song_search_trigram_idx`, written the same way so the planner uses it): the folded
@@ -351,17 +351,9 @@ fn pg_condition(terms: &[String], candidates: bool, prefix: &str) -> (String, Pl
     (sql, params)
 }
 
-/// `sql` with the request's binds: customer, system, the candidate pattern (when
-/// `candidate`), two per term. A candidate plan's statement is planned on every call:
-/// with the pattern known PostgreSQL picks between the GIN index and the book's index
-/// by how common the pattern is, which one generic plan for every pattern cannot.
 fn bind_pg(request: &SearchRequest<'_>, candidate: Option<&str>, sql: String) -> PgQuery {
-    let query = if candidate.is_some() {
-        PgQuery::per_call(sql)
-    } else {
-        PgQuery::new(sql)
-    };
-    let mut query = query
+    let mut query = diesel::sql_query(sql)
+        .into_boxed()
         .bind::<PortableUuid, _>(request.customer)
         .bind::<Integer, _>(request.system);
     if let Some(term) = candidate {
@@ -382,11 +374,7 @@ async fn trigram_candidates(
     term: &str,
     limit: i64,
 ) -> QueryResult<i64> {
-    // Planned for every pattern: with the pattern known PostgreSQL reads a word found in
-    // every song sequentially and stops at the limit (1.7 ms for `song` on 200,000
-    // songs); a generic plan, which a kept statement gets after five runs, reads the GIN
-    // posting list whole instead (30 ms).
-    let count: Count = PgQuery::per_call(format!(
+    let count: Count = diesel::sql_query(format!(
         "SELECT count(*) AS n FROM ({} LIMIT $4) AS candidates",
         pg_candidate_ids()
     ))
@@ -440,7 +428,8 @@ impl SearchSongs for AsyncPgConnection {
 
 /// The candidate plan: the candidates holding `term` are re-checked against every term
 /// and sorted on `song_search`'s own columns; only the page's songs are read from
-/// `songs` (which also drops an entry whose song is gone).
+/// `songs`. Every entry's song exists: deleting songs deletes their entries in the same
+/// transaction (see `index::ForgetSongBook`).
 async fn pg_candidate_page(
     conn: &mut AsyncPgConnection,
     request: &SearchRequest<'_>,
