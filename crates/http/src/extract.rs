@@ -79,8 +79,22 @@ fn read_body(
     req: &HttpRequest,
     payload: &mut Payload,
 ) -> LocalBoxFuture<'static, Result<BytesMut, ApiError>> {
+    read_limited_body(req, payload, is_json_or_absent(req), "application/json")
+}
+
+/// Reads the whole body up to the configured [`BodyLimit`].
+///
+/// # Errors
+/// 400 `Content-Type: must be {expected}` when `content_type_ok` is false, 413 past the
+/// limit (by `Content-Length` before reading, or by what arrived), 400 when the body
+/// cannot be read.
+pub(crate) fn read_limited_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    content_type_ok: bool,
+    expected: &'static str,
+) -> LocalBoxFuture<'static, Result<BytesMut, ApiError>> {
     let limit = req.app_data::<BodyLimit>().copied().unwrap_or_default().0;
-    let content_type_ok = is_json_or_absent(req);
     let declared_length = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -89,9 +103,9 @@ fn read_body(
     let mut payload = payload.take();
     Box::pin(async move {
         if !content_type_ok {
-            return Err(ApiError::validation(
-                "Content-Type: must be application/json",
-            ));
+            return Err(ApiError::validation(format!(
+                "Content-Type: must be {expected}"
+            )));
         }
         if declared_length.is_some_and(|length| length > limit) {
             return Err(ApiError::payload_too_large(limit));

@@ -20,6 +20,7 @@ pub mod internal;
 pub mod metrics;
 pub mod openapi;
 pub mod openkj;
+pub mod pages;
 pub mod public;
 pub mod rate_limit;
 pub mod request_id;

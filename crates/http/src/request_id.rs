@@ -71,6 +71,9 @@ pub async fn request_span(
             .instrument(span.clone())
             .await?
             .map_into_left_body(),
+        Err(refused) if crate::pages::is_page_path(req.path()) => req
+            .into_response(crate::pages::error_page(&refused))
+            .map_into_right_body(),
         Err(refused) => req.error_response(refused).map_into_right_body(),
     };
     let status = response.status().as_u16();

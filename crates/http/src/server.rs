@@ -18,8 +18,8 @@ use crate::error::{ApiError, PROBLEM_JSON, ProblemType};
 use crate::request_id::request_span;
 use crate::state::AppState;
 use crate::{
-    admin, customer, health, integration, internal, metrics, openapi, openkj, public, validate,
-    vault,
+    admin, customer, health, integration, internal, metrics, openapi, openkj, pages, public,
+    validate, vault,
 };
 
 /// Registers state, extractor error handlers and every route module. Later route
@@ -40,10 +40,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &web::Data<AppState>) {
         // never pay for the regexes of the routes below.
         .configure(health::configure)
         .configure(validate::configure)
+        // `GET /` before the OpenKJ endpoint's `POST /` (see `configure_landing`).
+        .configure(pages::configure_landing)
         .configure(openkj::configure)
         .configure(customer::configure)
         .configure(integration::configure)
         .configure(public::configure)
+        .configure(pages::configure)
         .configure(admin::configure)
         .configure(vault::configure)
         .configure(internal::configure)
@@ -119,7 +122,9 @@ async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 }
 
 /// Rewrites any error response that is not problem+json yet (actix's own 405s, a
-/// missing explorer asset, …) so every error of the API has the same shape.
+/// missing explorer asset, …) so every error of the API has the same shape; on a page
+/// path ([`pages::is_page_path`]) the error becomes an HTML page instead. Pages' own
+/// HTML answers pass unchanged.
 #[allow(
     clippy::unnecessary_wraps,
     reason = "the signature ErrorHandlers requires"
@@ -129,7 +134,11 @@ fn problem_fallback<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandle
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|value| value.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if already_problem {
+    let already_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"text/html"));
+    if already_problem || already_html {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();
@@ -144,8 +153,14 @@ fn problem_fallback<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandle
         _ => status.canonical_reason().unwrap_or(kind.title()).to_owned(),
     };
     let allow = res.headers().get(header::ALLOW).cloned();
+    let page = pages::is_page_path(res.request().path());
     let (req, _) = res.into_parts();
-    let mut response = ApiError::new(kind, detail).error_response();
+    let error = ApiError::new(kind, detail);
+    let mut response = if page {
+        pages::error_page(&error)
+    } else {
+        error.error_response()
+    };
     if let Some(allow) = allow {
         response.headers_mut().insert(header::ALLOW, allow);
     }

@@ -50,7 +50,7 @@ pub struct PublicDoc;
 
 /// The venue named by the `{urlName}` path parameter (case-insensitive). A name that
 /// breaks the slug rules cannot exist, so it is a 404 like an unknown one.
-async fn venue_of(state: &AppState, req: &HttpRequest) -> Result<Venue, ApiError> {
+pub(crate) async fn venue_of(state: &AppState, req: &HttpRequest) -> Result<Venue, ApiError> {
     let not_found = || ApiError::not_found("venue not found");
     let raw = req.match_info().get("urlName").ok_or_else(not_found)?;
     let url_name = UrlName::new(raw.to_ascii_lowercase()).map_err(|_| not_found())?;
