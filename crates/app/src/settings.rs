@@ -14,7 +14,7 @@ use keyward_domain::keys::KeyPrefix;
 use keyward_domain::services::{KeyPolicy, OpenKjPolicy};
 use keyward_http::client_ip::{InvalidProxy, TrustedProxies};
 use keyward_http::openkj::OpenKjLimits;
-use keyward_http::public::PublicLimits;
+use keyward_http::public::{CorsOrigins, InvalidOrigin, PublicLimits};
 use serde::Deserialize;
 
 /// The committed defaults, also used when the binary runs from another directory.
@@ -296,6 +296,11 @@ pub struct PublicSettings {
     pub reads_per_minute: u32,
     /// Song requests per minute per client IP.
     pub submissions_per_minute: u32,
+    /// Origins whose pages may call the public API from a browser (CORS): a
+    /// comma-separated list such as `https://bar.example,http://localhost:3000`, `*`
+    /// for any, empty (the default) for none. Parsed by
+    /// [`Settings::public_cors_origins`].
+    pub cors_origins: String,
 }
 
 impl Settings {
@@ -490,6 +495,7 @@ impl Settings {
             ));
         }
         self.trusted_proxies()?;
+        self.public_cors_origins()?;
         if !(1..=36_500).contains(&self.audit.retention_days) {
             return Err(SettingsError::invalid(
                 "audit.retention_days",
@@ -595,6 +601,19 @@ impl Settings {
             .parse()
             .map_err(|err: InvalidProxy| {
                 SettingsError::invalid("server.trusted_proxies", err.to_string())
+            })
+    }
+
+    /// `public.cors_origins`, parsed (SPEC §8).
+    ///
+    /// # Errors
+    /// The first entry that is not an origin, named.
+    pub fn public_cors_origins(&self) -> Result<CorsOrigins, SettingsError> {
+        self.public
+            .cors_origins
+            .parse()
+            .map_err(|err: InvalidOrigin| {
+                SettingsError::invalid("public.cors_origins", err.to_string())
             })
     }
 
@@ -715,6 +734,35 @@ mod tests {
         }
         let kept = load_with_env(&[("KEYWARD__USAGE__RETENTION_DAYS", "36500")]).unwrap();
         assert_eq!(kept.usage.retention_days, 36_500);
+    }
+
+    #[test]
+    fn cors_origins_default_to_none_take_a_list_or_star_and_name_a_bad_entry() {
+        assert_eq!(
+            load_with_env(&[]).unwrap().public_cors_origins().unwrap(),
+            CorsOrigins::None
+        );
+        let any = load_with_env(&[("KEYWARD__PUBLIC__CORS_ORIGINS", "*")]).unwrap();
+        assert_eq!(any.public_cors_origins().unwrap(), CorsOrigins::Any);
+        let listed = load_with_env(&[(
+            "KEYWARD__PUBLIC__CORS_ORIGINS",
+            "https://bar.example,http://localhost:3000",
+        )])
+        .unwrap();
+        assert_eq!(
+            listed.public_cors_origins().unwrap(),
+            CorsOrigins::Listed(vec![
+                "https://bar.example".to_owned(),
+                "http://localhost:3000".to_owned()
+            ])
+        );
+        let err = load_with_env(&[("KEYWARD__PUBLIC__CORS_ORIGINS", "bar.example")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("public.cors_origins") && err.contains("bar.example"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -147,6 +147,7 @@ impl Application {
             .with_body_limit(settings.server.max_body_bytes)
             .with_openkj_limits(settings.openkj_limits())
             .with_public_limits(settings.public_limits())
+            .with_public_cors_origins(settings.public_cors_origins()?)
             .with_failed_verifications_per_minute(settings.failed_per_minute())
             .with_trusted_proxies(settings.trusted_proxies()?)
             .with_metrics(metrics);

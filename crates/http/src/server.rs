@@ -45,7 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &web::Data<AppState>) {
         .configure(openkj::configure)
         .configure(customer::configure)
         .configure(integration::configure)
-        .configure(public::configure)
+        .configure(|cfg| public::configure(cfg, &state.public_cors_origins))
         .configure(pages::configure)
         .configure(admin::configure)
         .configure(vault::configure)

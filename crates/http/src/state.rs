@@ -19,7 +19,7 @@ use crate::budget::FailedVerifications;
 use crate::extract::BodyLimit;
 use crate::metrics::Metrics;
 use crate::openkj::{OpenKjLimiter, OpenKjLimits};
-use crate::public::{PublicLimiter, PublicLimits};
+use crate::public::{CorsOrigins, PublicLimiter, PublicLimits};
 use crate::rate_limit::RotationLimiter;
 use crate::vault::InternalServiceKey;
 
@@ -65,6 +65,8 @@ pub struct AppState {
     pub openkj_limiter: OpenKjLimiter,
     /// Per-client-IP budgets of the public singer API.
     pub public_limiter: PublicLimiter,
+    /// Origins whose pages may call the public API (`public.cors_origins`).
+    pub public_cors_origins: CorsOrigins,
     pub jwt: JwtVerifier,
     pub readiness: Arc<dyn ReadinessCheck>,
     pub rotation_limiter: RotationLimiter,
@@ -114,6 +116,7 @@ impl AppState {
             karaoke,
             openkj_limiter: OpenKjLimiter::new(OpenKjLimits::default()),
             public_limiter: PublicLimiter::new(PublicLimits::default()),
+            public_cors_origins: CorsOrigins::None,
             jwt: JwtVerifier::new(jwt),
             readiness: Arc::new(AlwaysReady),
             rotation_limiter: RotationLimiter::default(),
@@ -169,6 +172,13 @@ impl AppState {
     #[must_use]
     pub fn with_openkj_limits(mut self, limits: OpenKjLimits) -> Self {
         self.openkj_limiter = OpenKjLimiter::new(limits);
+        self
+    }
+
+    /// Lets pages of `origins` call the public singer API (SPEC §8).
+    #[must_use]
+    pub fn with_public_cors_origins(mut self, origins: CorsOrigins) -> Self {
+        self.public_cors_origins = origins;
         self
     }
 

@@ -23,6 +23,7 @@ mod metrics;
 mod openkj_client;
 mod openkj_replay;
 mod openkj_robustness;
+mod pages;
 mod permissions;
 mod rate_limit;
 mod service;

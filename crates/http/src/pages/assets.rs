@@ -57,13 +57,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// `GET /assets/{name}`: the file, cacheable for a year (the link changes with the
 /// content), or a 404 page.
-async fn asset(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn asset(req: HttpRequest) -> HttpResponse {
     let name = req.match_info().get("name").unwrap_or_default();
-    let asset = ASSETS
-        .iter()
-        .find(|asset| asset.name == name)
-        .ok_or_else(|| ApiError::not_found(format!("no asset named {name}")))?;
-    Ok(HttpResponse::Ok()
+    let Some(asset) = ASSETS.iter().find(|asset| asset.name == name) else {
+        return super::error_page(&ApiError::not_found(format!("no asset named {name}")));
+    };
+    HttpResponse::Ok()
         .insert_header((
             header::CONTENT_TYPE,
             HeaderValue::from_static(asset.content_type),
@@ -76,7 +75,7 @@ async fn asset(req: HttpRequest) -> Result<HttpResponse, ApiError> {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .body(asset.body))
+        .body(asset.body)
 }
 
 #[cfg(test)]

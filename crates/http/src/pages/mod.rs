@@ -135,7 +135,13 @@ mod tests {
         for path in ["/", "/v/bar", "/v/bar/request", "/assets/keyward.css"] {
             assert!(is_page_path(path), "{path}");
         }
-        for path in ["/v1/public/venues/bar", "/openkj/api", "/docs", "/health", "/v"] {
+        for path in [
+            "/v1/public/venues/bar",
+            "/openkj/api",
+            "/docs",
+            "/health",
+            "/v",
+        ] {
             assert!(!is_page_path(path), "{path}");
         }
     }

@@ -17,9 +17,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use keyward_domain::ports::{Page, PageRequest};
 use keyward_domain::requests::{KeyChange, MAX_SINGER_CHARS, SingerName};
 use keyward_domain::services::{RequestError, Submission};
-use keyward_domain::songbook::{
-    MAX_SONG_TEXT_CHARS, Song, SongQuery, StoredSong, total_is_capped,
-};
+use keyward_domain::songbook::{MAX_SONG_TEXT_CHARS, Song, SongQuery, StoredSong, total_is_capped};
 use keyward_domain::venues::Venue;
 use maud::{Markup, html};
 
@@ -92,9 +90,7 @@ async fn show_venue(req: &HttpRequest, state: &AppState) -> Result<HttpResponse,
     if confirmation.is_some() {
         response.cookie(expired(FLASH_COOKIE, flash_path(&venue)));
     }
-    Ok(response.body(
-        layout::page(venue.name().as_str(), &body, Script::Singer).into_string(),
-    ))
+    Ok(response.body(layout::page(venue.name().as_str(), &body, Script::Singer).into_string()))
 }
 
 /// `GET /v/{urlName}/request?artist=&title=`.

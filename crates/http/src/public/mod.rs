@@ -1,15 +1,19 @@
 //! The public singer API (SPEC §8): no authentication; a venue is named by its URL name.
 //! Every route is metered per client IP (429 with `Retry-After` past the budget).
 //!
+//! Pages of other origins may call it when `public.cors_origins` lists them ([`cors`]).
+//!
 //! The client IP is the TCP peer, or behind a proxy named in `server.trusted_proxies`
 //! the address that proxy forwarded ([`crate::client_ip`]).
 
+mod cors;
 mod limits;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use keyward_domain::venues::{UrlName, Venue};
 use utoipa::OpenApi;
 
+pub use cors::{CorsOrigins, InvalidOrigin};
 pub use limits::{PublicLimiter, PublicLimits};
 
 use crate::client_ip::client_ip;
@@ -21,16 +25,20 @@ use crate::venues::{
     SubmittedRequestResponse,
 };
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Registers the public API under `/v1/public`, behind the CORS policy of
+/// `public.cors_origins` ([`CorsOrigins::middleware`]).
+pub fn configure(cfg: &mut web::ServiceConfig, origins: &CorsOrigins) {
     cfg.service(
-        web::resource("/v1/public/venues/{urlName}").route(web::get().to(get_public_venue)),
-    )
-    .service(
-        web::resource("/v1/public/venues/{urlName}/songs").route(web::get().to(list_public_songs)),
-    )
-    .service(
-        web::resource("/v1/public/venues/{urlName}/requests")
-            .route(web::post().to(create_public_request)),
+        web::scope("/v1/public")
+            .wrap(origins.middleware())
+            .service(web::resource("/venues/{urlName}").route(web::get().to(get_public_venue)))
+            .service(
+                web::resource("/venues/{urlName}/songs").route(web::get().to(list_public_songs)),
+            )
+            .service(
+                web::resource("/venues/{urlName}/requests")
+                    .route(web::post().to(create_public_request)),
+            ),
     );
 }
 
