@@ -252,6 +252,18 @@ async fn create_at_the_cap_reports_the_limit() {
     );
 }
 
+#[test]
+fn the_cap_message_counts_keys_in_the_singular_for_one() {
+    assert_eq!(
+        ApiKeyError::LimitReached { max: 1 }.to_string(),
+        "maximum of 1 active API key reached"
+    );
+    assert_eq!(
+        ApiKeyError::LimitReached { max: 3 }.to_string(),
+        "maximum of 3 active API keys reached"
+    );
+}
+
 #[tokio::test]
 async fn create_without_randomness_fails_cleanly() {
     let mut secrets = MockSecretGenerator::new();

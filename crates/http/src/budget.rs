@@ -100,9 +100,39 @@ impl<K: Hash + Eq + Clone, C: Clock + Clone, S: BuildHasher + Clone + Default>
     }
 }
 
-/// Whole seconds to wait, rounded up and at least 1 (for `Retry-After` and messages).
-pub fn retry_after_seconds(wait: Duration) -> u64 {
-    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+/// How long a refused client is told to wait: whole seconds, the wait rounded up and at
+/// least 1. One value serves both the `Retry-After` header and the message of the same
+/// response ([`crate::error::ApiError::rate_limited`]), so the two cannot disagree.
+/// Displays as `1 second` or `N seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAfter(u64);
+
+impl RetryAfter {
+    /// The wait until the budget allows another request, rounded up to whole seconds.
+    pub fn after(wait: Duration) -> Self {
+        Self((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1))
+    }
+
+    /// Whole seconds (at least 1): the `Retry-After` value.
+    pub fn seconds(self) -> u64 {
+        self.0
+    }
+}
+
+/// A wait already in whole seconds (at least 1).
+impl From<u64> for RetryAfter {
+    fn from(seconds: u64) -> Self {
+        Self(seconds.max(1))
+    }
+}
+
+impl std::fmt::Display for RetryAfter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            1 => f.write_str("1 second"),
+            n => write!(f, "{n} seconds"),
+        }
+    }
 }
 
 /// What a per-client budget is kept for: an IPv4 address, or the /64 network of an
@@ -204,12 +234,12 @@ impl<C: Clock + Clone> FailedVerifications<C> {
         self.per_minute
     }
 
-    /// What a refused client is told, with the wait in whole seconds.
-    pub fn refusal(&self, wait: Duration) -> String {
+    /// Why a client is refused, without the wait (each caller adds it: the 429's
+    /// message with its `Retry-After`, the OpenKJ reply in its own words).
+    pub fn refusal(&self) -> String {
         format!(
-            "too many failed API key verifications from this address (at most {} per minute); try again in {} s",
+            "too many failed API key verifications from this address (at most {} per minute)",
             self.per_minute,
-            retry_after_seconds(wait)
         )
     }
 
@@ -305,7 +335,7 @@ mod tests {
 
         let wait = budget.check(&"key").unwrap_err();
 
-        assert_eq!(retry_after_seconds(wait), 20);
+        assert_eq!(RetryAfter::after(wait).seconds(), 20);
         clock.advance(wait);
         assert!(budget.check(&"key").is_ok());
     }
@@ -355,7 +385,11 @@ mod tests {
 
         let wait = failures.take(ip(1)).unwrap_err();
 
-        assert_eq!(retry_after_seconds(wait), 20, "one of three per minute");
+        assert_eq!(
+            RetryAfter::after(wait).seconds(),
+            20,
+            "one of three per minute"
+        );
         assert!(
             failures.take(ip(2)).is_ok(),
             "other clients are not refused"
@@ -458,8 +492,23 @@ mod tests {
 
     #[test]
     fn retry_after_rounds_up_to_whole_seconds() {
-        assert_eq!(retry_after_seconds(Duration::from_millis(1)), 1);
-        assert_eq!(retry_after_seconds(Duration::from_millis(2001)), 3);
-        assert_eq!(retry_after_seconds(Duration::ZERO), 1);
+        let seconds = |wait| RetryAfter::after(wait).seconds();
+        assert_eq!(seconds(Duration::from_millis(1)), 1);
+        assert_eq!(seconds(Duration::from_millis(2001)), 3);
+        assert_eq!(seconds(Duration::from_millis(3_599_001)), 3600);
+        assert_eq!(seconds(Duration::ZERO), 1);
+    }
+
+    #[test]
+    fn retry_after_reads_as_one_second_or_n_seconds() {
+        assert_eq!(RetryAfter::after(Duration::ZERO).to_string(), "1 second");
+        assert_eq!(
+            RetryAfter::after(Duration::from_millis(1500)).to_string(),
+            "2 seconds"
+        );
+        assert_eq!(
+            RetryAfter::after(Duration::from_millis(3_599_001)).to_string(),
+            "3600 seconds"
+        );
     }
 }

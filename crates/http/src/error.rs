@@ -21,6 +21,8 @@ use keyward_domain::services::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::budget::RetryAfter;
+
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -201,11 +203,16 @@ impl ApiError {
         )
     }
 
-    /// 429 with `Retry-After` (whole seconds, at least 1).
-    pub fn rate_limited(detail: impl Into<Cow<'static, str>>, retry_after_seconds: u64) -> Self {
+    /// 429 with `Retry-After`: the detail reads `<reason>; try again in <N seconds>`, the
+    /// number being the header's, from the same [`RetryAfter`].
+    pub fn rate_limited(reason: impl fmt::Display, retry_after: impl Into<RetryAfter>) -> Self {
+        let retry_after = retry_after.into();
         Self {
-            retry_after_seconds: Some(retry_after_seconds.max(1)),
-            ..Self::new(ProblemType::RateLimited, detail)
+            retry_after_seconds: Some(retry_after.seconds()),
+            ..Self::new(
+                ProblemType::RateLimited,
+                format!("{reason}; try again in {retry_after}"),
+            )
         }
     }
 
@@ -230,6 +237,11 @@ impl ApiError {
 
     pub fn detail(&self) -> &str {
         &self.detail
+    }
+
+    /// The `Retry-After` of a 429, in whole seconds.
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        self.retry_after_seconds
     }
 
     pub fn problem(&self) -> Problem {
@@ -306,9 +318,7 @@ impl From<ApiKeyError> for ApiError {
     fn from(err: ApiKeyError) -> Self {
         match err {
             ApiKeyError::NotFound => ApiError::not_found("API key not found"),
-            ApiKeyError::LimitReached { max } => {
-                ApiError::conflict(format!("maximum of {max} active API keys reached"))
-            }
+            err @ ApiKeyError::LimitReached { .. } => ApiError::conflict(err.to_string()),
             ApiKeyError::ExpiryNotInFuture => {
                 ApiError::invalid_field("expiresAt", "must be in the future")
             }
@@ -428,7 +438,9 @@ impl From<VaultError> for ApiError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use std::time::Duration;
+
     use super::*;
     use actix_web::body::to_bytes;
 
@@ -478,6 +490,16 @@ mod tests {
     }
 
     #[test]
+    fn the_key_cap_reads_in_the_singular_for_one_key() {
+        let one: ApiError = ApiKeyError::LimitReached { max: 1 }.into();
+        let ten: ApiError = ApiKeyError::LimitReached { max: 10 }.into();
+
+        assert_eq!(one.kind(), ProblemType::Conflict);
+        assert_eq!(one.detail(), "maximum of 1 active API key reached");
+        assert_eq!(ten.detail(), "maximum of 10 active API keys reached");
+    }
+
+    #[test]
     fn malformed_and_unknown_keys_read_the_same() {
         let malformed: ApiError =
             VerifyError::Malformed(keyward_domain::keys::MalformedKey::BadChecksum).into();
@@ -489,8 +511,51 @@ mod tests {
 
     #[test]
     fn rate_limited_carries_retry_after() {
-        let response = ApiError::rate_limited("slow down", 0).error_response();
+        let err = ApiError::rate_limited("slow down", RetryAfter::after(Duration::ZERO));
 
-        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "1");
+        assert_eq!(err.detail(), "slow down; try again in 1 second");
+        assert_eq!(retry_after_told(&err), 1);
+    }
+
+    #[test]
+    fn a_rate_limited_message_names_the_retry_after_of_its_response() {
+        for millis in [
+            1, 999, 1_000, 1_001, 59_999, 3_599_000, 3_599_001, 3_600_000,
+        ] {
+            let err = ApiError::rate_limited(
+                "at most 5 key rotations per hour",
+                RetryAfter::after(Duration::from_millis(millis)),
+            );
+
+            let seconds = retry_after_told(&err);
+
+            assert_eq!(seconds, millis.div_ceil(1_000).max(1), "{millis} ms");
+        }
+    }
+
+    /// The `Retry-After` of `err`'s response, after checking that its message tells the
+    /// same number of seconds (`1 second`, `N seconds`). For every 429 test.
+    pub(crate) fn retry_after_told(err: &ApiError) -> u64 {
+        let response = err.error_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        let header: u64 = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .expect("a 429 carries Retry-After")
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let told = if header == 1 {
+            "try again in 1 second".to_owned()
+        } else {
+            format!("try again in {header} seconds")
+        };
+        assert!(
+            err.detail().ends_with(&told),
+            "Retry-After: {header}, detail: {}",
+            err.detail()
+        );
+        header
     }
 }

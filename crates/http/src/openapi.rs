@@ -31,7 +31,16 @@ pub const OPENAPI_PATH: &str = "/openapi.json";
 #[openapi(
     info(
         title = "keyward",
-        description = "Self-hosted API key service: customer API for managing scoped API keys, and key verification for integrations. Errors are RFC 9457 problem details (application/problem+json). Every response carries X-Request-Id. Any method not listed for a path answers 405 method_not_allowed with Allow (the MethodNotAllowed response); a path not listed here answers 404 resource_not_found. Query parameters an operation does not list are ignored. Every GET operation also answers HEAD: the same status and headers, no body. No string may hold U+0000 (400 naming the field)."
+        description = "Self-hosted API key service of a karaoke platform. Its parts, and how each is authenticated:\n\n\
+- **Customer API** (`/v1/customer/…`): one customer's API keys, venues and song books, service credentials, usage, alerts and audit events. Send `Authorization: Bearer <JWT>` (HS256, `activeContext` of type `customer`, plus the permissions each operation names). Tokens come from your identity service, signed with `auth.jwt_secret`; in development `keyward token --customer <uuid>` prints one with every permission.\n\
+- **Integration API** (`/v1/validate`, `/v1/venues`, `/v1/songdb`): send a key created through the customer API as `X-API-Key`; each operation names the scope it needs.\n\
+- **Public singer API** (`/v1/public/…`): no authentication, rate-limited per client address.\n\
+- **OpenKJ** (`POST /openkj/api`): the OpenKJ request-server protocol; the API key travels in the body and every reply is HTTP 200.\n\
+- **Vault**: customers store third-party credentials with `PUT /v1/customer/service-keys/{provider}` (`service_keys:write`), their integrations read the plaintext with `GET /v1/validate/keys/{provider}` (a key with `secrets:read`); admins (a JWT with `activeContext` type `admin`, `keyward token --admin`) manage the platform's under `/v1/admin/service-keys`. 503 until `vault.master_key` is configured.\n\
+- **Usage, alerts, audit**: `/v1/customer/usage`, `/v1/customer/api-keys/{id}/usage` and `/v1/customer/alerts` (`api_keys:read`); `/v1/customer/audit-events` (`audit:read`).\n\
+- **Internal API** (`/internal/…`): service to service with `X-Service-Key` (`internal.service_key`; 503 while unset). Keep it off the public network.\n\
+- **Operations**: `/health`, `/ready`, and Prometheus metrics at `/metrics` (bearer `metrics.bearer_token` when set).\n\n\
+Errors are RFC 9457 problem details (application/problem+json). Every response carries X-Request-Id. Any method not listed for a path answers 405 method_not_allowed with Allow (the MethodNotAllowed response); a path not listed here answers 404 resource_not_found. Query parameters an operation does not list are ignored. Every GET operation also answers HEAD: the same status and headers, no body. No string may hold U+0000 (400 naming the field)."
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -613,6 +622,44 @@ mod tests {
                 .unwrap()
                 .contains("405")
         );
+    }
+
+    #[test]
+    fn the_description_says_how_each_part_is_authenticated() {
+        let json = serde_json::to_value(document()).unwrap();
+        let description = json["info"]["description"].as_str().unwrap();
+
+        for part in [
+            "/v1/customer/",
+            "Authorization: Bearer",
+            "keyward token --customer",
+            "X-API-Key",
+            "/v1/public/",
+            "/openkj/api",
+            "/v1/customer/service-keys/{provider}",
+            "/v1/validate/keys/{provider}",
+            "/v1/customer/usage",
+            "/v1/customer/alerts",
+            "/v1/customer/audit-events",
+            "/internal/",
+            "X-Service-Key",
+            "/metrics",
+        ] {
+            assert!(description.contains(part), "{part} missing: {description}");
+        }
+        // Every path prefix the description names exists.
+        let paths = json["paths"].as_object().unwrap();
+        for prefix in [
+            "/v1/customer/",
+            "/v1/public/",
+            "/internal/",
+            "/v1/admin/service-keys",
+        ] {
+            assert!(
+                paths.keys().any(|path| path.starts_with(prefix)),
+                "{prefix}"
+            );
+        }
     }
 
     #[test]

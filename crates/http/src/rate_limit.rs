@@ -12,7 +12,7 @@ use governor::Quota;
 use governor::clock::{Clock, DefaultClock};
 use keyward_domain::CustomerId;
 
-use crate::budget::{IdHasher, KeyedBudget, retry_after_seconds};
+use crate::budget::{IdHasher, KeyedBudget, RetryAfter};
 use crate::error::ApiError;
 
 /// Rotations a customer may make in one hour.
@@ -53,12 +53,9 @@ impl<C: Clock + Clone> RotationLimiter<C> {
     /// 429 `rate_limited` with `Retry-After` when the budget is spent.
     pub fn check(&self, customer: CustomerId) -> Result<(), ApiError> {
         self.budget.check(&customer).map_err(|wait| {
-            let seconds = retry_after_seconds(wait);
             ApiError::rate_limited(
-                format!(
-                    "at most {ROTATIONS_PER_HOUR} key rotations per hour; try again in {seconds} seconds"
-                ),
-                seconds,
+                format_args!("at most {ROTATIONS_PER_HOUR} key rotations per hour"),
+                RetryAfter::after(wait),
             )
         })
     }
@@ -73,6 +70,7 @@ impl<C: Clock + Clone> RotationLimiter<C> {
 mod tests {
     use super::*;
     use crate::error::ProblemType;
+    use crate::error::tests::retry_after_told;
     use governor::clock::FakeRelativeClock;
 
     #[test]
@@ -88,11 +86,34 @@ mod tests {
         let refused = limiter.check(customer).unwrap_err();
 
         assert_eq!(refused.kind(), ProblemType::RateLimited);
-        assert!(
-            refused.detail().contains("60 seconds"),
-            "{}",
-            refused.detail()
+        assert_eq!(
+            refused.detail(),
+            "at most 5 key rotations per hour; try again in 60 seconds"
         );
+        assert_eq!(retry_after_told(&refused), 60);
+    }
+
+    #[test]
+    fn the_wait_told_is_the_retry_after_sent_to_the_second() {
+        let clock = FakeRelativeClock::default();
+        let limiter = RotationLimiter::with_clock(clock.clone());
+        let customer = CustomerId::generate();
+        for _ in 0..5 {
+            limiter.check(customer).unwrap();
+        }
+
+        // Just spent: a fraction under an hour to wait, told and sent as 3600.
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(
+            retry_after_told(&limiter.check(customer).unwrap_err()),
+            3600
+        );
+
+        // 2 ms left: "1 second", Retry-After: 1.
+        clock.advance(Duration::from_millis(3_599_998));
+        let refused = limiter.check(customer).unwrap_err();
+        assert_eq!(retry_after_told(&refused), 1);
+        assert!(refused.detail().ends_with("try again in 1 second"));
     }
 
     #[test]

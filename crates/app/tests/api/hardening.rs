@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use crate::openkj_client::Host;
 use crate::support::{
-    Backend, Customer, SECRET, TestApp, claims_for, on_every_backend, problem, sign, spawn_app,
-    spawn_app_with,
+    Backend, Customer, SECRET, TestApp, claims_for, on_every_backend, problem, rate_limited, sign,
+    spawn_app, spawn_app_with,
 };
 use keyward_http::auth::ActiveContext;
 
@@ -371,9 +371,7 @@ async fn failed_verifications_past_the_budget_are_429_for_every_key_from_the_add
             "successes spent nothing"
         );
     }
-    let over = app.validate(&wrong).await;
-    let retry_after = over.headers().get("retry-after").cloned();
-    let body = problem(over, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    let (seconds, body) = rate_limited(app.validate(&wrong).await).await;
     let good_key_now = app.validate(&host.key).await;
     let integration = app
         .client
@@ -390,7 +388,6 @@ async fn failed_verifications_past_the_budget_are_429_for_every_key_from_the_add
         .await
         .unwrap();
 
-    let seconds: u64 = retry_after.unwrap().to_str().unwrap().parse().unwrap();
     assert!((1..=20).contains(&seconds), "{seconds}");
     assert!(
         body["detail"]

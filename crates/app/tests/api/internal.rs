@@ -169,7 +169,7 @@ async fn key_rules_are_the_customer_apis(backend: Backend) {
     assert_eq!(first.status(), StatusCode::CREATED);
     assert_eq!(
         detail(problem(over_the_cap, StatusCode::CONFLICT, "conflict").await),
-        "maximum of 1 active API keys reached"
+        "maximum of 1 active API key reached"
     );
 }
 

@@ -278,7 +278,7 @@ async fn create_stops_at_the_cap(backend: Backend) {
 
     assert_eq!(
         refused.trim(),
-        "keyward: maximum of 1 active API keys reached"
+        "keyward: maximum of 1 active API key reached"
     );
 }
 

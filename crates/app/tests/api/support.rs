@@ -440,6 +440,30 @@ pub async fn problem(response: Response, status: StatusCode, problem_type: &str)
     body
 }
 
+/// A 429 `rate_limited` problem: its `Retry-After` in seconds (after checking that the
+/// detail tells the same wait, `try again in 1 second` / `N seconds`) and its body.
+pub async fn rate_limited(response: Response) -> (u64, Value) {
+    let seconds: u64 = response
+        .headers()
+        .get("retry-after")
+        .expect("a 429 carries Retry-After")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let body = problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    let told = if seconds == 1 {
+        "try again in 1 second".to_owned()
+    } else {
+        format!("try again in {seconds} seconds")
+    };
+    assert!(
+        body["detail"].as_str().unwrap().ends_with(&told),
+        "Retry-After: {seconds}, {body}"
+    );
+    (seconds, body)
+}
+
 /// Runs each listed scenario `async fn(Backend)` once per backend, as
 /// `<module>::<backend>::<scenario>`.
 macro_rules! on_every_backend {

@@ -5,7 +5,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::openkj_client::{Host, VENUE_PERMISSIONS, create_venue, sing, sing_ok};
-use crate::support::{Backend, Customer, on_every_backend, problem, spawn_app, spawn_app_with};
+use crate::support::{
+    Backend, Customer, on_every_backend, problem, rate_limited, spawn_app, spawn_app_with,
+};
 
 on_every_backend!(
     created_venue_has_the_documented_shape_and_derived_url_name,
@@ -492,9 +494,7 @@ async fn public_submissions_are_rate_limited_per_client(backend: Backend) {
     let read = app.client.get(&page).send().await.unwrap();
 
     for response in [submission, read] {
-        let retry_after = response.headers().get("retry-after").cloned();
-        problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
-        let seconds: u64 = retry_after.unwrap().to_str().unwrap().parse().unwrap();
+        let (seconds, _) = rate_limited(response).await;
         assert!(seconds >= 1);
     }
 }

@@ -106,7 +106,7 @@ pub struct IssuedKey {
 pub enum ApiKeyError {
     #[error("api key not found")]
     NotFound,
-    #[error("maximum of {max} active API keys reached")]
+    #[error("maximum of {max} active API {} reached", if *.max == 1 { "key" } else { "keys" })]
     LimitReached { max: u32 },
     #[error("expiresAt must be in the future")]
     ExpiryNotInFuture,

@@ -17,7 +17,7 @@ use futures::future::LocalBoxFuture;
 use keyward_domain::Scope;
 use keyward_domain::services::{VerifiedKey, VerifyError};
 
-use crate::budget::{FailedVerifications, retry_after_seconds};
+use crate::budget::{FailedVerifications, RetryAfter};
 use crate::client_ip::client_ip;
 use crate::error::{API_KEY_REQUIRED, ApiError};
 use crate::metrics::VerificationResult;
@@ -119,7 +119,7 @@ pub(crate) fn verification_result(
 
 /// 429 for an address whose failed-verification budget is spent (SPEC §7).
 fn too_many_failures(failures: &FailedVerifications, wait: std::time::Duration) -> ApiError {
-    ApiError::rate_limited(failures.refusal(wait), retry_after_seconds(wait))
+    ApiError::rate_limited(failures.refusal(), RetryAfter::after(wait))
 }
 
 /// A scope a route requires, as a type: `ScopedApiKey<RequestsWrite>`.
@@ -243,6 +243,26 @@ mod tests {
             crate::state::memory_karaoke(),
             &jwt,
         ))
+    }
+
+    #[actix_web::test]
+    async fn a_refused_address_is_told_the_wait_its_retry_after_says() {
+        let failures = FailedVerifications::new(std::num::NonZeroU32::MIN);
+        let client = std::net::IpAddr::from([192, 0, 2, 1]);
+        let _spent = failures.take(client).unwrap();
+        let wait = failures.take(client).unwrap_err();
+
+        let refused = too_many_failures(&failures, wait);
+
+        let seconds = crate::error::tests::retry_after_told(&refused);
+        assert!((1..=60).contains(&seconds), "{seconds}");
+        assert!(
+            refused.detail().starts_with(
+                "too many failed API key verifications from this address (at most 1 per minute); try again in "
+            ),
+            "{}",
+            refused.detail()
+        );
     }
 
     #[actix_web::test]

@@ -29,7 +29,7 @@ pub use wire::MAX_BODY_BYTES;
 use self::commands::CommandError;
 use self::wire::{Fields, Parsed, ReplyFields, failure, parse, read_body, success};
 use crate::auth::api_key::verification_result;
-use crate::budget::retry_after_seconds;
+use crate::budget::RetryAfter;
 use crate::client_ip::client_ip;
 use crate::error::ErrorChain;
 use crate::metrics::VerificationResult;
@@ -157,7 +157,11 @@ async fn authenticate(
     let failures = &state.failed_verifications;
     let cell = failures.take(client).map_err(|wait| {
         state.metrics.verification(VerificationResult::RateLimited);
-        failures.refusal(wait)
+        format!(
+            "{}; try again in {} s",
+            failures.refusal(),
+            RetryAfter::after(wait).seconds()
+        )
     })?;
     let verified = state
         .api_keys
@@ -183,7 +187,7 @@ async fn authenticate(
 }
 
 fn over_budget(over: &OverBudget) -> String {
-    let seconds = retry_after_seconds(over.wait);
+    let seconds = RetryAfter::after(over.wait).seconds();
     if over.upload {
         format!(
             "Song upload rate limit exceeded (at most {} upload commands at once per API key); try again in {seconds} s",
