@@ -11,7 +11,7 @@ use crate::client_ip::TrustedProxies;
 use async_trait::async_trait;
 use keyward_domain::ports::StorageError;
 use keyward_domain::services::{
-    ApiKeyService, AuditTrail, KaraokeServices, UsageService, VaultService,
+    ApiKeyService, AuditTrail, KaraokeServices, SignInLinkService, UsageService, VaultService,
 };
 
 use crate::auth::jwt::{JwtSettings, JwtVerifier};
@@ -19,6 +19,7 @@ use crate::budget::FailedVerifications;
 use crate::extract::BodyLimit;
 use crate::metrics::Metrics;
 use crate::openkj::{OpenKjLimiter, OpenKjLimits};
+use crate::pages::dashboard::DashboardKeys;
 use crate::public::{CorsOrigins, PublicLimiter, PublicLimits};
 use crate::rate_limit::RotationLimiter;
 use crate::vault::InternalServiceKey;
@@ -68,6 +69,8 @@ pub struct AppState {
     /// Origins whose pages may call the public API (`public.cors_origins`).
     pub public_cors_origins: CorsOrigins,
     pub jwt: JwtVerifier,
+    /// What the dashboard signs and derives from the JWT secret (SPEC §15).
+    pub dashboard: DashboardKeys,
     pub readiness: Arc<dyn ReadinessCheck>,
     pub rotation_limiter: RotationLimiter,
     /// Failed key verifications per client IP (SPEC §7, `auth.failed_per_minute`).
@@ -78,6 +81,8 @@ pub struct AppState {
     pub body_limit: BodyLimit,
     /// The credentials vault; `None` without a master key (vault routes answer 503).
     pub vault: Option<VaultService>,
+    /// One-time dashboard sign-in links (SPEC §15); `None` where storage has none wired.
+    pub sign_in_links: Option<SignInLinkService>,
     /// `internal.service_key`; `None` disables the internal endpoint (503).
     pub internal_service_key: Option<InternalServiceKey>,
     /// What `GET /metrics` shows (SPEC §14).
@@ -118,12 +123,14 @@ impl AppState {
             public_limiter: PublicLimiter::new(PublicLimits::default()),
             public_cors_origins: CorsOrigins::None,
             jwt: JwtVerifier::new(jwt),
+            dashboard: DashboardKeys::new(jwt),
             readiness: Arc::new(AlwaysReady),
             rotation_limiter: RotationLimiter::default(),
             failed_verifications: FailedVerifications::new(DEFAULT_FAILED_PER_MINUTE),
             trusted_proxies: TrustedProxies::default(),
             body_limit: BodyLimit::default(),
             vault: None,
+            sign_in_links: None,
             internal_service_key: None,
             metrics: Metrics::new(),
             draining: AtomicBool::new(false),
@@ -149,6 +156,13 @@ impl AppState {
     }
 
     /// Enables the credentials vault.
+    /// Lets the dashboard redeem one-time sign-in links.
+    #[must_use]
+    pub fn with_sign_in_links(mut self, links: SignInLinkService) -> Self {
+        self.sign_in_links = Some(links);
+        self
+    }
+
     #[must_use]
     pub fn with_vault(mut self, vault: VaultService) -> Self {
         self.vault = Some(vault);

@@ -13,6 +13,7 @@ mod alerts;
 mod api_keys;
 mod audit;
 mod bad_input;
+mod dashboard;
 mod hardening;
 mod instances;
 mod internal;

@@ -12,7 +12,8 @@ use crate::openkj_client::{Host, sing};
 use crate::support::{Backend, TestApp, on_every_backend, spawn_app, spawn_app_with};
 
 on_every_backend!(
-    singer_searches_pages_and_requests_without_javascript,
+    singer_searches_and_pages_through_results,
+    singer_requests_a_song_without_javascript,
     form_errors_are_shown_beside_their_fields_and_nothing_is_stored,
     a_closed_venue_says_so_and_refuses_a_submission,
     page_paths_answer_every_error_as_html,
@@ -71,12 +72,24 @@ async fn open_venue(app: &TestApp, host: &Host) {
         .await;
 }
 
-async fn singer_searches_pages_and_requests_without_javascript(backend: Backend) {
+/// `GET path` as a browser, with `cookie` when given: status, headers, HTML.
+async fn get_html(
+    app: &TestApp,
+    path: &str,
+    cookie: Option<&str>,
+) -> (StatusCode, HeaderMap, String) {
+    let mut request = browser().get(app.url(path));
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    html(request.send().await.unwrap()).await
+}
+
+async fn singer_searches_and_pages_through_results(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
     let host = Host::new(&app).await;
-    let openkj = host.openkj(&app);
     let mut songs: Vec<(String, String)> = (1..=30)
         .map(|n| (format!("Artist {n:02}"), format!("Love Song {n:02}")))
         .collect();
@@ -84,77 +97,13 @@ async fn singer_searches_pages_and_requests_without_javascript(backend: Backend)
         "Björk".to_owned(),
         "<script>alert(1)</script> & \"Co\"".to_owned(),
     ));
-    openkj.upload(1, &songs).await;
+    host.openkj(&app).upload(1, &songs).await;
     open_venue(&app, &host).await;
     let page = format!("/v/{}", host.url_name);
 
-    let (status, _, first) = html(
-        browser()
-            .get(app.url(&format!("{page}?q=LOVE")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let (_, _, second) = html(
-        browser()
-            .get(app.url(&format!("{page}?q=love&page=2")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let (_, _, hostile) = html(
-        browser()
-            .get(app.url(&format!("{page}?q=bj%C3%B6rk")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let (form_status, _, form) = html(
-        browser()
-            .get(app.url(&format!(
-                "{page}/request?artist=Artist+07&title=Love+Song+07"
-            )))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let submitted = post_form(
-        &app,
-        &format!("{page}/request"),
-        &[
-            ("artist", "Artist 07"),
-            ("title", "Love Song 07"),
-            ("singer", "  Alice "),
-            ("keyChange", "-2"),
-        ],
-    )
-    .await;
-    let submitted_status = submitted.status();
-    let location = submitted.headers().get(header::LOCATION).cloned();
-    let flash = cookie_pair(submitted.headers(), "kw_flash").unwrap();
-    let singer = cookie_pair(submitted.headers(), "kw_singer").unwrap();
-    let (_, confirmed_headers, confirmed) = html(
-        browser()
-            .get(app.url(&page))
-            .header(header::COOKIE, &flash)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let (_, _, refilled) = html(
-        browser()
-            .get(app.url(&format!("{page}/request?artist=A&title=B")))
-            .header(header::COOKIE, &singer)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, first) = get_html(&app, &format!("{page}?q=LOVE"), None).await;
+    let (_, _, second) = get_html(&app, &format!("{page}?q=love&page=2"), None).await;
+    let (_, _, hostile) = get_html(&app, &format!("{page}?q=bj%C3%B6rk"), None).await;
 
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -176,6 +125,45 @@ async fn singer_searches_pages_and_requests_without_javascript(backend: Backend)
         "{hostile}"
     );
     assert!(!hostile.contains("<script>alert"));
+}
+
+async fn singer_requests_a_song_without_javascript(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let host = Host::new(&app).await;
+    open_venue(&app, &host).await;
+    let page = format!("/v/{}", host.url_name);
+
+    let (form_status, _, form) = get_html(
+        &app,
+        &format!("{page}/request?artist=Artist+07&title=Love+Song+07"),
+        None,
+    )
+    .await;
+    let submitted = post_form(
+        &app,
+        &format!("{page}/request"),
+        &[
+            ("artist", "Artist 07"),
+            ("title", "Love Song 07"),
+            ("singer", "  Alice & Bob; x=1 "),
+            ("keyChange", "-2"),
+        ],
+    )
+    .await;
+    let submitted_status = submitted.status();
+    let location = submitted.headers().get(header::LOCATION).cloned();
+    let flash = cookie_pair(submitted.headers(), "kw_flash").unwrap();
+    let singer = cookie_pair(submitted.headers(), "kw_singer").unwrap();
+    let (_, confirmed_headers, confirmed) = get_html(&app, &page, Some(&flash)).await;
+    let (_, _, refilled) = get_html(
+        &app,
+        &format!("{page}/request?artist=A&title=B"),
+        Some(&singer),
+    )
+    .await;
+
     assert_eq!(form_status, StatusCode::OK);
     assert!(
         form.contains(r#"name="title" value="Love Song 07""#),
@@ -185,17 +173,20 @@ async fn singer_searches_pages_and_requests_without_javascript(backend: Backend)
     assert_eq!(submitted_status, StatusCode::SEE_OTHER);
     assert_eq!(location.unwrap(), page.as_str());
     assert!(confirmed.contains(r#"id="confirmation""#), "{confirmed}");
-    assert!(confirmed.contains("Thanks, Alice!"));
+    assert!(
+        confirmed.contains("Thanks, Alice &amp; Bob; x=1!"),
+        "{confirmed}"
+    );
     assert!(confirmed.contains("Love Song 07"));
     let cleared = cookie_pair(&confirmed_headers, "kw_flash").unwrap();
     assert_eq!(cleared, "kw_flash=", "the confirmation is shown once");
     assert!(
-        refilled.contains(r#"name="singer" value="Alice""#),
+        refilled.contains(r#"name="singer" value="Alice &amp; Bob; x=1""#),
         "{refilled}"
     );
-    let requests = openkj.requests(0).await;
+    let requests = host.openkj(&app).requests(0).await;
     assert_eq!(requests.len(), 1, "{requests:?}");
-    assert_eq!(requests[0]["singer"], "Alice");
+    assert_eq!(requests[0]["singer"], "Alice & Bob; x=1");
     assert_eq!(requests[0]["artist"], "Artist 07");
     assert_eq!(requests[0]["title"], "Love Song 07");
     assert_eq!(requests[0]["key_change"], -2);

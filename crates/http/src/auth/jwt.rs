@@ -33,6 +33,11 @@ impl JwtSecret {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The secret's bytes, for keys derived from it (the dashboard's CSRF key).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 impl fmt::Debug for JwtSecret {

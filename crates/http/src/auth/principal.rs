@@ -46,6 +46,17 @@ impl Principal {
         self.permissions.contains(permission)
     }
 
+    /// The customer this caller acts for (`activeContext` of type `customer`).
+    pub fn customer(&self) -> Option<CustomerId> {
+        self.context_of(ActiveContext::CUSTOMER)
+            .map(CustomerId::from_uuid)
+    }
+
+    /// The audit actor of what this caller changes: the user `sub`, from its address.
+    pub fn audit_context(&self) -> RequestContext {
+        RequestContext::remote(Actor::user(&self.subject), self.ip)
+    }
+
     fn context_of(&self, kind: &str) -> Option<Uuid> {
         self.context
             .as_ref()
@@ -57,7 +68,15 @@ impl Principal {
         let state = req
             .app_data::<web::Data<AppState>>()
             .ok_or_else(missing_state)?;
-        let token = bearer_token(req)?;
+        Self::from_token(state, bearer_token(req)?, client_ip(req))
+    }
+
+    /// The caller a customer-API JWT names, checked exactly as a bearer token is (the
+    /// dashboard's session cookie holds one).
+    ///
+    /// # Errors
+    /// 401 for an expired, not yet valid or invalid token; 400 for a `sub` holding NUL.
+    pub(crate) fn from_token(state: &AppState, token: &str, ip: IpAddr) -> Result<Self, ApiError> {
         let claims = state.jwt.verify(token).map_err(|rejected| match rejected {
             TokenRejected::Expired => ApiError::bearer_rejected("bearer token expired"),
             TokenRejected::NotYetValid => ApiError::bearer_rejected("bearer token not yet valid"),
@@ -72,7 +91,7 @@ impl Principal {
             subject: claims.sub,
             context: claims.active_context,
             permissions: claims.permissions.into_iter().collect(),
-            ip: client_ip(req),
+            ip,
         })
     }
 }

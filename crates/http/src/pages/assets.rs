@@ -15,6 +15,8 @@ use crate::error::ApiError;
 const STYLESHEET: &str = include_str!("static/keyward.css");
 /// The singer page's live search (the page works without it).
 const SINGER_JS: &str = include_str!("static/singer.js");
+/// The dashboard's copy button, confirmations and live queue (it works without them).
+const DASHBOARD_JS: &str = include_str!("static/dashboard.js");
 
 /// One bundled file.
 struct Asset {
@@ -23,7 +25,7 @@ struct Asset {
     body: &'static str,
 }
 
-const ASSETS: [Asset; 2] = [
+const ASSETS: [Asset; 3] = [
     Asset {
         name: "keyward.css",
         content_type: "text/css; charset=utf-8",
@@ -33,6 +35,11 @@ const ASSETS: [Asset; 2] = [
         name: "singer.js",
         content_type: "text/javascript; charset=utf-8",
         body: SINGER_JS,
+    },
+    Asset {
+        name: "dashboard.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: DASHBOARD_JS,
     },
 ];
 
@@ -50,6 +57,8 @@ fn versioned_href(asset: &Asset) -> String {
 pub static STYLESHEET_HREF: LazyLock<String> = LazyLock::new(|| versioned_href(&ASSETS[0]));
 /// Where the singer page links its script.
 pub static SINGER_JS_HREF: LazyLock<String> = LazyLock::new(|| versioned_href(&ASSETS[1]));
+/// Where dashboard pages link their script.
+pub static DASHBOARD_JS_HREF: LazyLock<String> = LazyLock::new(|| versioned_href(&ASSETS[2]));
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/assets/{name}").route(web::get().to(asset)));

@@ -37,6 +37,17 @@ impl FormFields {
     }
 }
 
+impl FormFields {
+    /// Every value of `name`, in order (checkboxes sharing a name).
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(field, _)| field == name)
+            .map(|(_, value)| value.clone())
+            .collect()
+    }
+}
+
 /// Whether the request says it carries a form (parameters such as `charset` allowed).
 fn is_form(req: &HttpRequest) -> bool {
     req.headers()
@@ -68,6 +79,8 @@ mod tests {
         assert_eq!(form.get("title"), "Café");
         assert_eq!(form.get("x"), "\0");
         assert_eq!(form.get("missing"), "");
+        assert_eq!(form.all("singer"), ["Ann Lee", "Bob"]);
+        assert!(form.all("missing").is_empty());
     }
 
     #[test]

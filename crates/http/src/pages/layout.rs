@@ -14,6 +14,8 @@ pub enum Script {
     None,
     /// Live search on the singer page (`static/singer.js`).
     Singer,
+    /// The dashboard's copy button, confirmations and live queue (`static/dashboard.js`).
+    Dashboard,
 }
 
 /// A whole HTML document: `title` in the tab, `body` in `main`, the bundled stylesheet,
@@ -32,8 +34,10 @@ pub fn page(title: &str, body: &Markup, script: Script) -> Markup {
             body {
                 main { (body) }
                 footer { "Powered by " a href="/" { "keyward" } }
-                @if script == Script::Singer {
-                    script src=(assets::SINGER_JS_HREF.as_str()) defer {}
+                @match script {
+                    Script::None => {}
+                    Script::Singer => { script src=(assets::SINGER_JS_HREF.as_str()) defer {} }
+                    Script::Dashboard => { script src=(assets::DASHBOARD_JS_HREF.as_str()) defer {} }
                 }
             }
         }

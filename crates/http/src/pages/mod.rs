@@ -4,12 +4,14 @@
 //!
 //! - `GET /`: a landing page pointing to the API explorer and the singer pages.
 //! - `GET /v/{urlName}`, `GET|POST /v/{urlName}/request`: the singer pages ([`singer`]).
+//! - `/dashboard…`: the customer dashboard ([`dashboard`]).
 //!
 //! Every answer of a page path is HTML, errors included: the application's error
 //! fallback and the input boundary ask [`is_page_path`] and render [`error_page`]
 //! instead of a problem document, so a browser never shows raw JSON.
 
 mod assets;
+pub mod dashboard;
 mod form;
 mod layout;
 mod singer;
@@ -34,16 +36,21 @@ pub fn configure_landing(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Registers the singer pages and the bundled assets.
+/// Registers the singer pages, the dashboard and the bundled assets.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     singer::configure(cfg);
+    dashboard::configure(cfg);
     assets::configure(cfg);
 }
 
-/// Whether `path` is answered by a page (so its errors are HTML too): `/`, `/v/…` and
-/// `/assets/…`.
+/// Whether `path` is answered by a page (so its errors are HTML too): `/`, `/v/…`,
+/// `/dashboard…` and `/assets/…`.
 pub fn is_page_path(path: &str) -> bool {
-    path == "/" || path.starts_with("/v/") || path.starts_with("/assets/")
+    path == "/"
+        || path.starts_with("/v/")
+        || path == "/dashboard"
+        || path.starts_with("/dashboard/")
+        || path.starts_with("/assets/")
 }
 
 /// The HTML page for an error: its status, a heading, the message (`#problem`), and a
@@ -132,7 +139,14 @@ mod tests {
 
     #[test]
     fn page_paths_are_the_landing_page_singer_pages_and_assets() {
-        for path in ["/", "/v/bar", "/v/bar/request", "/assets/keyward.css"] {
+        for path in [
+            "/",
+            "/v/bar",
+            "/v/bar/request",
+            "/assets/keyward.css",
+            "/dashboard",
+            "/dashboard/keys",
+        ] {
             assert!(is_page_path(path), "{path}");
         }
         for path in [

@@ -81,9 +81,7 @@ async fn show_venue(req: &HttpRequest, state: &AppState) -> Result<HttpResponse,
             page,
         )
         .await?;
-    let confirmation = req
-        .cookie(FLASH_COOKIE)
-        .and_then(|cookie| Confirmation::decode(cookie.value()));
+    let confirmation = raw_cookie(req, FLASH_COOKIE).and_then(|value| Confirmation::decode(&value));
     let body = venue_view(&venue, terms, &found, confirmation.as_ref());
     let mut response = HttpResponse::Ok();
     set_page_headers(&mut response);
@@ -106,9 +104,8 @@ async fn show_request_form(req: &HttpRequest, state: &AppState) -> Result<HttpRe
     let venue = venue_of(state, req).await?;
     let query = FormFields::parse(req.query_string().as_bytes());
     let entered = Entered {
-        singer: req
-            .cookie(SINGER_COOKIE)
-            .map(|cookie| cookie.value().to_owned())
+        singer: raw_cookie(req, SINGER_COOKIE)
+            .map(|value| FormFields::parse(value.as_bytes()).get("name").to_owned())
             .unwrap_or_default(),
         artist: query.get("artist").to_owned(),
         title: query.get("title").to_owned(),
@@ -209,13 +206,18 @@ async fn submit(
                 .finish(),
         )
         .cookie(
-            Cookie::build(SINGER_COOKIE, confirmation.singer.clone())
-                .path("/v")
-                .max_age(CookieDuration::hours(12))
-                .http_only(true)
-                .secure(secure)
-                .same_site(SameSite::Lax)
-                .finish(),
+            Cookie::build(
+                SINGER_COOKIE,
+                form_urlencoded::Serializer::new(String::new())
+                    .append_pair("name", &confirmation.singer)
+                    .finish(),
+            )
+            .path("/v")
+            .max_age(CookieDuration::hours(12))
+            .http_only(true)
+            .secure(secure)
+            .same_site(SameSite::Lax)
+            .finish(),
         );
     Ok(response.finish())
 }
@@ -348,6 +350,21 @@ impl Confirmation {
             title: fields.get("title").to_owned(),
         })
     }
+}
+
+/// The value of cookie `name` exactly as the browser sent it. Both singer cookies hold
+/// urlencoded text (`name=Ann+Lee`, `id=1&singer=…`), which is a valid cookie value as
+/// it is (RFC 6265 §4.1.1: no space, `"`, `,`, `;` or `\\`); actix's own cookie parser
+/// would percent-decode it once more, turning an encoded `&` back into a separator.
+fn raw_cookie(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .find_map(|pair| {
+            let (key, value) = pair.trim().split_once('=')?;
+            (key == name).then(|| value.to_owned())
+        })
 }
 
 /// A cookie that tells the browser to forget `name` at `path`.
@@ -646,6 +663,28 @@ mod tests {
         };
 
         assert_eq!(Confirmation::decode(&done.encode()), Some(done));
+    }
+
+    #[test]
+    fn cookies_are_read_as_sent_so_encoded_separators_stay_encoded() {
+        let done = Confirmation {
+            request_id: 3,
+            singer: "Eve & \"Mallory\"; Max-Age=0 + 100%".to_owned(),
+            artist: "<b>Bold</b>".to_owned(),
+            title: "A & B".to_owned(),
+        };
+        let req = actix_web::test::TestRequest::default()
+            .insert_header((
+                header::COOKIE,
+                format!("other=1; {FLASH_COOKIE}={}; last=2", done.encode()),
+            ))
+            .to_http_request();
+
+        let read = raw_cookie(&req, FLASH_COOKIE).and_then(|value| Confirmation::decode(&value));
+
+        assert_eq!(read, Some(done));
+        assert_eq!(raw_cookie(&req, "last").as_deref(), Some("2"));
+        assert_eq!(raw_cookie(&req, "missing"), None);
     }
 
     #[test]

@@ -58,22 +58,35 @@
     });
     count.textContent = countText(body.pagination.total, body.pagination.totalCapped, term);
     if (pager) {
-      pager.hidden = body.pagination.totalPages <= 1;
-      var next = pager.querySelector("a[rel=next]");
-      var prev = pager.querySelector("a[rel=prev]");
-      if (prev) {
-        prev.remove();
-      }
-      if (next) {
-        var params = new URLSearchParams();
-        params.set("q", term);
-        params.set("page", "2");
-        next.href = "?" + params.toString();
-      }
-      var label = pager.querySelector(".page-of");
-      if (label) {
-        label.textContent = "Page 1 of " + Math.max(body.pagination.totalPages, 1);
-      }
+      renderPager(body.pagination, term);
+    }
+  }
+
+  // The pager of a fresh search: page 1, and a link to page 2 when there is one. It is
+  // rebuilt whole, since the page may have been rendered without any link.
+  function renderPager(pagination, term) {
+    var more = pagination.totalCapped || pagination.totalPages > 1;
+    pager.textContent = "";
+    pager.hidden = !more;
+    var prev = document.createElement("span");
+    prev.className = "placeholder";
+    prev.textContent = "← Previous";
+    var label = document.createElement("span");
+    label.className = "page-of";
+    label.textContent = pagination.totalCapped
+      ? "Page 1"
+      : "Page 1 of " + Math.max(pagination.totalPages, 1);
+    pager.appendChild(prev);
+    pager.appendChild(label);
+    if (more) {
+      var params = new URLSearchParams();
+      params.set("q", term);
+      params.set("page", "2");
+      var next = document.createElement("a");
+      next.rel = "next";
+      next.href = "/v/" + encodeURIComponent(venue) + "?" + params.toString();
+      next.textContent = "Next →";
+      pager.appendChild(next);
     }
   }
 
