@@ -20,8 +20,9 @@ pub const MAX_PREFIX_LEN: usize = 16;
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/// Encodes `bytes` (big-endian) in base62, left-padded with `0` to `width`.
-fn base62_encode(bytes: &[u8], width: usize) -> String {
+/// Encodes `bytes` (big-endian) in base62, left-padded with `0` to `width`. Also the
+/// body of dashboard sign-in link tokens (`services::sign_in_links`).
+pub(crate) fn base62_encode(bytes: &[u8], width: usize) -> String {
     let mut number: Vec<u8> = bytes.to_vec();
     let mut digits: Vec<u8> = Vec::with_capacity(width);
     while number.iter().any(|&b| b != 0) {

@@ -10,6 +10,7 @@ pub mod client_addresses;
 pub mod credentials;
 pub mod requests;
 pub mod serial;
+pub mod sign_in_links;
 pub mod songbook;
 pub mod storage;
 pub mod system;
@@ -27,6 +28,7 @@ pub use client_addresses::{
 pub use credentials::{CredentialFilter, CredentialRepository, SecretWrite};
 pub use requests::{AddRequestError, RequestFilter, RequestRepository};
 pub use serial::{OpenKjStore, SerialRepository};
+pub use sign_in_links::{NewSignInLink, RedeemedSignInLink, SignInLinkRepository};
 pub use songbook::SongBookRepository;
 pub use storage::{
     FIRST_PAGE, MAX_PAGE, MAX_PAGE_LIMIT, Page, PageRequest, PageRequestError, StorageError,
@@ -54,6 +56,8 @@ pub use credentials::MockCredentialRepository;
 pub use requests::MockRequestRepository;
 #[cfg(feature = "mocks")]
 pub use serial::MockSerialRepository;
+#[cfg(feature = "mocks")]
+pub use sign_in_links::MockSignInLinkRepository;
 #[cfg(feature = "mocks")]
 pub use songbook::MockSongBookRepository;
 #[cfg(feature = "mocks")]

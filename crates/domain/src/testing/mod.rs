@@ -19,6 +19,9 @@
 //! keyward_domain::client_address_contract!(setup);
 //! // and, with `setup` returning `Arc<audit::AuditFixture>` (both ports of one store):
 //! keyward_domain::audit_log_contract!(setup);
+//! // and, with `setup` returning `Arc<sign_in_links::SignInLinkFixture>` (two handles on
+//! // one database, as two instances have):
+//! keyward_domain::sign_in_link_contract!(setup);
 //! ```
 //!
 //! `setup` returns `None` to skip (e.g. no PostgreSQL reachable outside CI); the guard
@@ -37,6 +40,7 @@ pub mod key_races;
 pub mod recorded_audit;
 pub mod requests;
 pub mod serial;
+pub mod sign_in_links;
 pub mod songbook;
 pub mod usage;
 pub mod venues;
