@@ -88,6 +88,11 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         rule: "id",
     },
     UniqueRule {
+        postgres_constraint: "dashboard_sign_in_links_pkey",
+        sqlite_columns: "dashboard_sign_in_links.token_hash",
+        rule: "token_hash",
+    },
+    UniqueRule {
         postgres_constraint: "service_credentials_owner_provider_key",
         sqlite_columns: "service_credentials.owner_customer_id, service_credentials.provider",
         rule: "provider",

@@ -35,6 +35,7 @@ mod migrations;
 mod pool;
 mod requests;
 mod schema;
+mod sign_in_links;
 mod songbook;
 mod store;
 mod types;

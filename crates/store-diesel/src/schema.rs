@@ -116,6 +116,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::{Nullable, Text};
+    use crate::types::{PortableInstant, PortableUuid};
+
+    /// One-time dashboard sign-in links (SPEC §15, ADR 0062). `token_hash` is the SHA-256
+    /// hex of the token; `permissions` a JSON array of names as text; `used_at` is set by
+    /// the one redeem that wins. No foreign keys.
+    dashboard_sign_in_links (token_hash) {
+        token_hash -> Text,
+        customer_id -> PortableUuid,
+        subject -> Text,
+        permissions -> Text,
+        created_at -> PortableInstant,
+        expires_at -> PortableInstant,
+        used_at -> Nullable<PortableInstant>,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::{BigInt, Binary, Bool, Nullable, Text};
     use crate::types::{PortableInstant, PortableUuid};
 
@@ -206,6 +224,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_key_alerts,
     key_client_addresses,
     audit_events,
+    dashboard_sign_in_links,
     service_credentials,
     venues,
     songs,

@@ -119,6 +119,24 @@ mod audit {
     keyward_domain::audit_log_contract!(setup);
 }
 
+/// One-time sign-in links, through two stores (two pools) on one database, as two
+/// instances have.
+mod sign_in_links {
+    use std::sync::Arc;
+
+    use keyward_domain::testing::sign_in_links::SignInLinkFixture;
+    use keyward_store_diesel::testing::TestDatabase;
+
+    async fn setup() -> Option<(Arc<SignInLinkFixture>, TestDatabase)> {
+        let db = TestDatabase::postgres().await?;
+        let first = Arc::new(db.migrated_store().await);
+        let second = Arc::new(db.migrated_store().await);
+        Some((Arc::new(SignInLinkFixture { first, second }), db))
+    }
+
+    keyward_domain::sign_in_link_contract!(setup);
+}
+
 /// The OpenKJ suites (serial, venues, song books, requests), each in its own module so
 /// scenario names cannot collide.
 mod openkj {

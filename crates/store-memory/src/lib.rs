@@ -11,6 +11,7 @@ mod client_addresses;
 mod credentials;
 mod customers;
 mod requests;
+mod sign_in_links;
 mod songbook;
 mod usage;
 mod venues;
@@ -58,6 +59,8 @@ struct State {
     client_addresses: client_addresses::Table,
     /// Audit events; they outlive the keys, venues and credentials they are about.
     audit: audit::Table,
+    /// One-time dashboard sign-in links, by the hash of their token.
+    sign_in_links: sign_in_links::Table,
     /// Changes made under the current lock, announced when it is released.
     changes: Vec<Change>,
 }

@@ -121,6 +121,28 @@ mod audit {
     keyward_domain::audit_log_contract!(setup);
 }
 
+/// One-time sign-in links: the store is both "instances".
+mod sign_in_links {
+    use std::sync::Arc;
+
+    use keyward_domain::testing::sign_in_links::SignInLinkFixture;
+    use keyward_store_memory::MemoryStore;
+
+    #[allow(clippy::unused_async)]
+    async fn setup() -> Option<(Arc<SignInLinkFixture>, ())> {
+        let store = Arc::new(MemoryStore::new());
+        Some((
+            Arc::new(SignInLinkFixture {
+                first: store.clone(),
+                second: store,
+            }),
+            (),
+        ))
+    }
+
+    keyward_domain::sign_in_link_contract!(setup);
+}
+
 /// The OpenKJ suites (serial, venues, song books, requests), each in its own module so
 /// scenario names cannot collide.
 mod openkj {

@@ -1,0 +1,1 @@
+DROP TABLE dashboard_sign_in_links;
