@@ -1,5 +1,6 @@
-//! The built `keyward` binary as an operator runs it: help texts, `keyward token`, and
-//! configuration errors. Every run happens in a fresh temporary directory.
+//! The built `keyward` binary as an operator runs it: help texts, `keyward token`,
+//! `keyward dashboard-link`, and configuration errors. Every run happens in a fresh
+//! temporary directory.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -36,7 +37,7 @@ fn help_lists_every_command_and_where_configuration_comes_from() {
 
     assert!(output.status.success());
     let help = stdout(&output);
-    for command in ["serve", "migrate", "token", "keys"] {
+    for command in ["serve", "migrate", "token", "dashboard-link", "keys"] {
         assert!(help.contains(command), "{command} missing:\n{help}");
     }
     assert!(help.contains("KEYWARD_CONFIG"), "{help}");
@@ -265,4 +266,241 @@ fn configuration_file_named_by_keyward_config_is_read() {
         "{}",
         stderr(&output)
     );
+}
+
+/// Runs `keyward migrate` in `dir`, creating the default SQLite database there.
+fn migrated(dir: &Path) {
+    let output = keyward(dir, &["migrate"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+/// The token of a printed link, after checking the line is
+/// `{base}/dashboard/link?token=kwl_` + 43 base62 characters and nothing else.
+fn token_of(output: &Output, base: &str) -> String {
+    assert!(output.status.success(), "{}", stderr(output));
+    let printed = stdout(output);
+    let line = printed
+        .strip_suffix('\n')
+        .expect("one line ending in a newline");
+    assert!(!line.contains('\n'), "more than one line: {printed:?}");
+    let token = line
+        .strip_prefix(&format!("{base}/dashboard/link?token="))
+        .unwrap_or_else(|| panic!("not a link under {base}: {line}"));
+    let body = token.strip_prefix("kwl_").expect("a kwl_ token");
+    assert_eq!(body.len(), 43, "{token}");
+    assert!(body.bytes().all(|b| b.is_ascii_alphanumeric()), "{token}");
+    assert!(!stderr(output).contains(token), "the token reached stderr");
+    token.to_owned()
+}
+
+#[test]
+fn dashboard_link_help_explains_every_option() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let output = keyward(dir.path(), &["dashboard-link", "--help"], &[]);
+
+    assert!(output.status.success());
+    let help = stdout(&output);
+    for text in [
+        "--customer",
+        "--ttl",
+        "--permissions",
+        "--subject",
+        "--base-url",
+        "[default: 600]",
+        "86400",
+        "/dashboard/link?token=",
+        "once",
+        "reverse proxy",
+    ] {
+        assert!(help.contains(text), "{text} missing:\n{help}");
+    }
+}
+
+#[test]
+fn dashboard_link_prints_one_link_of_the_right_shape_and_says_until_when_it_works() {
+    let dir = tempfile::tempdir().unwrap();
+    migrated(dir.path());
+    let customer = uuid::Uuid::new_v4().to_string();
+
+    let default = keyward(
+        dir.path(),
+        &["dashboard-link", "--customer", &customer],
+        &[("KEYWARD__SERVER__PORT", "9123")],
+    );
+    let behind_a_proxy = keyward(
+        dir.path(),
+        &[
+            "dashboard-link",
+            "--customer",
+            &customer,
+            "--ttl",
+            "1",
+            "--base-url",
+            "https://keys.example.com/",
+        ],
+        &[],
+    );
+
+    let first = token_of(&default, "http://127.0.0.1:9123");
+    let second = token_of(&behind_a_proxy, "https://keys.example.com");
+    assert_ne!(first, second);
+    assert!(
+        stderr(&default).contains("valid once, for 600 seconds, until 20"),
+        "{}",
+        stderr(&default)
+    );
+    assert!(
+        stderr(&behind_a_proxy).contains("valid once, for 1 second, until 20"),
+        "{}",
+        stderr(&behind_a_proxy)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_printed_link_redeems_once_on_the_same_database() {
+    use std::sync::Arc;
+
+    use keyward_domain::CustomerId;
+    use keyward_domain::ports::{OsSecretGenerator, SystemClock};
+    use keyward_domain::services::SignInLinkService;
+    use keyward_store_diesel::{DieselStore, PoolOptions};
+
+    let dir = tempfile::tempdir().unwrap();
+    migrated(dir.path());
+    let customer = uuid::Uuid::new_v4();
+    let output = keyward(
+        dir.path(),
+        &[
+            "dashboard-link",
+            "--customer",
+            &customer.to_string(),
+            "--permissions",
+            "api_keys:read, audit:read",
+            "--subject",
+            "ops@example.com",
+        ],
+        &[],
+    );
+    let token = token_of(&output, "http://127.0.0.1:8080");
+    let url = format!("sqlite://{}", dir.path().join("data/keyward.db").display());
+    let store = DieselStore::connect(&url, PoolOptions::default())
+        .await
+        .unwrap();
+    let links = SignInLinkService::new(
+        Arc::new(store),
+        Arc::new(SystemClock),
+        Arc::new(OsSecretGenerator::default()),
+    );
+
+    let first = links.redeem(&token).await.unwrap();
+    let second = links.redeem(&token).await.unwrap();
+
+    let first = first.expect("the printed link works");
+    assert_eq!(first.customer_id, CustomerId::from_uuid(customer));
+    assert_eq!(first.subject, "ops@example.com");
+    assert_eq!(first.permissions, ["api_keys:read", "audit:read"]);
+    let lifetime = first.expires_at - time::OffsetDateTime::now_utc();
+    assert!(
+        lifetime > time::Duration::seconds(500) && lifetime <= time::Duration::seconds(600),
+        "{lifetime}"
+    );
+    assert_eq!(second, None, "a link works once");
+}
+
+#[test]
+fn dashboard_link_refuses_a_bad_customer_a_ttl_out_of_range_and_an_unknown_permission() {
+    let dir = tempfile::tempdir().unwrap();
+    migrated(dir.path());
+    let customer = uuid::Uuid::new_v4().to_string();
+
+    let bad_customer = keyward(
+        dir.path(),
+        &["dashboard-link", "--customer", "not-a-uuid"],
+        &[],
+    );
+    let zero_ttl = keyward(
+        dir.path(),
+        &["dashboard-link", "--customer", &customer, "--ttl", "0"],
+        &[],
+    );
+    let long_ttl = keyward(
+        dir.path(),
+        &["dashboard-link", "--customer", &customer, "--ttl", "86401"],
+        &[],
+    );
+    let unknown_permission = keyward(
+        dir.path(),
+        &[
+            "dashboard-link",
+            "--customer",
+            &customer,
+            "--permissions",
+            "api_keys:read,api_keys:reed",
+        ],
+        &[],
+    );
+    let bad_base_url = keyward(
+        dir.path(),
+        &[
+            "dashboard-link",
+            "--customer",
+            &customer,
+            "--base-url",
+            "keys.example.com",
+        ],
+        &[],
+    );
+
+    // Command-line mistakes clap finds exit with 2, like every other command's.
+    for (output, flag) in [
+        (&bad_customer, "--customer"),
+        (&zero_ttl, "--ttl"),
+        (&long_ttl, "--ttl"),
+    ] {
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(output));
+        assert!(stderr(output).contains(flag), "{}", stderr(output));
+        assert!(stdout(output).is_empty());
+    }
+    // Checked after parsing, as `keyward token` checks permissions: status 1.
+    assert_eq!(unknown_permission.status.code(), Some(1));
+    assert_eq!(
+        stderr(&unknown_permission).trim(),
+        format!(
+            "keyward: unknown permission `api_keys:reed`; known: {}",
+            keyward_http::auth::permissions::ALL.join(", ")
+        )
+    );
+    assert!(stdout(&unknown_permission).is_empty());
+    assert_eq!(bad_base_url.status.code(), Some(1));
+    assert!(
+        stderr(&bad_base_url).contains("--base-url: `keys.example.com`"),
+        "{}",
+        stderr(&bad_base_url)
+    );
+    assert!(stdout(&bad_base_url).is_empty());
+}
+
+#[test]
+fn dashboard_link_never_creates_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let output = keyward(
+        dir.path(),
+        &[
+            "dashboard-link",
+            "--customer",
+            &uuid::Uuid::new_v4().to_string(),
+        ],
+        &[],
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("no database at"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stdout(&output).is_empty());
+    assert!(!dir.path().join("data/keyward.db").exists());
 }

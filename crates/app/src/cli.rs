@@ -3,8 +3,9 @@
     reason = "these doc comments are the --help text and are shown verbatim"
 )]
 
-//! The command line (SPEC §11, §14): `serve` (default), `migrate`, `token`,
-//! `keys create | list | revoke | cleanup`, `vault generate-key`, `vault rotate-key`.
+//! The command line (SPEC §11, §14, §15): `serve` (default), `migrate`, `token`,
+//! `dashboard-link`, `keys create | list | revoke | cleanup`, `vault generate-key`,
+//! `vault rotate-key`.
 
 use std::path::PathBuf;
 
@@ -41,6 +42,17 @@ pub enum Command {
     /// The token is signed with auth.jwt_secret or the secret file auth.jwt_secret_file
     /// (created if missing), the same secret `keyward serve` verifies with.
     Token(TokenArgs),
+    /// Print a one-time link that signs someone in to a customer's dashboard.
+    ///
+    /// Prints the link, BASE_URL/dashboard/link?token=kwl_…, as the only line on stdout,
+    /// and when it expires on stderr. Whoever opens the link first is signed in to the
+    /// customer's dashboard (/dashboard) with the given permissions; after that, or after
+    /// --ttl seconds, it does nothing. Treat it like a password until then.
+    ///
+    /// Works on the configured database directly, as `keys create` does: only a hash of
+    /// the link is stored there, so every `keyward serve` on that database accepts it,
+    /// exactly once. Run it where keyward serve runs (same configuration).
+    DashboardLink(DashboardLinkArgs),
     /// Create, list, revoke and clean up API keys on the configured database.
     ///
     /// Works on the database directly, as `migrate` does: a running `keyward serve` on
@@ -104,6 +116,30 @@ pub struct TokenArgs {
     /// The `sub` claim (user id).
     #[arg(long, value_name = "ID", default_value = "keyward-cli")]
     pub subject: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DashboardLinkArgs {
+    /// The customer whose dashboard the link opens.
+    #[arg(long, value_name = "UUID")]
+    pub customer: Uuid,
+    /// How long the link works, in seconds, 1 to 86400 (24 hours); either way it works
+    /// only once.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub ttl: u32,
+    /// Comma-separated permissions of the dashboard session (as for `keyward token`)
+    /// [default: every customer-API permission].
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub permissions: Option<Vec<String>>,
+    /// The user id the session acts as; its changes are audited under it (1 to 255
+    /// characters).
+    #[arg(long, value_name = "ID", default_value = "keyward-cli")]
+    pub subject: String,
+    /// Where people reach keyward, e.g. https://keys.example.com [default:
+    /// http://SERVER_HOST:SERVER_PORT from server.host and server.port]. Behind a reverse
+    /// proxy, or when keyward listens on 0.0.0.0, pass the public URL.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,10 +16,10 @@ use keyward_cache::{CachedKeys, CachedOpenKj, Caches};
 use keyward_domain::ports::{
     AlertRepository, ApiKeyRepository, AuditLog, ChangeFeed, ChangeSubscription,
     ClientAddressRepository, Clock, CredentialRepository, OpenKjStore, OsSecretGenerator,
-    UsageRepository,
+    SignInLinkRepository, UsageRepository,
 };
 use keyward_domain::services::{
-    ApiKeyService, AuditTrail, KaraokeServices, UsageService, VaultService,
+    ApiKeyService, AuditTrail, KaraokeServices, SignInLinkService, UsageService, VaultService,
 };
 use keyward_domain::usage::UsageBuffer;
 use keyward_http::auth::JwtSettings;
@@ -50,6 +50,9 @@ pub struct Wiring {
     /// Venues, song books, requests and the serial (the same store as `keys`).
     pub openkj: Arc<dyn OpenKjStore>,
     pub credentials: Arc<dyn CredentialRepository>,
+    /// One-time dashboard sign-in links (the same store as `keys`, so every instance on
+    /// the database redeems the same links).
+    pub sign_in_links: Arc<dyn SignInLinkRepository>,
     /// The changes committed to the same store, for the caches (the same store again).
     pub changes: Arc<dyn ChangeFeed>,
     pub readiness: Arc<dyn ReadinessCheck>,
@@ -142,7 +145,9 @@ impl Application {
             audit.clone(),
             settings.openkj_policy(),
         );
+        let sign_in_links = sign_in_link_service(&wiring);
         let mut state = AppState::new(service, usage_queries, audit.clone(), karaoke, jwt)
+            .with_sign_in_links(sign_in_links.clone())
             .with_readiness(wiring.readiness)
             .with_body_limit(settings.server.max_body_bytes)
             .with_openkj_limits(settings.openkj_limits())
@@ -186,7 +191,8 @@ impl Application {
                 wiring.clock,
                 settings.usage.retention_days,
             )
-            .with_audit_retention(audit, settings.audit.retention_days),
+            .with_audit_retention(audit, settings.audit.retention_days)
+            .with_sign_in_link_retention(sign_in_links),
             flush_interval: settings.flush_interval(),
             changes,
             state,
@@ -275,6 +281,16 @@ async fn sweep_budgets(state: web::Data<AppState>, mut stop: watch::Receiver<boo
             }
         }
     }
+}
+
+/// The dashboard's one-time sign-in links over the wired store (ADR 0062): redeemed by
+/// the pages, their expired rows deleted by the flusher's retention.
+fn sign_in_link_service(wiring: &Wiring) -> SignInLinkService {
+    SignInLinkService::new(
+        wiring.sign_in_links.clone(),
+        wiring.clock.clone(),
+        Arc::new(OsSecretGenerator::default()),
+    )
 }
 
 /// The vault over the configured master key(s), or `None` (vault routes answer 503)

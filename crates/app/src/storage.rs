@@ -43,6 +43,28 @@ pub async fn open_migrated(settings: &Settings) -> Result<DieselStore, AppError>
     Ok(store)
 }
 
+/// Like [`open_migrated`], for the commands that work on the database a running service
+/// uses (`keys …`, `dashboard-link`): they never create a SQLite database, since run from
+/// the wrong directory they would otherwise work on a new, empty file that no server
+/// reads.
+///
+/// # Errors
+/// `AppError::Usage` when `database.url` names a SQLite file that does not exist; as
+/// [`open_migrated`] otherwise.
+pub async fn open_existing(settings: &Settings) -> Result<DieselStore, AppError> {
+    if let Some(path) = keyward_store_diesel::sqlite_file(&settings.database.url)
+        && !path.exists()
+    {
+        let shown = std::path::absolute(&path).unwrap_or(path);
+        return Err(AppError::Usage(format!(
+            "no database at {} (database.url); run this in the directory keyward serve \
+             runs in, or set KEYWARD__DATABASE__URL to its database",
+            shown.display()
+        )));
+    }
+    open_migrated(settings).await
+}
+
 /// `/ready` asks the database for `SELECT 1`.
 #[derive(Debug, Clone)]
 pub struct StoreReadiness(pub DieselStore);
@@ -71,6 +93,7 @@ pub fn wiring(store: DieselStore) -> Wiring {
         audit: Arc::new(store.clone()),
         openkj: Arc::new(store.clone()),
         credentials: Arc::new(store.clone()),
+        sign_in_links: Arc::new(store.clone()),
         changes: Arc::new(store.clone()),
         readiness: Arc::new(StoreReadiness(store)),
         clock: Arc::new(SystemClock),

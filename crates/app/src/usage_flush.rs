@@ -8,9 +8,9 @@
 //! on an interval and once more on shutdown. A failed write puts its part of the batch
 //! back so the next flush retries it; alerts that could not be stored are kept (at most
 //! [`MAX_PENDING_ALERTS`]) and offered again with the next flush. The same task deletes
-//! counts, alerts and client addresses older than `usage.retention_days`, and audit events
-//! older than
-//! `audit.retention_days`, once at start and then hourly.
+//! counts, alerts and client addresses older than `usage.retention_days`, audit events
+//! older than `audit.retention_days`, and dashboard sign-in links that expired more than
+//! [`SIGN_IN_LINK_RETENTION`] ago, once at start and then hourly.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -22,13 +22,17 @@ use keyward_domain::ports::{
     AlertRepository, ApiKeyRepository, ClientAddressRepository, Clock, StorageError,
     UsageRepository,
 };
-use keyward_domain::services::AuditTrail;
+use keyward_domain::services::{AuditTrail, SignInLinkService};
 use keyward_domain::usage::{MinuteUses, UsageBuffer};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
 /// How often counts past their retention are deleted.
 pub const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// How long a dashboard sign-in link (used or not) is kept after it expired: a day, so
+/// a link someone reports as not working can still be looked at, and then no longer.
+pub const SIGN_IN_LINK_RETENTION: time::Duration = time::Duration::DAY;
 
 /// Most alerts kept for the next flush after storing them failed; past it the oldest
 /// are dropped (and counted in a WARN line).
@@ -58,6 +62,8 @@ pub struct UsageFlusher {
     retention_days: u16,
     /// The audit trail and the days its events are kept (`audit.retention_days`).
     audit: Option<(AuditTrail, u16)>,
+    /// The dashboard's sign-in links, deleted [`SIGN_IN_LINK_RETENTION`] after they expire.
+    sign_in_links: Option<SignInLinkService>,
     /// The `usage_spike` detector's per-key minutes, shared by the clones of this
     /// flusher (the interval task and the shutdown flush).
     spikes: Arc<Mutex<SpikeDetector>>,
@@ -98,6 +104,7 @@ impl UsageFlusher {
             clock,
             retention_days,
             audit: None,
+            sign_in_links: None,
             spikes: Arc::new(Mutex::new(spikes)),
             pending_alerts: Arc::default(),
         }
@@ -108,6 +115,27 @@ impl UsageFlusher {
     pub fn with_audit_retention(mut self, audit: AuditTrail, retention_days: u16) -> Self {
         self.audit = Some((audit, retention_days));
         self
+    }
+
+    /// Also deletes the dashboard sign-in links that expired more than
+    /// [`SIGN_IN_LINK_RETENTION`] ago, with the counts.
+    #[must_use]
+    pub fn with_sign_in_link_retention(mut self, links: SignInLinkService) -> Self {
+        self.sign_in_links = Some(links);
+        self
+    }
+
+    /// Deletes the sign-in links, used or not, that expired more than
+    /// [`SIGN_IN_LINK_RETENTION`] ago (none without [`Self::with_sign_in_link_retention`]);
+    /// returns how many.
+    ///
+    /// # Errors
+    /// The link store's error.
+    pub async fn delete_expired_sign_in_links(&self) -> Result<u64, StorageError> {
+        match &self.sign_in_links {
+            Some(links) => links.delete_expired(SIGN_IN_LINK_RETENTION).await,
+            None => Ok(0),
+        }
     }
 
     /// Deletes the audit events older than `audit.retention_days` (none without
@@ -318,6 +346,14 @@ impl UsageFlusher {
     }
 
     async fn delete_expired_and_log(&self) {
+        match self.delete_expired_sign_in_links().await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "deleted expired dashboard sign-in links"),
+            Err(err) => tracing::warn!(
+                error = %err,
+                "could not delete expired dashboard sign-in links; will retry"
+            ),
+        }
         match self.delete_expired_audit_events().await {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "deleted audit events past their retention"),
@@ -370,7 +406,7 @@ mod tests {
     use keyward_domain::alerts::AlertKind;
     use keyward_domain::ports::{
         LastUseMoved, MockAlertRepository, MockApiKeyRepository, MockClientAddressRepository,
-        MockClock, MockUsageRepository, NewClientAddress, UsageRecorder,
+        MockClock, MockSignInLinkRepository, MockUsageRepository, NewClientAddress, UsageRecorder,
     };
     use keyward_domain::usage::{ClientAddress, RefusalReason, UseOutcome};
     use time::macros::{date, datetime};
@@ -595,6 +631,31 @@ mod tests {
         );
 
         assert_eq!(flusher.delete_expired_counts().await.unwrap(), 12);
+    }
+
+    #[tokio::test]
+    async fn sign_in_links_are_deleted_a_day_after_they_expired() {
+        let mut links = MockSignInLinkRepository::new();
+        // Now is 2026-03-01 00:30: links that expired before 2026-02-28 00:30 go.
+        links
+            .expect_delete_expired()
+            .withf(|before| *before == datetime!(2026-02-28 00:30 UTC))
+            .times(1)
+            .returning(|_| Ok(4));
+        let service = SignInLinkService::new(
+            Arc::new(links),
+            clock(),
+            Arc::new(keyward_domain::ports::OsSecretGenerator::default()),
+        );
+        let without = flusher(
+            &Arc::new(UsageBuffer::new()),
+            MockApiKeyRepository::new(),
+            MockUsageRepository::new(),
+        );
+        let with = without.clone().with_sign_in_link_retention(service);
+
+        assert_eq!(without.delete_expired_sign_in_links().await.unwrap(), 0);
+        assert_eq!(with.delete_expired_sign_in_links().await.unwrap(), 4);
     }
 
     #[tokio::test]

@@ -48,17 +48,7 @@ fn cli() -> RequestContext {
 /// `Usage` when `database.url` names a SQLite file that does not exist.
 async fn service(settings: &Settings) -> Result<ApiKeyService, AppError> {
     let policy = settings.key_policy()?;
-    if let Some(path) = keyward_store_diesel::sqlite_file(&settings.database.url)
-        && !path.exists()
-    {
-        let shown = std::path::absolute(&path).unwrap_or(path);
-        return Err(AppError::Usage(format!(
-            "no database at {} (database.url); run this in the directory keyward serve \
-             runs in, or set KEYWARD__DATABASE__URL to its database",
-            shown.display()
-        )));
-    }
-    let store = storage::open_migrated(settings).await?;
+    let store = storage::open_existing(settings).await?;
     let audit = AuditTrail::new(Arc::new(store.clone()), Arc::new(SystemClock));
     Ok(ApiKeyService::new(
         Arc::new(store),
@@ -98,7 +88,7 @@ fn flag_named(detail: &str) -> String {
 
 /// Writes `text` and a newline to stdout. Unlike `println!`, a closed pipe or a full
 /// disk is an error to report, not a panic.
-fn emit(text: &str) -> Result<(), AppError> {
+pub(crate) fn emit(text: &str) -> Result<(), AppError> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{text}")
         .and_then(|()| out.flush())

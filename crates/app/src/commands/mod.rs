@@ -1,5 +1,6 @@
 //! One module per CLI verb.
 
+pub mod dashboard_link;
 pub mod keys;
 pub mod migrate;
 pub mod serve;
@@ -21,6 +22,7 @@ pub async fn dispatch(command: Command, settings: &Settings) -> Result<(), AppEr
         Command::Serve => serve::run(settings).await,
         Command::Migrate => migrate::run(settings).await,
         Command::Token(args) => token::run(&args, settings),
+        Command::DashboardLink(args) => dashboard_link::run(&args, settings).await,
         Command::Vault {
             command: VaultCommand::GenerateKey(args),
         } => vault::generate_key(&args),

@@ -9,12 +9,13 @@ use crate::error::AppError;
 use crate::jwt_secret;
 use crate::settings::Settings;
 
-/// Builds the claims for `args`, issued at `now` (seconds since the epoch).
+/// The permissions `--permissions` names (trimmed, empty names dropped), or every
+/// customer-API permission when it was not given. Shared by `token` and `dashboard-link`.
 ///
 /// # Errors
 /// An unknown permission name (a typo would otherwise give a token that is refused).
-pub fn claims(args: &TokenArgs, settings: &Settings, now: u64) -> Result<Claims, AppError> {
-    let permissions = match &args.permissions {
+pub fn permissions(requested: Option<&[String]>) -> Result<Vec<String>, AppError> {
+    let permissions = match requested {
         Some(names) => names
             .iter()
             .map(|name| name.trim().to_owned())
@@ -31,6 +32,15 @@ pub fn claims(args: &TokenArgs, settings: &Settings, now: u64) -> Result<Claims,
             KNOWN_PERMISSIONS.join(", ")
         )));
     }
+    Ok(permissions)
+}
+
+/// Builds the claims for `args`, issued at `now` (seconds since the epoch).
+///
+/// # Errors
+/// An unknown permission name (a typo would otherwise give a token that is refused).
+pub fn claims(args: &TokenArgs, settings: &Settings, now: u64) -> Result<Claims, AppError> {
+    let permissions = permissions(args.permissions.as_deref())?;
     let context = if args.admin {
         ActiveContext::admin(args.customer)
     } else {

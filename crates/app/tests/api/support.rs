@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use keyward::{Application, Settings, Wiring};
 use keyward_domain::ports::{
     AlertRepository, ApiKeyRepository, AuditLog, ChangeFeed, ClientAddressRepository, Clock,
-    CredentialRepository, OpenKjStore, UsageRepository, truncate_to_micros,
+    CredentialRepository, OpenKjStore, SignInLinkRepository, UsageRepository, truncate_to_micros,
 };
 use keyward_http::auth::{ActiveContext, Claims, JwtSecret, JwtSettings, JwtSigner};
 use keyward_http::metrics::MetricsSource;
@@ -115,6 +115,7 @@ struct Stores {
     audit: Arc<dyn AuditLog>,
     credentials: Arc<dyn CredentialRepository>,
     openkj: Arc<dyn OpenKjStore>,
+    sign_in_links: Arc<dyn SignInLinkRepository>,
     changes: Arc<dyn ChangeFeed>,
     readiness: Arc<dyn ReadinessCheck>,
     metrics: Vec<Arc<dyn MetricsSource>>,
@@ -131,6 +132,7 @@ impl Stores {
             audit: memory.clone(),
             credentials: memory.clone(),
             openkj: memory.clone(),
+            sign_in_links: memory.clone(),
             changes: memory,
             readiness: Arc::new(AlwaysReady),
             metrics: Vec::new(),
@@ -148,6 +150,7 @@ impl Stores {
             audit: wiring.audit,
             credentials: wiring.credentials,
             openkj: wiring.openkj,
+            sign_in_links: wiring.sign_in_links,
             changes: wiring.changes,
             readiness: wiring.readiness,
             metrics: wiring.metrics,
@@ -205,6 +208,7 @@ fn start(
         audit,
         credentials,
         openkj,
+        sign_in_links,
         changes,
         readiness: backend_readiness,
         metrics,
@@ -225,6 +229,7 @@ fn start(
         audit,
         credentials: credentials.clone(),
         openkj,
+        sign_in_links,
         changes,
         readiness,
         clock: clock.clone(),
