@@ -155,7 +155,6 @@ impl AppState {
         self
     }
 
-    /// Enables the credentials vault.
     /// Lets the dashboard redeem one-time sign-in links.
     #[must_use]
     pub fn with_sign_in_links(mut self, links: SignInLinkService) -> Self {
@@ -163,6 +162,7 @@ impl AppState {
         self
     }
 
+    /// Enables the credentials vault.
     #[must_use]
     pub fn with_vault(mut self, vault: VaultService) -> Self {
         self.vault = Some(vault);

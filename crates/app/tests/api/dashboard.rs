@@ -21,6 +21,7 @@ on_every_backend!(
     permissions_decide_what_is_shown_and_allowed,
     bad_tokens_are_refused_on_the_sign_in_page,
     venues_show_their_request_queue,
+    a_one_time_link_signs_in_once_with_its_permissions,
 );
 
 fn browser() -> reqwest::Client {
@@ -450,4 +451,91 @@ async fn venues_show_their_request_queue(backend: Backend) {
         "{queue}"
     );
     assert_eq!(missing, StatusCode::NOT_FOUND);
+}
+
+/// `keyward dashboard-link` (the real binary, on the app's database) prints a link; its
+/// page asks before using it; the first `POST` signs in with the link's permissions and
+/// the link never works again (SPEC §15).
+async fn a_one_time_link_signs_in_once_with_its_permissions(backend: Backend) {
+    if backend == Backend::Memory {
+        return; // the CLI works on a database
+    }
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let base = app.address.clone();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .current_dir(dir.path())
+        .args(["dashboard-link", "--customer", &Uuid::new_v4().to_string()])
+        .args(["--permissions", "api_keys:read", "--base-url", &base])
+        .env_remove("RUST_LOG")
+        .env_remove("KEYWARD_CONFIG")
+        .env(
+            "KEYWARD__DATABASE__URL",
+            app.database_url.as_deref().unwrap(),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let url = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let token = url
+        .strip_prefix(&format!("{base}/dashboard/link?token="))
+        .unwrap_or_else(|| panic!("{url}"))
+        .to_owned();
+    let redeem = |token: String| {
+        browser()
+            .post(app.url("/dashboard/link"))
+            .form(&[("token", token)])
+            .send()
+    };
+
+    let (first_look, look_headers, page) = html(browser().get(&url).send().await.unwrap()).await;
+    let (second_look, _, _) = html(browser().get(&url).send().await.unwrap()).await;
+    let mistyped = redeem(format!("{token}x")).await.unwrap();
+    let redeemed = redeem(token.clone()).await.unwrap();
+    let cookie = redeemed.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let keys = browser()
+        .get(app.url("/dashboard/keys"))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    let new_key = browser()
+        .get(app.url("/dashboard/keys/new"))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    let again = redeem(token).await.unwrap();
+
+    assert_eq!((first_look, second_look), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(look_headers[header::REFERRER_POLICY], "no-referrer");
+    assert!(page.contains(r#"id="link-sign-in-submit""#), "{page}");
+    assert_eq!(mistyped.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(redeemed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(redeemed.headers()[header::LOCATION], "/dashboard/keys");
+    assert_eq!(keys.status(), StatusCode::OK);
+    assert_eq!(
+        new_key.status(),
+        StatusCode::FORBIDDEN,
+        "only the link's permissions"
+    );
+    assert!(!again.headers().contains_key(header::SET_COOKIE));
+    let (status, _, used) = html(again).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        used.contains(r#"id="problem""#) && used.contains("used already"),
+        "{used}"
+    );
 }
