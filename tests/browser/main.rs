@@ -2,14 +2,16 @@
 //! chromedriver: the built binary on SQLite, a song book uploaded the way OpenKJ uploads
 //! it, a singer searching and asking for a song with JavaScript on and off, and OpenKJ's
 //! `getRequests` showing what arrived. The pages are found by the stable markup
-//! docs/PAGES.md lists, nothing else. Every page visited is saved as a screenshot at
-//! phone and desktop width (`support::screenshot_dir`).
+//! docs/PAGES.md lists, nothing else. The customer dashboard's scenarios are in
+//! `dashboard.rs`. Every page visited is saved as a screenshot at phone and desktop
+//! width (`support::screenshot_dir`).
 //!
 //! Needs `chromium` and `chromedriver` (Debian: `chromium`, `chromium-driver`); without
 //! them each test prints a `SKIPPED` line and passes, unless `CI` is set.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod dashboard;
 mod support;
 
 use std::collections::BTreeSet;

@@ -39,7 +39,7 @@ pub struct Env {
     driver: Chromedriver,
     chromium: PathBuf,
     keyward: Keyward,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
@@ -95,7 +95,7 @@ impl Env {
             driver,
             chromium,
             keyward,
-            _dir: dir,
+            dir,
             _turn: turn,
         })
     }
@@ -103,6 +103,26 @@ impl Env {
     /// The server's base URL, e.g. `http://127.0.0.1:41234`.
     pub fn base(&self) -> &str {
         &self.keyward.address
+    }
+
+    /// Runs `keyward <args>` as an operator would next to the running server (same
+    /// directory, database and secret) and returns its stdout; panics with its stderr
+    /// unless it succeeds.
+    pub async fn keyward(&self, args: &[&str]) -> String {
+        let mut command = keyward_command(self.dir.path());
+        command.args(args);
+        let output = tokio::task::spawn_blocking(move || command.output())
+            .await
+            .expect("wait for keyward")
+            .unwrap_or_else(|e| panic!("run keyward {args:?}: {e}"));
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "keyward {args:?}: {}\nstdout: {stdout}\nstderr: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
     }
 
     /// A new headless Chromium at phone size whose screenshots are named after
@@ -200,19 +220,27 @@ struct Keyward {
     lines: mpsc::Receiver<String>,
 }
 
+/// The `keyward` binary in `dir`, configured for its SQLite database there and the test
+/// secret: `serve` and the operator's commands (`dashboard-link`) see the same service.
+fn keyward_command(dir: &Path) -> Command {
+    let database_url = format!("sqlite://{}", dir.join("keyward.db").display());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_keyward"));
+    command
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env_remove("KEYWARD_CONFIG")
+        .env("KEYWARD__DATABASE__URL", database_url)
+        .env("KEYWARD__AUTH__JWT_SECRET", SECRET)
+        .env("KEYWARD__LOG__FORMAT", "json");
+    command
+}
+
 impl Keyward {
     fn start(dir: &Path) -> Self {
-        let database_url = format!("sqlite://{}", dir.join("keyward.db").display());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
-            .current_dir(dir)
+        let mut child = keyward_command(dir)
             .arg("serve")
-            .env_remove("RUST_LOG")
-            .env_remove("KEYWARD_CONFIG")
             .env("KEYWARD__SERVER__PORT", "0")
             .env("KEYWARD__SERVER__WORKERS", "2")
-            .env("KEYWARD__DATABASE__URL", database_url)
-            .env("KEYWARD__AUTH__JWT_SECRET", SECRET)
-            .env("KEYWARD__LOG__FORMAT", "json")
             // One address (127.0.0.1) does everything here: searching as the singer types
             // and every scenario's submissions would run into the per-address budgets,
             // which are not what these tests check.
@@ -607,6 +635,65 @@ impl Browser {
         .await
     }
 
+    /// Chooses the `<option>` whose value is `value` in the (awaited) `select` matching
+    /// `css`.
+    pub async fn select(&self, css: &str, value: &str) {
+        self.find(css)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("choose {value:?} in `{css}`: {e}"));
+    }
+
+    /// Waits until the text of the element matching `css` satisfies `ready`, and returns
+    /// it.
+    pub async fn text_when(&self, css: &str, ready: impl Fn(&str) -> bool) -> String {
+        let css_owned = css.to_owned();
+        self.eventually(&format!("the text of `{css}`"), |client| {
+            let (css, ready) = (css_owned.clone(), &ready);
+            async move {
+                let text = client.find(Locator::Css(&css)).await?.text().await?;
+                Ok(ready(&text).then_some(text))
+            }
+        })
+        .await
+    }
+
+    /// Waits for a JavaScript dialog (`confirm()`), answers it (`accept`: OK, else
+    /// Cancel) and returns its text.
+    pub async fn answer_dialog(&self, accept: bool) -> String {
+        let text = self
+            .eventually("a dialog", |client| async move {
+                match client.get_alert_text().await {
+                    Ok(text) => Ok(Some(text)),
+                    Err(CmdError::Standard(e)) if e.error == ErrorStatus::NoSuchAlert => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await;
+        let answered = if accept {
+            self.client.accept_alert().await
+        } else {
+            self.client.dismiss_alert().await
+        };
+        answered.unwrap_or_else(|e| panic!("answer the dialog {text:?}: {e}"));
+        text
+    }
+
+    /// Lets this server's pages read the clipboard, so a test can check what a Copy
+    /// button put there (a click may write it without this; reading is refused unless
+    /// granted, as headless Chromium has nobody to ask).
+    pub async fn grant_clipboard(&self) {
+        self.cdp(
+            "Browser.grantPermissions",
+            json!({
+                "origin": self.base,
+                "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"],
+            }),
+        )
+        .await;
+    }
+
     /// Whether a JavaScript dialog (alert, confirm, prompt) is open.
     pub async fn alert_open(&self) -> Option<String> {
         match self.client.get_alert_text().await {
@@ -710,6 +797,8 @@ pub struct Venue {
 pub struct Api {
     pub http: reqwest::Client,
     pub base: String,
+    /// The customer the token acts for (its venues, its keys).
+    pub customer: uuid::Uuid,
     bearer: String,
     okj_key: String,
 }
@@ -721,7 +810,16 @@ impl Api {
             .timeout(WAIT)
             .build()
             .expect("an HTTP client");
-        let bearer = token(uuid::Uuid::new_v4());
+        let customer = uuid::Uuid::new_v4();
+        let bearer = token(
+            customer,
+            &[
+                "api_keys:read",
+                "api_keys:write",
+                "venues:read",
+                "venues:write",
+            ],
+        );
         let created: Value = expect_json(
             http.post(format!("{base}/v1/customer/api-keys"))
                 .bearer_auth(&bearer)
@@ -736,6 +834,7 @@ impl Api {
         Self {
             http,
             base: base.to_owned(),
+            customer,
             bearer,
             okj_key,
         }
@@ -830,8 +929,9 @@ async fn expect_json(request: reqwest::RequestBuilder, status: reqwest::StatusCo
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
 
-/// A customer-API token, signed with the server's secret.
-fn token(customer: uuid::Uuid) -> String {
+/// A customer-API token for `customer` with `permissions`, signed with the server's
+/// secret, valid for an hour: what a customer pastes into the dashboard's sign-in form.
+pub fn token(customer: uuid::Uuid, permissions: &[&str]) -> String {
     let now = jsonwebtoken::get_current_timestamp();
     JwtSigner::new(&JwtSecret::new(SECRET.as_bytes().to_vec()))
         .sign(&Claims {
@@ -840,12 +940,7 @@ fn token(customer: uuid::Uuid) -> String {
             nbf: None,
             iat: Some(now),
             active_context: Some(ActiveContext::customer(customer)),
-            permissions: vec![
-                "api_keys:read".into(),
-                "api_keys:write".into(),
-                "venues:read".into(),
-                "venues:write".into(),
-            ],
+            permissions: permissions.iter().map(|&p| p.to_owned()).collect(),
             iss: None,
             aud: None,
         })
