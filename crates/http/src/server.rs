@@ -115,10 +115,11 @@ pub fn serve(
 }
 
 async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::not_found(format!(
-        "no route matches {}",
-        req.path()
-    )))
+    let error = ApiError::not_found(format!("no route matches {}", req.path()));
+    if pages::is_page_path(req.path()) {
+        return Ok(pages::error_page(&error));
+    }
+    Err(error)
 }
 
 /// Rewrites any error response that is not problem+json yet (actix's own 405s, a

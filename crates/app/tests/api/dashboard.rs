@@ -300,6 +300,44 @@ async fn forms_need_this_sessions_csrf_token_and_origin(backend: Backend) {
             .unwrap()
     };
 
+    let nul = {
+        let fields = [
+            ("csrf", session.csrf.as_str()),
+            ("name", "a\0b"),
+            ("scopes", "songdb:read"),
+            ("lifetimeDays", "0"),
+        ];
+        browser()
+            .post(app.url("/dashboard/keys"))
+            .header(header::COOKIE, &session.cookie)
+            .form(&fields)
+            .send()
+            .await
+            .unwrap()
+    };
+    let (nul_status, _, nul_page) = html(nul).await;
+    assert_eq!(nul_status, StatusCode::BAD_REQUEST, "{nul_page}");
+    assert!(
+        nul_page.contains("Name: must not contain U+0000"),
+        "{nul_page}"
+    );
+    let login_csrf = browser()
+        .post(app.url("/dashboard/sign-in"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("token", customer.token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(!login_csrf.headers().contains_key(header::SET_COOKIE));
+    assert_eq!(login_csrf.status(), StatusCode::FORBIDDEN);
+    let other_origin = browser()
+        .post(app.url("/dashboard/sign-in"))
+        .header(header::ORIGIN, "https://evil.example")
+        .form(&[("token", customer.token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_origin.status(), StatusCode::FORBIDDEN);
     for refused in [without, foreign_token, cross_site] {
         let (status, _, page) = html(refused).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
@@ -348,6 +386,12 @@ async fn permissions_decide_what_is_shown_and_allowed(backend: Backend) {
     let (alerts_status, _, _) = html(session.get(&app, "/dashboard/alerts").await).await;
 
     assert!(!list.contains(r#"id="create-key""#), "{list}");
+    assert!(
+        !list.contains(r#"href="/dashboard/audit""#),
+        "no link to what it may not see"
+    );
+    assert!(!list.contains(r#"href="/dashboard/venues""#));
+    assert!(list.contains(r#"href="/dashboard/alerts""#));
     assert_eq!(form_status, StatusCode::FORBIDDEN);
     assert_eq!(create_status, StatusCode::FORBIDDEN);
     assert!(create.contains("api_keys:write"), "{create}");
@@ -375,7 +419,12 @@ async fn bad_tokens_are_refused_on_the_sign_in_page(backend: Backend) {
             .send()
     };
 
+    let mut in_leeway_claims = claims_for(ActiveContext::customer(Uuid::new_v4()), ALL_PERMISSIONS);
+    in_leeway_claims.exp =
+        u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap() - 5;
+    let in_leeway = sign(&in_leeway_claims);
     let cases = [
+        (in_leeway, StatusCode::UNAUTHORIZED, "has expired"),
         (
             "not a token".to_owned(),
             StatusCode::UNAUTHORIZED,

@@ -232,6 +232,16 @@ async fn form_errors_are_shown_beside_their_fields_and_nothing_is_stored(backend
         .await,
     )
     .await;
+    let (cross_site_status, _, cross_site) = html(
+        browser()
+            .post(app.url(&path))
+            .header("sec-fetch-site", "cross-site")
+            .form(&[("artist", "A"), ("title", "B"), ("singer", "Ann")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     let (json_status, _, json_page) = html(
         browser()
             .post(app.url(&path))
@@ -260,6 +270,8 @@ async fn form_errors_are_shown_beside_their_fields_and_nothing_is_stored(backend
     );
     assert_eq!(no_song_status, StatusCode::BAD_REQUEST);
     assert!(no_song.contains(r#"id="song-error""#), "{no_song}");
+    assert_eq!(cross_site_status, StatusCode::FORBIDDEN);
+    assert!(cross_site.contains(r#"id="problem""#), "{cross_site}");
     assert_eq!(json_status, StatusCode::BAD_REQUEST);
     assert!(
         json_page.contains("application/x-www-form-urlencoded"),
@@ -334,6 +346,14 @@ async fn page_paths_answer_every_error_as_html(backend: Backend) {
         ),
         (
             get("/assets/nothing.css".to_owned()).await.unwrap(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            get(format!("{page}/request/extra")).await.unwrap(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            get("/dashboard/nope".to_owned()).await.unwrap(),
             StatusCode::NOT_FOUND,
         ),
         (

@@ -38,6 +38,19 @@ impl FormFields {
 }
 
 impl FormFields {
+    /// The name of the first field whose name or value holds U+0000 (`form` for a
+    /// name), or `None`. Pages refuse such a form as the API refuses such a body
+    /// (SPEC §2), since PostgreSQL cannot store the character.
+    pub fn nul_field(&self) -> Option<&str> {
+        self.0.iter().find_map(|(name, value)| {
+            if name.contains('\0') {
+                Some("form")
+            } else {
+                value.contains('\0').then_some(name.as_str())
+            }
+        })
+    }
+
     /// Every value of `name`, in order (checkboxes sharing a name).
     pub fn all(&self, name: &str) -> Vec<String> {
         self.0
@@ -80,6 +93,9 @@ mod tests {
         assert_eq!(form.get("x"), "\0");
         assert_eq!(form.get("missing"), "");
         assert_eq!(form.all("singer"), ["Ann Lee", "Bob"]);
+        assert_eq!(form.nul_field(), Some("x"));
+        assert_eq!(FormFields::parse(b"a=1&%00=2").nul_field(), Some("form"));
+        assert_eq!(FormFields::parse(b"a=1").nul_field(), None);
         assert!(form.all("missing").is_empty());
     }
 

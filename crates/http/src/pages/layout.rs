@@ -32,7 +32,7 @@ pub fn page(title: &str, body: &Markup, script: Script) -> Markup {
                 link rel="stylesheet" href=(assets::STYLESHEET_HREF.as_str());
             }
             body {
-                main { (body) }
+                main .wide[script == Script::Dashboard] { (body) }
                 footer { "Powered by " a href="/" { "keyward" } }
                 @match script {
                     Script::None => {}

@@ -21,6 +21,7 @@ use keyward_domain::songbook::{MAX_SONG_TEXT_CHARS, Song, SongQuery, StoredSong,
 use keyward_domain::venues::Venue;
 use maud::{Markup, html};
 
+use super::dashboard::session::check_fetch_site;
 use super::form::FormFields;
 use super::layout::{self, Script, html_response, set_page_headers};
 use super::{error_page, error_page_linking};
@@ -142,6 +143,10 @@ async fn submit(
     state: &AppState,
     form: Result<FormFields, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
+    // A plain form can be posted from any site: a page elsewhere must not file
+    // requests from its visitors' browsers (each with its own budget), nor put its text
+    // in this venue's confirmation.
+    check_fetch_site(req)?;
     state.public_limiter.check_submission(client_ip(req))?;
     let venue = venue_of(state, req).await?;
     let back = venue_path(&venue);
@@ -232,8 +237,7 @@ fn page_number(raw: &str) -> Result<PageRequest, ApiError> {
             ApiError::invalid_field("page", "must be a whole number of 1 or more")
         })?,
     };
-    PageRequest::new(page, PAGE_SIZE)
-        .map_err(|_| ApiError::invalid_field("page", "must be a whole number of 1 or more"))
+    Ok(PageRequest::new(page, PAGE_SIZE)?)
 }
 
 /// What the singer typed into the request form (or what the page fills in), kept as

@@ -80,12 +80,22 @@ fn origin(entry: &str) -> Result<String, InvalidOrigin> {
         .strip_suffix('/')
         .unwrap_or(entry)
         .to_ascii_lowercase();
+    if normalised.contains('#') {
+        return Err(invalid());
+    }
     let uri: Uri = normalised.parse().map_err(|_| invalid())?;
     let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
     let authority = uri.authority().ok_or_else(invalid)?;
+    // A port must be a number a browser can send (`port_u16` is `None` past 65535).
+    let has_port = authority
+        .as_str()
+        .rsplit_once(':')
+        .is_some_and(|(_, tail)| !tail.contains(']'));
+    let port_ok = !has_port || authority.port_u16().is_some();
     let bare = uri.path_and_query().is_none_or(|rest| rest.as_str() == "/")
         && !authority.as_str().contains('@')
-        && !authority.host().is_empty();
+        && !authority.host().is_empty()
+        && port_ok;
     if scheme_ok && bare {
         Ok(normalised)
     } else {
@@ -150,6 +160,8 @@ mod tests {
             "https://user@bar.example",
             "*, https://bar.example",
             "https://",
+            "https://bar.example#x",
+            "https://bar.example:99999",
         ] {
             let err = parse(bad).unwrap_err();
             assert!(err.to_string().contains("is not an origin"), "{bad}: {err}");

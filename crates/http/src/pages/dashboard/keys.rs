@@ -254,6 +254,7 @@ fn key_view(
         }
         h2 { "Last 30 days" }
         (chart::usage_chart(&report.days))
+        p .hint { "Uses are written every few seconds, so the newest may take a moment to show." }
         @if live && session.may::<ApiKeysWrite>() {
             h2 { "Rotate" }
             p { "Makes a new secret. The current one keeps working for the grace period you choose, so integrations can switch without downtime." }

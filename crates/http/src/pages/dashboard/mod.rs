@@ -25,11 +25,13 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub use session::DashboardKeys;
-use session::{Session, check_fetch_site, ended_session_cookie, session_cookie};
+use session::{Session, check_fetch_site, check_same_origin, ended_session_cookie, session_cookie};
 
 use super::form::FormFields;
 use super::layout::{self, Script, set_page_headers};
 use super::{error_page_linking, html_response};
+use crate::auth::permissions::{ApiKeysRead, AuditRead, VenuesRead};
+use crate::boundary::NUL_MESSAGE;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -63,12 +65,30 @@ const SECTIONS: [(Section, &str, &str); 4] = [
 ];
 
 /// A dashboard page: navigation, who is signed in, a sign-out button, then `body`.
-fn dashboard_page(session: &Session, title: &str, section: Section, body: &Markup) -> Markup {
+/// Whether the session's token allows the section at all (the navigation shows only
+/// those).
+fn session_may_see(session: &Session, section: Section) -> bool {
+    match section {
+        Section::Keys | Section::Alerts => session.may::<ApiKeysRead>(),
+        Section::Venues => session.may::<VenuesRead>(),
+        Section::Audit => session.may::<AuditRead>(),
+    }
+}
+
+/// `section` is `None` on pages outside the four (an error).
+fn dashboard_page(
+    session: &Session,
+    title: &str,
+    section: Option<Section>,
+    body: &Markup,
+) -> Markup {
     let body = html! {
         header .dashboard-header {
             nav .dashboard-nav aria-label="Dashboard" {
                 @for (each, href, label) in SECTIONS {
-                    a href=(href) aria-current=[(each == section).then_some("page")] { (label) }
+                    @if session_may_see(session, each) {
+                        a href=(href) aria-current=[(Some(each) == section).then_some("page")] { (label) }
+                    }
                 }
             }
             form .sign-out method="post" action="/dashboard/sign-out" {
@@ -87,6 +107,15 @@ fn dashboard_page(session: &Session, title: &str, section: Section, body: &Marku
     )
 }
 
+/// Where a signed-in user starts: the first section the token allows (keys when it
+/// allows none, whose page then names the permission it needs).
+fn first_section(session: &Session) -> &'static str {
+    SECTIONS
+        .iter()
+        .find(|(section, _, _)| session_may_see(session, *section))
+        .map_or("/dashboard/keys", |(_, href, _)| href)
+}
+
 /// The hidden CSRF field every form of a session carries.
 fn csrf_field(session: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(session.csrf); }
@@ -100,7 +129,7 @@ fn dashboard_response(
     section: Section,
     body: &Markup,
 ) -> HttpResponse {
-    html_response(status, dashboard_page(session, title, section, body))
+    html_response(status, dashboard_page(session, title, Some(section), body))
 }
 
 /// `303 See Other` to `location` (after a form, so a reload does not send it again).
@@ -138,12 +167,9 @@ fn dashboard_error(session: &Session, error: &ApiError) -> HttpResponse {
         h1 { "That did not work" }
         p #problem .notice.notice-error role="alert" { (super::capitalised(error.detail())) }
     };
-    let mut response = dashboard_response(
+    let mut response = html_response(
         error.kind().status(),
-        session,
-        "Error",
-        Section::Keys,
-        &body,
+        dashboard_page(session, "Error", None, &body),
     );
     if let Some(seconds) = error.retry_after_seconds() {
         response
@@ -168,6 +194,9 @@ where
         check_fetch_site(req)?;
         let form = form?;
         session.check_csrf(state, form.get("csrf"))?;
+        if let Some(field) = form.nul_field() {
+            return Err(ApiError::invalid_field(field, NUL_MESSAGE));
+        }
         action(session, form).await
     })
     .await
@@ -197,10 +226,10 @@ fn time_element(at: OffsetDateTime) -> Markup {
 /// `GET /dashboard`.
 async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let (req, state) = (&req, &state);
-    if Session::of(req, state).is_some() {
-        return see_other("/dashboard/keys");
+    match Session::of(req, state) {
+        Some(session) => see_other(first_section(&session)),
+        None => sign_in_page(StatusCode::OK, None),
     }
-    sign_in_page(StatusCode::OK, None)
 }
 
 fn sign_in_page(status: StatusCode, error: Option<&str>) -> HttpResponse {
@@ -239,7 +268,7 @@ async fn sign_in(
     form: Result<FormFields, ApiError>,
 ) -> HttpResponse {
     let (req, state) = (&req, &state);
-    if let Err(error) = check_fetch_site(req) {
+    if let Err(error) = check_same_origin(req) {
         return error_page_linking(&error, "/dashboard", "Back to the sign-in page");
     }
     let form = match form {
@@ -253,6 +282,16 @@ async fn sign_in(
     let session = Session::from_token(state, token, crate::client_ip::client_ip(req));
     let claims = state.jwt.verify(token);
     match (session, claims) {
+        (Ok(_), Ok(claims))
+            if claims.exp
+                <= u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0) =>
+        {
+            // Past `exp` but inside the verifier's leeway: a session of no length.
+            sign_in_page(
+                StatusCode::UNAUTHORIZED,
+                Some("This token has expired; get a new one."),
+            )
+        }
         (Ok(_), Ok(claims)) => {
             let now = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
             let cookie = session_cookie(req, token.to_owned(), claims.exp.saturating_sub(now));
@@ -332,7 +371,7 @@ async fn redeem(
     state: &AppState,
     form: Result<FormFields, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    check_fetch_site(req)?;
+    check_same_origin(req)?;
     let form = form?;
     let links = state
         .sign_in_links
@@ -344,7 +383,7 @@ async fn redeem(
         .ok_or_else(|| {
             ApiError::validation(
                 "this sign-in link is not valid: it was used already, has expired or is \
-                 mistyped. Ask for a new one (keyward dashboard-link)",
+                 mistyped. Ask for a new one (keyward dashboard-link).",
             )
         })?;
     let now = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
