@@ -8,11 +8,10 @@ use time::Date;
 
 use keyward_domain::usage::UsageCounts;
 
-/// The drawing's size in SVG units (it scales to the page's width).
+/// The drawing's size in SVG units (it stretches to the page's width, so it holds no
+/// text; the first and last day are written under it).
 const WIDTH: u32 = 600;
-const HEIGHT: u32 = 160;
-/// Room under the bars for the first and last day's labels.
-const LABEL_ROOM: u32 = 20;
+const HEIGHT: u32 = 140;
 
 /// The chart of `days` (oldest first), with its totals and a table of the numbers.
 pub fn usage_chart(days: &[(Date, UsageCounts)]) -> Markup {
@@ -27,7 +26,7 @@ pub fn usage_chart(days: &[(Date, UsageCounts)]) -> Markup {
     let count = u32::try_from(days.len()).unwrap_or(u32::MAX).max(1);
     let slot = WIDTH / count;
     let bar_width = slot.saturating_sub(2).max(1);
-    let plot = HEIGHT - LABEL_ROOM;
+    let plot = HEIGHT - 1;
     let summary = format!(
         "{verified} verified and {denied} denied uses in the last {} days",
         days.len()
@@ -48,10 +47,9 @@ pub fn usage_chart(days: &[(Date, UsageCounts)]) -> Markup {
                         rect .denied x=(x) y=(plot - ok_height - denied_height) width=(bar_width) height=(denied_height) {}
                     }
                 }
-                @if let (Some((first, _)), Some((last, _))) = (days.first(), days.last()) {
-                    text x="0" y=(HEIGHT - 4) .label { (first) }
-                    text x=(WIDTH) y=(HEIGHT - 4) text-anchor="end" .label { (last) }
-                }
+            }
+            @if let (Some((first, _)), Some((last, _))) = (days.first(), days.last()) {
+                div .chart-axis aria-hidden="true" { span { (first) } span { (last) } }
             }
             figcaption #usage-summary {
                 span .legend-verified { "■" } " " (verified) " verified · "
