@@ -10,18 +10,18 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use keyward_domain::VenueId;
 use keyward_domain::audit::AuditFilter;
-use keyward_domain::ports::PageRequest;
-use maud::{Markup, html};
+use maud::html;
 
-use super::{Section, dashboard_response, signed_in, time_element};
+use super::{Section, dashboard_response, page_request, pager, signed_in, time_element};
 use crate::auth::permissions::{ApiKeysRead, AuditRead, VenuesRead};
 use crate::error::ApiError;
 use crate::extract::uuid_param;
-use crate::pages::form::FormFields;
 use crate::state::AppState;
 
 /// Events or alerts per page.
 const PAGE_SIZE: u32 = 50;
+/// The pager's labels for lists newest first.
+const NEWER_OLDER: (&str, &str) = ("← Newer", "Older →");
 /// How often the queue page refreshes itself (with JavaScript), in seconds.
 const QUEUE_REFRESH_SECONDS: u32 = 5;
 
@@ -30,31 +30,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/dashboard/venues/{id}").route(web::get().to(queue)))
         .service(web::resource("/dashboard/audit").route(web::get().to(audit)))
         .service(web::resource("/dashboard/alerts").route(web::get().to(alerts)));
-}
-
-fn page_request(req: &HttpRequest) -> Result<PageRequest, ApiError> {
-    let query = FormFields::parse(req.query_string().as_bytes());
-    let page = match query.get("page").trim() {
-        "" => 1,
-        text => crate::whole::parse(text).ok_or_else(|| {
-            ApiError::invalid_field("page", "must be a whole number of 1 or more")
-        })?,
-    };
-    Ok(PageRequest::new(page, PAGE_SIZE)?)
-}
-
-fn pager(page: u32, total_pages: u64) -> Markup {
-    html! {
-        @if total_pages > 1 {
-            nav .pager aria-label="Pages" {
-                @if page > 1 { a rel="prev" href={ "?page=" (page - 1) } { "← Newer" } }
-                @else { span .placeholder { "← Newer" } }
-                span .page-of { "Page " (page) " of " (total_pages) }
-                @if u64::from(page) < total_pages { a rel="next" href={ "?page=" (page + 1) } { "Older →" } }
-                @else { span .placeholder { "Older →" } }
-            }
-        }
-    }
 }
 
 async fn venues(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -160,7 +135,7 @@ async fn audit(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let (req, state) = (&req, &state);
     signed_in(req, state, |session| async move {
         session.require::<AuditRead>()?;
-        let page = page_request(req)?;
+        let page = page_request(req, PAGE_SIZE)?;
         let events = state
             .audit
             .list(session.customer(), AuditFilter::default(), page)
@@ -192,7 +167,7 @@ async fn audit(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
                     }
                 }
             }
-            (pager(page.page(), events.total_pages()))
+            (pager(page.page(), events.total_pages(), NEWER_OLDER))
         };
         Ok(dashboard_response(
             StatusCode::OK,
@@ -209,7 +184,7 @@ async fn alerts(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let (req, state) = (&req, &state);
     signed_in(req, state, |session| async move {
         session.require::<ApiKeysRead>()?;
-        let page = page_request(req)?;
+        let page = page_request(req, PAGE_SIZE)?;
         let alerts = state.usage.alerts(session.customer(), None, page).await?;
         let body = html! {
             h1 { "Alerts" }
@@ -236,7 +211,7 @@ async fn alerts(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
                     }
                 }
             }
-            (pager(page.page(), alerts.total_pages()))
+            (pager(page.page(), alerts.total_pages(), NEWER_OLDER))
         };
         Ok(dashboard_response(
             StatusCode::OK,

@@ -13,7 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use keyward_domain::KeyId;
 use keyward_domain::keys::ApiKey;
-use keyward_domain::ports::{KeyFilter, PageRequest};
+use keyward_domain::ports::KeyFilter;
 use keyward_domain::scope::Scope;
 use keyward_domain::services::{GracePeriod, IssuedKey, UsageError};
 use maud::{Markup, html};
@@ -21,7 +21,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::session::Session;
 use super::{
-    Section, chart, csrf_field, dashboard_response, see_other, signed_in, submitted, time_element,
+    Section, chart, csrf_field, dashboard_response, page_request, pager, see_other, signed_in,
+    submitted, time_element,
 };
 use crate::auth::permissions::{ApiKeysRead, ApiKeysRevoke, ApiKeysWrite};
 use crate::customer::api_keys::dto::CreateApiKeyRequest;
@@ -86,24 +87,14 @@ fn status(key: &ApiKey, now: OffsetDateTime) -> (&'static str, &'static str) {
     }
 }
 
-fn page_number(req: &HttpRequest) -> Result<u32, ApiError> {
-    let query = FormFields::parse(req.query_string().as_bytes());
-    match query.get("page").trim() {
-        "" => Ok(1),
-        text => crate::whole::parse(text)
-            .filter(|&page: &u32| page >= 1)
-            .ok_or_else(|| ApiError::invalid_field("page", "must be a whole number of 1 or more")),
-    }
-}
-
 // ---- list -------------------------------------------------------------------------------
 
 async fn list(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let (req, state) = (&req, &state);
     signed_in(req, state, |session| async move {
         session.require::<ApiKeysRead>()?;
-        let number = page_number(req)?;
-        let page = PageRequest::new(number, PAGE_SIZE)?;
+        let page = page_request(req, PAGE_SIZE)?;
+        let number = page.page();
         let customer = session.customer();
         let keys = state
             .api_keys
@@ -155,7 +146,7 @@ async fn list(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
                     }
                 }
             }
-            (pager(number, keys.total_pages()))
+            (pager(number, keys.total_pages(), ("← Previous", "Next →")))
             p .hint { "Uses are written every few seconds, so the newest may take a moment to show." }
         };
         Ok(dashboard_response(
@@ -167,20 +158,6 @@ async fn list(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         ))
     })
     .await
-}
-
-fn pager(page: u32, total_pages: u64) -> Markup {
-    html! {
-        @if total_pages > 1 {
-            nav .pager aria-label="Pages" {
-                @if page > 1 { a rel="prev" href={ "?page=" (page - 1) } { "← Previous" } }
-                @else { span .placeholder { "← Previous" } }
-                span .page-of { "Page " (page) " of " (total_pages) }
-                @if u64::from(page) < total_pages { a rel="next" href={ "?page=" (page + 1) } { "Next →" } }
-                @else { span .placeholder { "Next →" } }
-            }
-        }
-    }
 }
 
 fn usage_refusal(err: UsageError) -> ApiError {

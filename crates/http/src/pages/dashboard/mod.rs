@@ -34,6 +34,7 @@ use crate::auth::permissions::{ApiKeysRead, AuditRead, VenuesRead};
 use crate::boundary::NUL_MESSAGE;
 use crate::error::ApiError;
 use crate::state::AppState;
+use keyward_domain::ports::PageRequest;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/dashboard").route(web::get().to(home)))
@@ -200,6 +201,37 @@ where
         action(session, form).await
     })
     .await
+}
+
+/// The `page` query parameter (default 1) as a page of `size`.
+///
+/// # Errors
+/// 400 naming `page` when it is not a whole number from 1 to 2147483647.
+fn page_request(req: &HttpRequest, size: u32) -> Result<PageRequest, ApiError> {
+    let query = FormFields::parse(req.query_string().as_bytes());
+    let page = match query.get("page").trim() {
+        "" => 1,
+        text => crate::whole::parse(text).ok_or_else(|| {
+            ApiError::invalid_field("page", "must be a whole number of 1 or more")
+        })?,
+    };
+    Ok(PageRequest::new(page, size)?)
+}
+
+/// Links to the previous and next page (`?page=N`), labelled `(back, forward)`; nothing
+/// when everything fits on one page.
+fn pager(page: u32, total_pages: u64, (back, forward): (&str, &str)) -> Markup {
+    html! {
+        @if total_pages > 1 {
+            nav .pager aria-label="Pages" {
+                @if page > 1 { a rel="prev" href={ "?page=" (page - 1) } { (back) } }
+                @else { span .placeholder { (back) } }
+                span .page-of { "Page " (page) " of " (total_pages) }
+                @if u64::from(page) < total_pages { a rel="next" href={ "?page=" (page + 1) } { (forward) } }
+                @else { span .placeholder { (forward) } }
+            }
+        }
+    }
 }
 
 /// `2026-12-07 16:49 UTC`.
